@@ -1,0 +1,135 @@
+"""The one error envelope: ``{"error": {"code", "message", "details"}}``.
+
+Services raise ``DomainError`` subclasses (or DRF's own exceptions); the API
+exception handler turns every one of them into the envelope with a fitting
+4xx status. Plain Django 404s and 500s under ``/api/`` get the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class DomainError(exceptions.APIException):
+    """A refusal by a business rule: a stable ``code``, a message, optional details."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_request"
+    default_detail = "The request cannot be carried out."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None, details: dict | None = None):
+        super().__init__(detail=message or self.default_detail, code=code or self.default_code)
+        self.details = details or {}
+
+
+class NotFound(DomainError):
+    """Also raised for other people's private objects: never reveal they exist."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "not_found"
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class Forbidden(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "forbidden"
+    default_detail = "You may not do this."
+
+
+class PayloadTooLarge(DomainError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+def error_body(*, code: str, message: str, details: dict | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):
+        return PayloadTooLarge()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
+    return exc
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Any:
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: let Django report the 500
+
+    if isinstance(exc, DomainError):
+        body = error_body(code=exc.detail.code, message=str(exc.detail), details=exc.details)
+    elif isinstance(exc, exceptions.ValidationError):
+        body = error_body(code="invalid", message="The input is not valid.", details=response.data)
+    elif isinstance(exc, exceptions.Throttled):
+        body = error_body(
+            code="throttled",
+            message=str(exc.detail),
+            details={"retry_after_seconds": exc.wait and int(exc.wait + 0.999)},
+        )
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        details = {}
+        if isinstance(detail, dict):
+            # simplejwt puts its own code and messages in a dict.
+            code = str(detail.get("code") or exc.get_codes().get("detail", "error"))
+            message = str(detail.get("detail", ""))
+            details = {k: v for k, v in response.data.items() if k not in ("code", "detail")}
+        else:
+            code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+            message = str(detail)
+        body = error_body(code=str(code), message=message, details=details)
+
+    response.data = body
+    return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found_view(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error_view(request):
+    if _is_api(request):
+        message = "Something went wrong on our side."
+        return JsonResponse(error_body(code="server_error", message=message), status=500)
+    return defaults.server_error(request)
+
+
+def bad_request_view(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(error_body(code="bad_request", message="Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied_view(request, exception=None):
+    if _is_api(request):
+        message = "You may not do this."
+        return JsonResponse(error_body(code="permission_denied", message=message), status=403)
+    return defaults.permission_denied(request, exception)

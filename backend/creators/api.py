@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from backend.creators import selectors, services
+from backend.creators.models import Follow, User, handle_validator
+
+# --- Serializers -----------------------------------------------------------
+
+
+class RegisterInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    handle = serializers.CharField(max_length=30, validators=[handle_validator])
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False)
+    invite_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class ProfileUpdateInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    bio = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    handle = serializers.CharField(max_length=30, required=False, validators=[handle_validator])
+    birth_date = serializers.DateField(required=False)
+    avatar = serializers.ImageField(required=False, allow_null=True)
+
+
+def _avatar_url(user: User) -> str | None:
+    return user.avatar.url if user.avatar else None
+
+
+class CreatorOutput(serializers.ModelSerializer):
+    avatar_url = serializers.SerializerMethodField()
+    is_following = serializers.SerializerMethodField()
+    follows_you = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "handle", "display_name", "bio", "avatar_url", "follower_count", "following_count",
+            "is_following", "follows_you", "created_at",
+        ]
+
+    def get_avatar_url(self, user: User) -> str | None:
+        return _avatar_url(user)
+
+    def get_is_following(self, user: User) -> bool:
+        return bool(getattr(user, "viewer_follows", False))
+
+    def get_follows_you(self, user: User) -> bool:
+        return bool(getattr(user, "follows_viewer", False))
+
+
+class QuotasOutput(serializers.Serializer):
+    max_render_seconds = serializers.IntegerField()
+    daily_renders = serializers.IntegerField()
+    concurrent_renders = serializers.IntegerField()
+    character_cameos = serializers.IntegerField()
+
+
+class MeOutput(serializers.ModelSerializer):
+    avatar_url = serializers.SerializerMethodField()
+    is_teen = serializers.BooleanField(read_only=True)
+    quotas = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id", "email", "handle", "display_name", "bio", "avatar_url", "birth_date", "is_teen",
+            "tier", "quotas", "follower_count", "following_count", "created_at",
+        ]
+
+    def get_avatar_url(self, user: User) -> str | None:
+        return _avatar_url(user)
+
+    @extend_schema(responses=QuotasOutput)
+    def get_quotas(self, user: User) -> dict:
+        return QuotasOutput(settings.TIER_QUOTAS[user.tier]).data
+
+
+class TokenPairOutput(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RegisterOutput(serializers.Serializer):
+    user = MeOutput()
+    tokens = TokenPairOutput()
+
+
+class FollowerOutput(serializers.ModelSerializer):
+    creator = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Follow
+        fields = ["creator", "created_at"]
+
+    @extend_schema(responses=CreatorOutput)
+    def get_creator(self, edge: Follow) -> dict:
+        return CreatorOutput(getattr(edge, self.context["side"])).data
+
+
+# --- Views -----------------------------------------------------------------
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "auth"
+
+    @extend_schema(request=RegisterInput, responses={201: RegisterOutput}, operation_id="auth_register")
+    def post(self, request):
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        refresh = RefreshToken.for_user(user)
+        body = {"user": MeOutput(user).data, "tokens": {"access": str(refresh.access_token), "refresh": str(refresh)}}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenView(TokenObtainPairView):
+    """Email and password for a JWT pair."""
+
+    throttle_scope = "auth"
+
+
+class TokenRefreshOnceView(TokenRefreshView):
+    """A refresh token for a new pair; the old refresh token stops working."""
+
+    throttle_scope = "auth"
+
+
+class MeView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses=MeOutput)
+    def get(self, request):
+        return Response(MeOutput(request.user).data)
+
+    @extend_schema(request=ProfileUpdateInput, responses=MeOutput)
+    def patch(self, request):
+        data = ProfileUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.profile_update(user=request.user, **data.validated_data)
+        return Response(MeOutput(user).data)
+
+
+class CreatorView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CreatorOutput)
+    def get(self, request, handle: str):
+        return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
+
+
+class FollowView(APIView):
+    @extend_schema(request=None, responses=CreatorOutput)
+    def post(self, request, handle: str):
+        followee = selectors.creator_for_relationship(viewer=request.user, handle=handle)
+        services.follow_create(follower=request.user, followee=followee)
+        return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
+
+    @extend_schema(request=None, responses=CreatorOutput)
+    def delete(self, request, handle: str):
+        followee = selectors.creator_for_relationship(viewer=request.user, handle=handle)
+        services.follow_delete(follower=request.user, followee=followee)
+        return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
+
+
+BlockOutput = inline_serializer("BlockState", {"handle": serializers.CharField(), "blocked": serializers.BooleanField()})
+
+
+class BlockView(APIView):
+    @extend_schema(request=None, responses=BlockOutput)
+    def post(self, request, handle: str):
+        blocked = selectors.creator_for_relationship(viewer=request.user, handle=handle)
+        services.block_create(blocker=request.user, blocked=blocked)
+        return Response({"handle": blocked.handle, "blocked": True})
+
+    @extend_schema(request=None, responses=BlockOutput)
+    def delete(self, request, handle: str):
+        blocked = selectors.creator_for_relationship(viewer=request.user, handle=handle)
+        services.block_delete(blocker=request.user, blocked=blocked)
+        return Response({"handle": blocked.handle, "blocked": False})
+
+
+class _FollowEdgesView(generics.ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = FollowerOutput
+    queryset = Follow.objects.none()  # for the schema; get_queryset gives the real one
+    side: str
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "side": self.side}
+
+
+class FollowersView(_FollowEdgesView):
+    side = "follower"
+
+    def get_queryset(self):
+        creator = selectors.creator_get(viewer=self.request.user, handle=self.kwargs["handle"])
+        return selectors.followers_of(viewer=self.request.user, creator=creator)
+
+
+class FollowingView(_FollowEdgesView):
+    side = "followee"
+
+    def get_queryset(self):
+        creator = selectors.creator_get(viewer=self.request.user, handle=self.kwargs["handle"])
+        return selectors.following_of(viewer=self.request.user, creator=creator)

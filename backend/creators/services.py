@@ -1,0 +1,235 @@
+"""Every write about creators: accounts, profiles, follows, blocks, invites."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
+from rest_framework import exceptions
+
+from backend.core.errors import Conflict, DomainError, NotFound
+from backend.creators import selectors
+from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
+
+AVATAR_SIZE = 512
+
+
+class InviteError(DomainError):
+    default_code = "invite_invalid"
+    default_detail = "This invite code cannot be used."
+
+
+def _invalid(field: str, message: str, code: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code=code)]})
+
+
+def _check_handle_free(handle: str, *, exclude_user_id: int | None = None) -> None:
+    if handle.lower() in RESERVED_HANDLES:
+        raise _invalid("handle", "This handle is reserved.", "handle_reserved")
+    taken = User.objects.filter(handle__iexact=handle).exclude(id=exclude_user_id)
+    if taken.exists():
+        raise _invalid("handle", "This handle is taken.", "handle_taken")
+
+
+def _check_birth_date(birth_date: date | None) -> None:
+    if birth_date is None:
+        return
+    if birth_date > timezone.localdate():
+        raise _invalid("birth_date", "The birth date is in the future.", "birth_date_future")
+    probe = User(birth_date=birth_date)
+    if probe.age_years < settings.MINIMUM_AGE_YEARS:
+        raise _invalid(
+            "birth_date",
+            f"You must be at least {settings.MINIMUM_AGE_YEARS} to use Remix.",
+            "too_young",
+        )
+
+
+def _redeem_invite(*, code: str | None, user: User) -> None:
+    if not code:
+        raise InviteError("An invite code is required to sign up.", code="invite_required")
+    invite = InviteCode.objects.select_for_update().filter(code=code).first()
+    if invite is None or not invite.is_active:
+        raise InviteError("This invite code does not exist.", code="invite_invalid")
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        raise InviteError("This invite code has expired.", code="invite_expired")
+    if invite.uses_left <= 0:
+        raise InviteError("This invite code has been used up.", code="invite_exhausted")
+    invite.use_count = F("use_count") + 1
+    invite.save(update_fields=["use_count"])
+    InviteRedemption.objects.create(invite=invite, user=user)
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    handle: str,
+    display_name: str = "",
+    birth_date: date | None = None,
+    invite_code: str | None = None,
+) -> User:
+    email = User.objects.normalize_email(email).lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise _invalid("email", "An account with this email exists.", "email_taken")
+    _check_handle_free(handle)
+    _check_birth_date(birth_date)
+    user = User(email=email, handle=handle, display_name=display_name or handle, birth_date=birth_date)
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError({"password": list(error.messages)}) from error
+    user.set_password(password)
+    try:
+        # The savepoint keeps the outer transaction usable when a concurrent
+        # sign-up took the same handle or email between the check and the insert.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        raise Conflict("This email or handle was just taken.", code="account_taken") from error
+    if settings.INVITE_ONLY:
+        _redeem_invite(code=invite_code, user=user)
+    return user
+
+
+def _avatar_file(upload) -> ContentFile:
+    """Re-encode the upload: proves it is an image and drops EXIF (GPS) data."""
+    if upload.size > settings.AVATAR_MAX_BYTES:
+        raise _invalid("avatar", "The image is larger than 5 MB.", "file_too_large")
+    try:
+        with Image.open(upload) as probe:
+            probe.verify()
+        upload.seek(0)
+        with Image.open(upload) as image:
+            if image.width * image.height > settings.AVATAR_MAX_PIXELS:
+                raise _invalid("avatar", "The image has too many pixels.", "image_too_large")
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE))
+            out = io.BytesIO()
+            image.save(out, format="JPEG", quality=88)
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise _invalid("avatar", "The file is not a readable image.", "invalid_image") from error
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    user: User,
+    display_name: str | None = None,
+    bio: str | None = None,
+    handle: str | None = None,
+    birth_date: date | None = None,
+    avatar=_UNSET,
+) -> User:
+    """Update own profile. ``avatar=None`` removes the avatar; the tier is billing's."""
+    user = User.objects.select_for_update().get(id=user.id)
+    changed: list[str] = []
+    if display_name is not None:
+        user.display_name = display_name
+        changed.append("display_name")
+    if bio is not None:
+        user.bio = bio
+        changed.append("bio")
+    if handle is not None and handle != user.handle:
+        _check_handle_free(handle, exclude_user_id=user.id)
+        user.handle = handle
+        changed.append("handle")
+    if birth_date is not None and birth_date != user.birth_date:
+        # Set once: otherwise a minor could leave the teen-safety rules by editing it.
+        if user.birth_date is not None:
+            raise _invalid("birth_date", "The birth date can only be changed by support.", "birth_date_locked")
+        _check_birth_date(birth_date)
+        user.birth_date = birth_date
+        changed.append("birth_date")
+    stored_name = None
+    if avatar is not _UNSET:
+        old_name = user.avatar.name
+        if avatar is None:
+            user.avatar = ""
+        else:
+            content = _avatar_file(avatar)
+            user.avatar.save(f"{user.id}/{content.name}", content, save=False)
+            stored_name = user.avatar.name
+        changed.append("avatar")
+        if old_name:
+            storage = user.avatar.storage
+            transaction.on_commit(lambda: storage.delete(old_name))
+    if not changed:
+        return user
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except Exception as error:
+        if stored_name:
+            user.avatar.storage.delete(stored_name)  # no orphaned upload
+        if isinstance(error, IntegrityError):
+            raise Conflict("This handle was just taken.", code="handle_taken") from error
+        raise
+    return user
+
+
+@transaction.atomic
+def follow_create(*, follower: User, followee: User) -> Follow:
+    if follower.id == followee.id:
+        raise DomainError("You cannot follow yourself.", code="cannot_follow_self")
+    if selectors.is_blocked_between(follower.id, followee.id):
+        raise NotFound()
+    follow = Follow.objects.filter(follower=follower, followee=followee).first()
+    if follow is not None:
+        return follow
+    try:
+        with transaction.atomic():
+            follow = Follow.objects.create(follower=follower, followee=followee)
+    except IntegrityError:
+        # A concurrent request from the same follower won; nothing to count.
+        return Follow.objects.get(follower=follower, followee=followee)
+    User.objects.filter(id=follower.id).update(following_count=F("following_count") + 1)
+    User.objects.filter(id=followee.id).update(follower_count=F("follower_count") + 1)
+    return follow
+
+
+def _follow_remove(*, follower_id: int, followee_id: int) -> bool:
+    deleted, _ = Follow.objects.filter(follower_id=follower_id, followee_id=followee_id).delete()
+    if deleted:
+        User.objects.filter(id=follower_id).update(following_count=F("following_count") - 1)
+        User.objects.filter(id=followee_id).update(follower_count=F("follower_count") - 1)
+    return bool(deleted)
+
+
+@transaction.atomic
+def follow_delete(*, follower: User, followee: User) -> None:
+    _follow_remove(follower_id=follower.id, followee_id=followee.id)
+
+
+@transaction.atomic
+def block_create(*, blocker: User, blocked: User) -> Block:
+    """Block someone: follows both ways end, and each disappears for the other."""
+    if blocker.id == blocked.id:
+        raise DomainError("You cannot block yourself.", code="cannot_block_self")
+    # Lock both users in primary-key order so two people blocking each other at
+    # the same moment cannot deadlock.
+    list(User.objects.select_for_update().filter(id__in=[blocker.id, blocked.id]).order_by("id"))
+    block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    if created:
+        _follow_remove(follower_id=blocker.id, followee_id=blocked.id)
+        _follow_remove(follower_id=blocked.id, followee_id=blocker.id)
+    return block
+
+
+@transaction.atomic
+def block_delete(*, blocker: User, blocked: User) -> None:
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()

@@ -1,0 +1,37 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from backend.creators.models import Follow, InviteCode
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"creator{n}@example.com")
+    handle = factory.Sequence(lambda n: f"creator{n}")
+    display_name = factory.LazyAttribute(lambda user: user.handle.title())
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def persist_password(user, create, extracted, **kwargs):
+        if create:
+            user.save(update_fields=["password"])
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Follow
+
+    follower = factory.SubFactory(UserFactory)
+    followee = factory.SubFactory(UserFactory)
+
+
+class InviteCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InviteCode
+
+    max_uses = 1
