@@ -19,3 +19,6 @@ if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     STORAGES["default"]["OPTIONS"]["location"] = MEDIA_ROOT / "private"
     STORAGES["public"]["OPTIONS"]["location"] = MEDIA_ROOT / "public"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+STATIC_ROOT = MEDIA_ROOT / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
