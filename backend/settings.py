@@ -236,8 +236,17 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ----------------------------------------------------------------
 
-CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+
+
+def _kombu_url(redis_url: str) -> str:
+    """redis-py writes unix sockets as unix://path?db=N; kombu as redis+socket://path?virtual_host=N."""
+    if not redis_url.startswith("unix://"):
+        return redis_url
+    return "redis+socket://" + redis_url.removeprefix("unix://").replace("db=", "virtual_host=")
+
+
+CELERY_BROKER_URL = _kombu_url(REDIS_URL)
+CELERY_RESULT_BACKEND = _kombu_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "media.render_*": {"queue": "renders"},
