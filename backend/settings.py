@@ -80,9 +80,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": {
-        **env.db_url_config(
-            embedded.database_url(configured=env("DATABASE_URL", default=None), var_dir=VAR_DIR)
-        ),
+        **env.db_url_config(embedded.database_url(configured=env("DATABASE_URL", default=None), var_dir=VAR_DIR)),
         "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
         "CONN_HEALTH_CHECKS": True,
     }
@@ -158,10 +156,11 @@ AVATAR_MAX_PIXELS = 4096 * 4096
 
 AUTH_USER_MODEL = "creators.User"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"user_attributes": ("email", "handle", "display_name")}},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "handle", "display_name")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -235,7 +234,6 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ----------------------------------------------------------------
-
 
 
 def _kombu_url(redis_url: str) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("CACHE_KEY_PREFIX", "remix-test")
 
-from backend.settings import *  # noqa: E402,F403
-from backend.settings import STORAGES  # noqa: E402
+from backend.settings import *  # noqa: F403
+from backend.settings import STORAGES
 
 # Fast hashing: the suite creates many users; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

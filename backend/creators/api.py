@@ -45,8 +45,15 @@ class CreatorOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "handle", "display_name", "bio", "avatar_url", "follower_count", "following_count",
-            "is_following", "follows_you", "created_at",
+            "handle",
+            "display_name",
+            "bio",
+            "avatar_url",
+            "follower_count",
+            "following_count",
+            "is_following",
+            "follows_you",
+            "created_at",
         ]
 
     def get_avatar_url(self, user: User) -> str | None:
@@ -74,8 +81,19 @@ class MeOutput(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "email", "handle", "display_name", "bio", "avatar_url", "birth_date", "is_teen",
-            "tier", "quotas", "follower_count", "following_count", "created_at",
+            "id",
+            "email",
+            "handle",
+            "display_name",
+            "bio",
+            "avatar_url",
+            "birth_date",
+            "is_teen",
+            "tier",
+            "quotas",
+            "follower_count",
+            "following_count",
+            "created_at",
         ]
 
     def get_avatar_url(self, user: User) -> str | None:
@@ -175,7 +193,9 @@ class FollowView(APIView):
         return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
 
 
-BlockOutput = inline_serializer("BlockState", {"handle": serializers.CharField(), "blocked": serializers.BooleanField()})
+BlockOutput = inline_serializer(
+    "BlockState", {"handle": serializers.CharField(), "blocked": serializers.BooleanField()}
+)
 
 
 class BlockView(APIView):

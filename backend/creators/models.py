@@ -14,13 +14,29 @@ from django.utils import timezone
 HANDLE_PATTERN = r"^(?!.*\.\.)(?!\.)(?!.*\.$)[A-Za-z0-9_.]{3,30}$"
 handle_validator = RegexValidator(
     HANDLE_PATTERN,
-    message="3–30 letters, digits, underscores or dots; no leading, trailing or double dots.",
+    message="3 to 30 letters, digits, underscores or dots; no leading, trailing or double dots.",
     code="invalid_handle",
 )
 # Handles that would be confused with the platform itself or with API paths.
 RESERVED_HANDLES = frozenset(
-    {"admin", "administrator", "api", "me", "remix", "support", "help", "moderator",
-     "moderation", "staff", "root", "system", "official", "settings", "feed", "null"}
+    {
+        "admin",
+        "administrator",
+        "api",
+        "me",
+        "remix",
+        "support",
+        "help",
+        "moderator",
+        "moderation",
+        "staff",
+        "root",
+        "system",
+        "official",
+        "settings",
+        "feed",
+        "null",
+    }
 )
 
 

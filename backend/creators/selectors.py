@@ -17,9 +17,7 @@ def is_blocked_between(user_a_id: int, user_b_id: int) -> bool:
 
 def blocked_user_ids(user_id: int) -> set[int]:
     """Everyone this user blocked or was blocked by: hidden from each other."""
-    pairs = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list(
-        "blocker_id", "blocked_id"
-    )
+    pairs = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list("blocker_id", "blocked_id")
     return {other for pair in pairs for other in pair if other != user_id}
 
 

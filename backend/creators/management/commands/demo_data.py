@@ -23,8 +23,14 @@ DEMO_CREATORS = [
 ]
 # Who follows whom: maya and leo are mutuals, everyone follows maya.
 DEMO_FOLLOWS = [
-    ("leo", "maya"), ("maya", "leo"), ("sam", "maya"), ("ines", "maya"), ("kai", "maya"),
-    ("maya", "ines"), ("ines", "sam"), ("kai", "leo"),
+    ("leo", "maya"),
+    ("maya", "leo"),
+    ("sam", "maya"),
+    ("ines", "maya"),
+    ("kai", "maya"),
+    ("maya", "ines"),
+    ("ines", "sam"),
+    ("kai", "leo"),
 ]
 
 
