@@ -25,6 +25,9 @@ from urllib.parse import quote
 
 EMBEDDED_DATABASE_NAME = "remix"
 
+# platformdirs (imported by pgserver) warns about a variable it does not need here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
 
 def database_url(*, configured: str | None, var_dir: Path) -> str:
     if configured:
@@ -51,8 +54,6 @@ def _exclusive(lock_path: Path):
 
 
 def _embedded_postgres_url(data_dir: Path) -> str:
-    # platformdirs (imported by pgserver) warns about a variable it does not need here.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pgserver
 
     with _exclusive(data_dir.parent / "postgres.lock"):

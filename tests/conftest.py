@@ -1,3 +1,6 @@
+import shutil
+import tempfile
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -34,3 +37,10 @@ def client_for():
         return client
 
     return make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from django.conf import settings
+
+    if str(settings.MEDIA_ROOT).startswith(tempfile.gettempdir()):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
