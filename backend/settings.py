@@ -262,6 +262,26 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Render pipeline ---------------------------------------------------------
+
+RENDER_MAX_ATTEMPTS = env.int("RENDER_MAX_ATTEMPTS", default=4)
+RENDER_RETRY_BACKOFF_S = env.int("RENDER_RETRY_BACKOFF_S", default=5)
+RENDER_RETRY_BACKOFF_MAX_S = env.int("RENDER_RETRY_BACKOFF_MAX_S", default=300)
+RENDER_POLL_INTERVAL_S = env.float("RENDER_POLL_INTERVAL_S", default=2.0)
+RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=10.0)
+# A running job whose heartbeat is older than this lost its worker: the reaper re-queues it.
+RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=120)
+RENDER_SOFT_TIME_LIMIT_S = env.int("RENDER_SOFT_TIME_LIMIT_S", default=1800)
+RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+
+# --- Feeds -------------------------------------------------------------------
+
+FEED_KEY_PREFIX = env("FEED_KEY_PREFIX", default="remix")
+FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
+FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
+FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
+FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=120)
+
 # --- Security --------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

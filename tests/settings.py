@@ -6,15 +6,17 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("CACHE_KEY_PREFIX", "remix-test")
+os.environ.setdefault("FEED_KEY_PREFIX", "remix-test")
 
 from backend.settings import *  # noqa: F403
-from backend.settings import STORAGES
+from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, STORAGES, env
 
 # Fast hashing: the suite creates many users; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="remix-test-media-"))
+# Shared with the Celery worker processes that end-to-end tests start.
+MEDIA_ROOT = Path(os.environ.setdefault("REMIX_TEST_MEDIA_ROOT", tempfile.mkdtemp(prefix="remix-test-media-")))
 if STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     STORAGES["default"]["OPTIONS"]["location"] = MEDIA_ROOT / "private"
     STORAGES["public"]["OPTIONS"]["location"] = MEDIA_ROOT / "public"
@@ -22,3 +24,12 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 
 STATIC_ROOT = MEDIA_ROOT / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# The suite's Celery messages never reach a developer's `make run` worker, and back.
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": "remix-test:"}
+# Workers in tests notice dead peers and poll providers quickly.
+RENDER_POLL_INTERVAL_S = env.float("RENDER_POLL_INTERVAL_S", default=0.2)
+RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=0.5)
+RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=3)
+RENDER_RETRY_BACKOFF_S = 1
+RENDER_RETRY_BACKOFF_MAX_S = 2

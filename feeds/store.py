@@ -1,0 +1,194 @@
+"""The Redis side of feeds: per-user stored feeds, cached cards, hidden videos.
+
+Key names carry a hash tag per user (``{u42}``) so that one user's keys live on
+one Redis Cluster slot. Every call here may raise ``redis.RedisError``; the
+selectors catch it and fall back to PostgreSQL, so the feed never errors
+because of the cache.
+
+- ``feed:{u42}:for_you`` is a sorted set of video ids scored by *position*:
+  refills append with increasing positions and never reorder what is there,
+  so a cursor (the last position served) stays valid while new cards arrive.
+- ``feed:{u42}:following`` is scored by publish time (fan-out on publish).
+- ``card:<video id>`` is the JSON a player needs, shared by every viewer.
+- ``hidden`` holds removed or consent-withdrawn videos, checked on every page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django_redis import get_redis_connection
+
+FOR_YOU = "for_you"
+FOLLOWING = "following"
+
+
+def redis():
+    return get_redis_connection("default")
+
+
+def _key(*parts: str) -> str:
+    return ":".join((settings.FEED_KEY_PREFIX, *parts))
+
+
+def feed_key(user_id: int, kind: str) -> str:
+    return _key("feed", f"{{u{user_id}}}", kind)
+
+
+def _sequence_key(user_id: int) -> str:
+    return _key("feed", f"{{u{user_id}}}", "for_you_seq")
+
+
+def seen_key(user_id: int) -> str:
+    return _key("feed", f"{{u{user_id}}}", "seen")
+
+
+def card_key(video_id: int) -> str:
+    return _key("card", str(video_id))
+
+
+def hidden_key() -> str:
+    return _key("hidden")
+
+
+# --- For you ------------------------------------------------------------------
+
+
+def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
+    """Append ranked ids behind what the user has; returns how many were new."""
+    if not video_ids:
+        return 0
+    key = feed_key(user_id, FOR_YOU)
+    client = redis()
+    present = client.zmscore(key, list(video_ids))
+    fresh = [video_id for video_id, score in zip(video_ids, present, strict=True) if score is None]
+    if not fresh:
+        return 0
+    last = client.incrby(_sequence_key(user_id), len(fresh))
+    first = last - len(fresh) + 1
+    pipe = client.pipeline()
+    pipe.zadd(key, {str(video_id): first + index for index, video_id in enumerate(fresh)})
+    # Capped: the oldest positions (long since served) fall off.
+    pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
+    pipe.expire(key, settings.FEED_TTL_S)
+    pipe.expire(_sequence_key(user_id), settings.FEED_TTL_S)
+    pipe.execute()
+    return len(fresh)
+
+
+def for_you_page(user_id: int, *, after: float, limit: int) -> tuple[list[int], float, int]:
+    """Ids after position ``after`` minus hidden ones; the new cursor; how many remain."""
+    key = feed_key(user_id, FOR_YOU)
+    client = redis()
+    # Read a little more than a page so hidden ids do not shorten it.
+    rows = client.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit * 2, withscores=True)
+    ids = [int(member) for member, _ in rows]
+    hidden = set(_hidden_among(client, ids))
+    page: list[int] = []
+    cursor = after
+    for (member, position), video_id in zip(rows, ids, strict=True):
+        if len(page) == limit:
+            break
+        cursor = position
+        if video_id not in hidden:
+            page.append(video_id)
+    remaining = client.zcount(key, f"({cursor}", "+inf")
+    return page, cursor, remaining
+
+
+def for_you_exists(user_id: int) -> bool:
+    return bool(redis().exists(feed_key(user_id, FOR_YOU)))
+
+
+def for_you_ids(user_id: int) -> set[int]:
+    return {int(member) for member in redis().zrange(feed_key(user_id, FOR_YOU), 0, -1)}
+
+
+# --- Following ----------------------------------------------------------------
+
+
+def following_push(follower_ids: Iterable[int], video_id: int, published_ts: float) -> None:
+    """Fan-out on publish: the video goes into each follower's following feed."""
+    pipe = redis().pipeline(transaction=False)
+    for follower_id in follower_ids:
+        key = feed_key(follower_id, FOLLOWING)
+        pipe.zadd(key, {str(video_id): published_ts})
+        pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
+        pipe.expire(key, settings.FEED_TTL_S)
+    pipe.execute()
+
+
+def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int, float]]:
+    """(id, publish time) newest first, strictly older than ``before``."""
+    client = redis()
+    rows = client.zrevrangebyscore(
+        feed_key(user_id, FOLLOWING), f"({before}", "-inf", start=0, num=limit * 2, withscores=True
+    )
+    hidden = set(_hidden_among(client, [int(member) for member, _ in rows]))
+    return [(int(member), score) for member, score in rows if int(member) not in hidden][:limit]
+
+
+def following_exists(user_id: int) -> bool:
+    return bool(redis().exists(feed_key(user_id, FOLLOWING)))
+
+
+# --- Seen, cards, hidden ------------------------------------------------------
+
+
+def mark_seen(user_id: int, video_ids: Iterable[int]) -> None:
+    video_ids = [str(video_id) for video_id in video_ids]
+    if not video_ids:
+        return
+    pipe = redis().pipeline()
+    pipe.sadd(seen_key(user_id), *video_ids)
+    pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
+    pipe.execute()
+
+
+def seen_among(user_id: int, video_ids: Sequence[int]) -> set[int]:
+    if not video_ids:
+        return set()
+    flags = redis().smismember(seen_key(user_id), [str(video_id) for video_id in video_ids])
+    return {video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag}
+
+
+def cards_get(video_ids: Sequence[int]) -> dict[int, dict]:
+    if not video_ids:
+        return {}
+    raw = redis().mget([card_key(video_id) for video_id in video_ids])
+    return {video_id: json.loads(value) for video_id, value in zip(video_ids, raw, strict=True) if value}
+
+
+def cards_put(cards: dict[int, dict]) -> None:
+    if not cards:
+        return
+    pipe = redis().pipeline(transaction=False)
+    for video_id, card in cards.items():
+        pipe.set(card_key(video_id), json.dumps(card, default=str), ex=settings.FEED_CARD_TTL_S)
+    pipe.execute()
+
+
+def hide_videos(video_ids: Iterable[int]) -> None:
+    """Removed or consent-withdrawn: gone from every feed and card cache at once."""
+    video_ids = [str(video_id) for video_id in video_ids]
+    if not video_ids:
+        return
+    pipe = redis().pipeline()
+    pipe.sadd(hidden_key(), *video_ids)
+    pipe.delete(*(card_key(int(video_id)) for video_id in video_ids))
+    pipe.execute()
+
+
+def unhide_videos(video_ids: Iterable[int]) -> None:
+    video_ids = [str(video_id) for video_id in video_ids]
+    if video_ids:
+        redis().srem(hidden_key(), *video_ids)
+
+
+def _hidden_among(client, video_ids: Sequence[int]) -> list[int]:
+    if not video_ids:
+        return []
+    flags = client.smismember(hidden_key(), [str(video_id) for video_id in video_ids])
+    return [video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag]
