@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "health_check",
     "backend.creators",
+    "backend.videos",
 ]
 
 MIDDLEWARE = [
