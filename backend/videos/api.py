@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+from django.core import signing
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.creators import selectors as creator_selectors
+from backend.videos import lineage, selectors, services
+from backend.videos.models import Comment, Video
+from media import storage
+
+# --- Output -------------------------------------------------------------------
+
+
+def media_url(name: str) -> str | None:
+    return storage.public().url(name) if name else None
+
+
+class OwnerOutput(serializers.Serializer):
+    handle = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class VideoOutput(serializers.ModelSerializer):
+    owner = OwnerOutput()
+    prompt = serializers.SerializerMethodField()
+    mp4_url = serializers.SerializerMethodField()
+    hls_url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    liked = serializers.SerializerMethodField()
+    ai_generated = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "owner", "prompt", "caption", "status", "visibility", "remix_allowed", "duration_s", "width",
+            "height", "mp4_url", "hls_url", "poster_url", "like_count", "comment_count", "remix_count",
+            "view_count", "liked", "parent_id", "root_id", "depth", "ai_generated", "created_at", "published_at",
+        ]  # fmt: skip
+
+    def get_prompt(self, video: Video) -> str | None:
+        viewer = self.context.get("viewer")
+        if video.prompt_hidden and (viewer is None or viewer.id != video.owner_id):
+            return None
+        return video.prompt
+
+    def get_mp4_url(self, video: Video) -> str | None:
+        return media_url(video.mp4)
+
+    def get_hls_url(self, video: Video) -> str | None:
+        return media_url(video.hls)
+
+    def get_poster_url(self, video: Video) -> str | None:
+        return media_url(video.poster)
+
+    def get_liked(self, video: Video) -> bool:
+        return video.id in self.context.get("liked_ids", ())
+
+    def get_ai_generated(self, video: Video) -> bool:
+        return True  # every video here is generated; the label travels with the card
+
+
+class LineageNodeOutput(serializers.Serializer):
+    """A node in a remix tree: attribution always, content only when the viewer may see it."""
+
+    id = serializers.IntegerField()
+    owner_handle = serializers.CharField()
+    status = serializers.CharField()
+    available = serializers.BooleanField()
+    depth = serializers.IntegerField()
+    caption = serializers.CharField(allow_null=True)
+    poster_url = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def lineage_nodes(videos: list[Video], *, visible_ids: set[int]) -> list[dict]:
+    nodes = []
+    for video in videos:
+        available = video.id in visible_ids
+        nodes.append(
+            {
+                "id": video.id,
+                "owner_handle": video.owner.handle,
+                "status": "removed" if video.is_removed else ("available" if available else "unavailable"),
+                "available": available,
+                "depth": video.depth,
+                "caption": video.caption if available else None,
+                "poster_url": media_url(video.poster) if available else None,
+                "created_at": video.created_at,
+            }
+        )
+    return nodes
+
+
+def _visible_ids(viewer, videos: list[Video]) -> set[int]:
+    ids = [video.id for video in videos]
+    return set(selectors.videos_visible_to(viewer=viewer).filter(id__in=ids).values_list("id", flat=True))
+
+
+def video_body(video: Video, viewer) -> dict:
+    liked = selectors.liked_by(viewer=viewer, video_ids=[video.id])
+    return VideoOutput(video, context={"viewer": viewer, "liked_ids": liked}).data
+
+
+# --- Input --------------------------------------------------------------------
+
+
+class VideoUpdateInput(serializers.Serializer):
+    caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    prompt_hidden = serializers.BooleanField(required=False)
+    visibility = serializers.ChoiceField(choices=Video.Visibility.choices, required=False)
+    remix_allowed = serializers.BooleanField(required=False)
+
+
+class PublishInput(serializers.Serializer):
+    caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=Video.Visibility.choices, required=False)
+
+
+class CommentInput(serializers.Serializer):
+    body = serializers.CharField(max_length=1000)
+
+
+class CommentOutput(serializers.ModelSerializer):
+    author_handle = serializers.CharField(source="author.handle")
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author_handle", "body", "created_at"]
+
+
+# --- Views --------------------------------------------------------------------
+
+
+def _viewer(request):
+    return request.user if request.user.is_authenticated else None
+
+
+class VideoDetailView(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    @extend_schema(responses=VideoOutput)
+    def get(self, request, video_id: int):
+        video = selectors.video_visible_to(viewer=_viewer(request), video_id=video_id)
+        return Response(video_body(video, _viewer(request)))
+
+    @extend_schema(request=VideoUpdateInput, responses=VideoOutput)
+    def patch(self, request, video_id: int):
+        data = VideoUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        video = services.video_update(video=video, by=request.user, **data.validated_data)
+        return Response(video_body(video, request.user))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, video_id: int):
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        if video.owner_id != request.user.id:
+            raise Forbidden("Only the owner can delete a video; cameo owners remove appearances.")
+        services.video_remove(video=video, by=request.user, reason="deleted by its owner")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VideoPublishView(APIView):
+    @extend_schema(request=PublishInput, responses=VideoOutput)
+    def post(self, request, video_id: int):
+        data = PublishInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        video = services.video_publish(video=video, by=request.user, **data.validated_data)
+        return Response(video_body(video, request.user))
+
+
+LikeState = inline_serializer("LikeState", {"liked": serializers.BooleanField(), "like_count": serializers.IntegerField()})
+
+
+class VideoLikeView(APIView):
+    def _state(self, video_id: int, liked: bool) -> Response:
+        return Response({"liked": liked, "like_count": Video.objects.get(id=video_id).like_count})
+
+    @extend_schema(request=None, responses=LikeState)
+    def post(self, request, video_id: int):
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        services.like_create(video=video, user=request.user)
+        return self._state(video.id, True)
+
+    @extend_schema(request=None, responses=LikeState)
+    def delete(self, request, video_id: int):
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        services.like_delete(video=video, user=request.user)
+        return self._state(video.id, False)
+
+
+class VideoCommentsView(ListAPIView):
+    serializer_class = CommentOutput
+    queryset = Comment.objects.none()  # for the schema
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+
+    def get_queryset(self):
+        video = selectors.video_visible_to(viewer=_viewer(self.request), video_id=self.kwargs["video_id"])
+        return selectors.comments_of(viewer=_viewer(self.request), video=video)
+
+    @extend_schema(request=CommentInput, responses={201: CommentOutput})
+    def post(self, request, video_id: int):
+        data = CommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        comment = services.comment_create(video=video, author=request.user, body=data.validated_data["body"])
+        return Response(CommentOutput(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, video_id: int, comment_id: int):
+        video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
+        comment = selectors.comments_of(viewer=request.user, video=video).filter(id=comment_id).first()
+        if comment is None:
+            raise NotFound("No such comment.")
+        services.comment_delete(comment=comment, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+LINEAGE_PAGE = 20
+
+
+class LineageOutput(serializers.Serializer):
+    video = LineageNodeOutput()
+    depth = serializers.IntegerField()
+    descendant_count = serializers.IntegerField()
+    ancestors = LineageNodeOutput(many=True)
+    remixes = LineageNodeOutput(many=True)
+    remixes_next = serializers.CharField(allow_null=True)
+
+
+def _encode_cursor(position) -> str:
+    return signing.dumps(position, salt="videos.lineage")
+
+
+def _decode_cursor(token: str | None):
+    if not token:
+        return None
+    try:
+        return signing.loads(token, salt="videos.lineage")
+    except signing.BadSignature:
+        raise DomainError("This cursor is not valid.", code="invalid_cursor") from None
+
+
+CURSOR = OpenApiParameter("cursor", str, description="Opaque cursor from the previous page.")
+
+
+class VideoLineageView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[CURSOR], responses=LineageOutput)
+    def get(self, request, video_id: int):
+        viewer = _viewer(request)
+        video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
+        after = _decode_cursor(request.query_params.get("cursor"))
+        ancestors = list(lineage.ancestors(video=video))
+        remixes = list(lineage.direct_remixes(video=video).filter(id__gt=after or 0).order_by("id")[: LINEAGE_PAGE + 1])
+        more = len(remixes) > LINEAGE_PAGE
+        remixes = remixes[:LINEAGE_PAGE]
+        visible = _visible_ids(viewer, [video, *ancestors, *remixes])
+        return Response(
+            {
+                "video": lineage_nodes([video], visible_ids=visible)[0],
+                "depth": video.depth,
+                "descendant_count": lineage.descendant_count(video=video),
+                "ancestors": lineage_nodes(ancestors, visible_ids=visible),
+                "remixes": lineage_nodes(remixes, visible_ids=visible),
+                "remixes_next": _encode_cursor(remixes[-1].id) if more else None,
+            }
+        )
+
+
+class SubtreeOutput(serializers.Serializer):
+    results = LineageNodeOutput(many=True)
+    next = serializers.CharField(allow_null=True)
+    descendant_count = serializers.IntegerField()
+
+
+class VideoRemixesView(APIView):
+    """The whole remix subtree, breadth first, one page at a time."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[CURSOR], responses=SubtreeOutput)
+    def get(self, request, video_id: int):
+        viewer = _viewer(request)
+        video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
+        after = _decode_cursor(request.query_params.get("cursor"))
+        rows = lineage.subtree_page(video=video, after=tuple(after) if after else None, limit=LINEAGE_PAGE + 1)
+        more = len(rows) > LINEAGE_PAGE
+        rows = rows[:LINEAGE_PAGE]
+        videos = [row.descendant for row in rows]
+        return Response(
+            {
+                "results": lineage_nodes(videos, visible_ids=_visible_ids(viewer, videos)),
+                "next": _encode_cursor([rows[-1].depth, rows[-1].descendant_id]) if more else None,
+                "descendant_count": lineage.descendant_count(video=video),
+            }
+        )
+
+
+class CreatorVideosView(ListAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = VideoOutput
+    queryset = Video.objects.none()  # for the schema
+
+    def get_queryset(self):
+        viewer = _viewer(self.request)
+        owner = creator_selectors.creator_get(viewer=viewer, handle=self.kwargs["handle"])
+        return selectors.creator_videos(viewer=viewer, owner=owner)
+
+    def list(self, request, *args, **kwargs):
+        self.paginator.ordering = ("-published_at", "-id")
+        page = self.paginate_queryset(self.get_queryset())
+        viewer = _viewer(request)
+        liked = selectors.liked_by(viewer=viewer, video_ids=[video.id for video in page])
+        data = VideoOutput(page, many=True, context={"viewer": viewer, "liked_ids": liked}).data
+        return self.get_paginated_response(data)
+
+
+class HashtagOutput(serializers.Serializer):
+    name = serializers.CharField()
+    is_challenge = serializers.BooleanField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+
+
+class HashtagVideosView(ListAPIView):
+    """A hashtag or challenge page: its entries by recency (default) or by likes."""
+
+    permission_classes = [AllowAny]
+    serializer_class = VideoOutput
+    queryset = Video.objects.none()  # for the schema
+
+    @extend_schema(parameters=[OpenApiParameter("order", enum=["recent", "likes"])])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        hashtag = selectors.hashtag_get(name=self.kwargs["name"])
+        return selectors.hashtag_entries(viewer=_viewer(self.request), hashtag=hashtag)
+
+    def list(self, request, *args, **kwargs):
+        by_likes = request.query_params.get("order") == "likes"
+        self.paginator.ordering = ("-like_count", "-id") if by_likes else ("-published_at", "-id")
+        page = self.paginate_queryset(self.get_queryset())
+        viewer = _viewer(request)
+        liked = selectors.liked_by(viewer=viewer, video_ids=[video.id for video in page])
+        data = VideoOutput(page, many=True, context={"viewer": viewer, "liked_ids": liked}).data
+        return self.get_paginated_response(data)
