@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
@@ -45,6 +46,9 @@ INSTALLED_APPS = [
     "health_check",
     "backend.creators",
     "backend.videos",
+    "backend.cameos",
+    "backend.moderation",
+    "media",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +190,15 @@ TIER_QUOTAS = {
     },
 }
 
+# Cameos: verification clips and reference media.
+CAMEO_VERIFIER = env("CAMEO_VERIFIER", default="backend.cameos.verification.ManualReviewVerifier")
+CAMEO_CHALLENGE_TTL_S = env.int("CAMEO_CHALLENGE_TTL_S", default=15 * 60)
+CAMEO_CLIP_MIN_S = 3
+CAMEO_CLIP_MAX_S = 30
+CAMEO_CLIP_MAX_BYTES = env.int("CAMEO_CLIP_MAX_BYTES", default=50 * 1024 * 1024)
+CAMEO_CLIP_MAX_SIDE_PX = env.int("CAMEO_CLIP_MAX_SIDE_PX", default=3840)
+CAMEO_IMAGE_MAX_BYTES = env.int("CAMEO_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- API -------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -273,6 +286,14 @@ RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=1
 # A running job whose heartbeat is older than this lost its worker: the reaper re-queues it.
 RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=120)
 RENDER_SOFT_TIME_LIMIT_S = env.int("RENDER_SOFT_TIME_LIMIT_S", default=1800)
+RENDER_PROVIDER = env("RENDER_PROVIDER", default="preview")
+# Options each provider is built with (keys of RENDER_PROVIDER_OPTIONS are provider names).
+RENDER_PROVIDER_OPTIONS = {
+    "preview": {"output_dir": VAR_DIR / "preview"},
+}
+# The C2PA signing chain (PEM) and key; a development chain is made in var/c2pa without them.
+C2PA_CERT_PATH = env("C2PA_CERT_PATH", default="")
+C2PA_KEY_PATH = env("C2PA_KEY_PATH", default="")
 RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Feeds -------------------------------------------------------------------

@@ -225,8 +225,11 @@ def block_create(*, blocker: User, blocked: User) -> Block:
     list(User.objects.select_for_update().filter(id__in=[blocker.id, blocked.id]).order_by("id"))
     block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     if created:
+        from backend.cameos.services import grants_revoke_between
+
         _follow_remove(follower_id=blocker.id, followee_id=blocked.id)
         _follow_remove(follower_id=blocked.id, followee_id=blocker.id)
+        grants_revoke_between(user_a=blocker, user_b=blocked)
     return block
 
 

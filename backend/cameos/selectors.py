@@ -1,0 +1,183 @@
+"""Consent reads: the one permission function, and everything built on it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from backend.core.errors import DomainError, NotFound
+from backend.creators.models import Block, Follow, User
+from backend.creators.selectors import are_mutuals, is_blocked_between
+from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
+
+
+@dataclass(frozen=True)
+class CameoPermission:
+    allowed: bool
+    reason: str
+
+
+_GRANT_REASONS = {
+    CameoGrant.Status.APPROVED: "grant_approved",
+    CameoGrant.Status.REQUESTED: "grant_pending",
+    CameoGrant.Status.DENIED: "grant_denied",
+    CameoGrant.Status.REVOKED: "grant_revoked",
+}
+
+
+def cameo_permission(*, user: User, cameo: Cameo) -> CameoPermission:
+    """May ``user`` use ``cameo`` in a render right now, and if not, why.
+
+    Reasons: owner, audience_everyone, mutuals, grant_approved (allowed);
+    not_active, blocked, only_me, not_mutuals, no_grant, grant_pending,
+    grant_denied, grant_revoked (refused). Evaluated from the database on
+    every call: a revocation counts from the moment it commits.
+    """
+    if cameo.status != Cameo.Status.ACTIVE:
+        return CameoPermission(False, "not_active")
+    if user.id == cameo.owner_id:
+        return CameoPermission(True, "owner")
+    if is_blocked_between(user.id, cameo.owner_id):
+        return CameoPermission(False, "blocked")
+    if cameo.audience == Cameo.Audience.EVERYONE:
+        return CameoPermission(True, "audience_everyone")
+    if cameo.audience == Cameo.Audience.MUTUALS:
+        mutual = are_mutuals(user.id, cameo.owner_id)
+        return CameoPermission(mutual, "mutuals" if mutual else "not_mutuals")
+    if cameo.audience == Cameo.Audience.APPROVED:
+        grant = CameoGrant.objects.filter(cameo=cameo, grantee=user).first()
+        if grant is None:
+            return CameoPermission(False, "no_grant")
+        return CameoPermission(grant.status == CameoGrant.Status.APPROVED, _GRANT_REASONS[grant.status])
+    return CameoPermission(False, "only_me")
+
+
+def cameos_usable_by(*, user: User) -> QuerySet[Cameo]:
+    """Every cameo ``user`` may use now, in one query: the same rules as ``cameo_permission``."""
+    owner = OuterRef("owner_id")
+    blocked = Exists(
+        Block.objects.filter(Q(blocker_id=user.id, blocked_id=owner) | Q(blocker_id=owner, blocked_id=user.id))
+    )
+    mutual = Exists(Follow.objects.filter(follower_id=user.id, followee_id=owner)) & Exists(
+        Follow.objects.filter(follower_id=owner, followee_id=user.id)
+    )
+    granted = Exists(
+        CameoGrant.objects.filter(cameo_id=OuterRef("id"), grantee_id=user.id, status=CameoGrant.Status.APPROVED)
+    )
+    others = ~blocked & (
+        Q(audience=Cameo.Audience.EVERYONE)
+        | (Q(audience=Cameo.Audience.MUTUALS) & mutual)
+        | (Q(audience=Cameo.Audience.APPROVED) & granted)
+    )
+    return (
+        Cameo.objects.filter(status=Cameo.Status.ACTIVE)
+        .filter(Q(owner_id=user.id) | others)
+        .select_related("owner")
+        .order_by("-created_at", "-id")
+    )
+
+
+def cameos_of(*, owner: User) -> QuerySet[Cameo]:
+    return Cameo.objects.filter(owner=owner).exclude(status=Cameo.Status.DELETED).order_by("-created_at", "-id")
+
+
+def cameo_visible_to(*, viewer: User, cameo_id: int) -> Cameo:
+    """The owner sees their cameo; others only one they may use. Anything else is 404."""
+    cameo = Cameo.objects.select_related("owner").filter(id=cameo_id).exclude(status=Cameo.Status.DELETED).first()
+    if cameo is None or (cameo.owner_id != viewer.id and not cameo_permission(user=viewer, cameo=cameo).allowed):
+        raise NotFound("No such cameo.")
+    return cameo
+
+
+def cameo_owned_by(*, owner: User, cameo_id: int) -> Cameo:
+    cameo = cameos_of(owner=owner).filter(id=cameo_id).first()
+    if cameo is None:
+        raise NotFound("No such cameo.")
+    return cameo
+
+
+def cameo_requestable_by(*, user: User, cameo_id: int) -> Cameo:
+    """A cameo whose access ``user`` may ask for: active, audience ``approved``, no block."""
+    cameo = Cameo.objects.filter(id=cameo_id, status=Cameo.Status.ACTIVE).select_related("owner").first()
+    if (
+        cameo is None
+        or cameo.owner_id == user.id
+        or cameo.audience != Cameo.Audience.APPROVED
+        or is_blocked_between(user.id, cameo.owner_id)
+    ):
+        raise NotFound("No such cameo.")
+    return cameo
+
+
+def grants_of(*, cameo: Cameo) -> QuerySet[CameoGrant]:
+    return cameo.grants.select_related("grantee").order_by("-requested_at")
+
+
+def appearances_for_owner(*, cameo: Cameo) -> QuerySet[Appearance]:
+    """Every draft and video the cameo is in, whoever made it."""
+    return cameo.appearances.select_related("video__owner").order_by("-created_at")
+
+
+def videos_with_cameos_of(*, owner_id: int) -> QuerySet:
+    """Ids of videos in which someone's cameo appears (they may see those, drafts included)."""
+    return Appearance.objects.filter(cameo__owner_id=owner_id).values("video_id")
+
+
+def cameo_refusals_for_video(*, user: User, video_id: int) -> list[dict]:
+    """The cameos of a video that ``user`` may not use now (empty when publishing is fine)."""
+    refusals = []
+    for appearance in Appearance.objects.filter(video_id=video_id).select_related("cameo"):
+        permission = cameo_permission(user=user, cameo=appearance.cameo)
+        if not permission.allowed:
+            refusals.append({"cameo_id": appearance.cameo_id, "reason": permission.reason})
+    return refusals
+
+
+def cameo_ids_in_video(*, video_id: int) -> list[int]:
+    return list(Appearance.objects.filter(video_id=video_id).values_list("cameo_id", flat=True))
+
+
+# --- Protected likenesses -------------------------------------------------------
+
+
+def normalize_name_text(text: str) -> str:
+    """Case-, accent- and punctuation-blind form: "Beyoncé's" → "beyonce s"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    words = re.sub(r"[\W_]+", " ", without_marks.casefold())
+    return " ".join(words.split())
+
+
+def protected_likeness_match(*, text: str) -> ProtectedLikeness | None:
+    """The first active protected likeness named in ``text`` on word boundaries, if any."""
+    haystack = f" {normalize_name_text(text)} "
+    for likeness in ProtectedLikeness.objects.filter(is_active=True).order_by("id"):
+        for term in likeness.terms:
+            needle = normalize_name_text(term)
+            if needle and f" {needle} " in haystack:
+                return likeness
+    return None
+
+
+class ProtectedLikenessRefused(DomainError):
+    status_code = 403
+    default_code = "protected_likeness"
+    default_detail = "This names a protected person."
+
+
+def prompt_likeness_check(*, user: User, text: str) -> None:
+    """Refuse a text naming a protected person, unless ``user`` is that person (verified)."""
+    likeness = protected_likeness_match(text=text)
+    if likeness is None:
+        return
+    is_them = Cameo.objects.filter(
+        owner=user, kind=Cameo.Kind.PERSON, status=Cameo.Status.ACTIVE, protected_likeness=likeness
+    ).exists()
+    if not is_them:
+        raise ProtectedLikenessRefused(
+            f"“{likeness.name}” is a protected likeness and cannot be used.",
+            details={"protected_likeness": likeness.name},
+        )

@@ -1,0 +1,18 @@
+"""Benchmark settings: the real settings on a database and key space of their own."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("CACHE_KEY_PREFIX", "remix-bench")
+os.environ.setdefault("FEED_KEY_PREFIX", "remix-bench")
+
+from backend.settings import *  # noqa: E402,F403
+from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES  # noqa: E402
+
+DATABASES["default"]["NAME"] = os.environ.get("BENCH_DATABASE_NAME", "remix_bench")
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": "remix-bench:"}
+SECURE_SSL_REDIRECT = False
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,49 @@
+from django.contrib import admin, messages
+
+from backend.core.errors import DomainError
+from media import services
+from media.models import RenderJob
+
+
+@admin.register(RenderJob)
+class RenderJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "requester", "kind", "status", "stage", "progress", "attempts", "provider", "error_code", "created_at",
+        "run_seconds",
+    ]  # fmt: skip
+    list_filter = ["status", "provider", "kind", "error_code", "created_at"]
+    search_fields = ["id", "requester__handle", "prompt", "provider_job_id", "idempotency_key"]
+    list_select_related = ["requester"]
+    date_hierarchy = "created_at"
+    # Jobs change only through services (actions below), never by editing fields.
+    readonly_fields = [*(f.name for f in RenderJob._meta.fields), "cameos"]
+    actions = ["retry_jobs", "cancel_jobs"]
+
+    def has_add_permission(self, request):
+        return False  # renders are requested through the API, with every check
+
+    @admin.display(description="run (s)")
+    def run_seconds(self, job: RenderJob):
+        if job.started_at and job.finished_at:
+            return round((job.finished_at - job.started_at).total_seconds(), 1)
+        return None
+
+    @admin.action(description="Retry the selected failed or cancelled renders")
+    def retry_jobs(self, request, queryset):
+        self._apply(request, queryset, lambda job: services.render_job_retry(job=job), "retried")
+
+    @admin.action(description="Cancel the selected renders")
+    def cancel_jobs(self, request, queryset):
+        self._apply(
+            request, queryset, lambda job: services.render_job_cancel(job=job, reason="cancelled_by_moderator"), "cancelled"
+        )
+
+    def _apply(self, request, queryset, action, verb):
+        done = 0
+        for job in queryset:
+            try:
+                action(job)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{job.id}: {error.detail}", level=messages.WARNING)
+        self.message_user(request, f"{done} render(s) {verb}.")

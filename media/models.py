@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+
+RESOLUTION_SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
+
+
+class RenderJob(models.Model):
+    """One request to turn a prompt (and cameos, a source video) into a draft video.
+
+    queued → running → succeeded | failed | cancelled; ``blocked`` when prompt
+    policy refused it at request time (kept so moderators see refusals).
+    """
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate"
+        REMIX = "remix", "Remix"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        BLOCKED = "blocked", "Blocked"
+
+    class Aspect(models.TextChoices):
+        PORTRAIT = "9:16", "9:16 portrait"
+        LANDSCAPE = "16:9", "16:9 landscape"
+        SQUARE = "1:1", "1:1 square"
+
+    class Resolution(models.TextChoices):
+        SD = "480p", "480p"
+        HD = "720p", "720p"
+        FULL_HD = "1080p", "1080p"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.BLOCKED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="render_jobs")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
+    prompt = models.TextField(max_length=2000)
+    duration_s = models.PositiveSmallIntegerField()
+    aspect = models.CharField(max_length=5, choices=Aspect.choices, default=Aspect.PORTRAIT)
+    resolution = models.CharField(max_length=5, choices=Resolution.choices, default=Resolution.HD)
+    cameos = models.ManyToManyField("cameos.Cameo", blank=True, related_name="render_jobs")
+    source_video = models.ForeignKey(
+        "videos.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="remix_jobs"
+    )
+    reference_image = models.CharField(max_length=300, blank=True, help_text="Private storage name.")
+    # What the cameo owners asked for, as sent to the provider (a snapshot for audit).
+    directions = models.JSONField(default=list, blank=True)
+
+    provider = models.CharField(max_length=20)
+    provider_job_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=30, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    # Seconds spent in each stage of the last attempt, for the admin.
+    stage_seconds = models.JSONField(default=dict, blank=True)
+    # The original file the provider returned, while post-processing runs.
+    original = models.CharField(max_length=300, blank=True)
+
+    idempotency_key = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    result_video = models.OneToOneField(
+        "videos.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="render_job"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "idempotency_key"], name="render_idempotency_key_once"),
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="render_progress_percent"),
+        ]
+        indexes = [
+            models.Index(fields=["requester", "-created_at"], name="render_requester_recent"),
+            models.Index(
+                fields=["heartbeat_at"],
+                name="render_running_heartbeat",
+                condition=models.Q(status="running"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def dimensions(self) -> tuple[int, int]:
+        """Width and height; the resolution names the short side, as phones show it."""
+        short = RESOLUTION_SHORT_SIDE[self.resolution]
+        long = short * 16 // 9 // 2 * 2  # H.264 4:2:0 needs even sides
+        return {"9:16": (short, long), "16:9": (long, short), "1:1": (short, short)}[self.aspect]
+
+
+class VideoFingerprint(models.Model):
+    """Perceptual hashes of a published video's frames, for provenance lookup."""
+
+    video = models.OneToOneField("videos.Video", on_delete=models.CASCADE, related_name="fingerprint")
+    frame_hashes = ArrayField(models.BigIntegerField())
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"fingerprint of video {self.video_id}"

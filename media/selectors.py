@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from backend.core.errors import NotFound
+from backend.creators.models import User
+from media.models import RenderJob
+
+
+def render_jobs_of(*, user: User) -> QuerySet[RenderJob]:
+    return RenderJob.objects.filter(requester=user).prefetch_related("cameos")
+
+
+def render_job_of(*, user: User, job_id) -> RenderJob:
+    """The requester's own job; anyone else's is a 404."""
+    job = render_jobs_of(user=user).filter(id=job_id).first()
+    if job is None:
+        raise NotFound("No such render.")
+    return job

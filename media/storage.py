@@ -1,0 +1,49 @@
+"""The two media stores: private (originals, cameo media) and public (renditions).
+
+Both are Django storages configured in settings (S3 buckets, or folders on the
+local disk); code asks for them here and never cares which.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+
+
+def private() -> Storage:
+    return storages["default"]
+
+
+def public() -> Storage:
+    return storages["public"]
+
+
+def download(store: Storage, name: str, destination: Path) -> Path:
+    """Copy a stored object to a local file (workers process local files)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with store.open(name, "rb") as source, open(destination, "wb") as target:
+        shutil.copyfileobj(source, target, length=1024 * 1024)
+    return destination
+
+
+def upload(store: Storage, local_path: Path, name: str) -> str:
+    """Store a local file under exactly ``name`` (replacing what a failed attempt left)."""
+    if store.exists(name):
+        store.delete(name)
+    with open(local_path, "rb") as handle:
+        return store.save(name, File(handle))
+
+
+def delete_prefix(store: Storage, prefix: str) -> None:
+    """Delete every object under a folder-like prefix."""
+    try:
+        directories, files = store.listdir(prefix)
+    except FileNotFoundError:
+        return
+    for file_name in files:
+        store.delete(f"{prefix.rstrip('/')}/{file_name}")
+    for directory in directories:
+        delete_prefix(store, f"{prefix.rstrip('/')}/{directory}")

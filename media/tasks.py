@@ -1,0 +1,37 @@
+from celery import shared_task
+from django.conf import settings
+
+from media.providers.base import ProviderTransientError
+
+
+@shared_task(
+    name="media.render_job_run",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(ProviderTransientError,),
+    retry_backoff=settings.RENDER_RETRY_BACKOFF_S,
+    retry_backoff_max=settings.RENDER_RETRY_BACKOFF_MAX_S,
+    retry_jitter=True,
+    # The service counts attempts and fails the job after the last one; this only
+    # has to be high enough never to stop retrying before it does.
+    max_retries=settings.RENDER_MAX_ATTEMPTS + 2,
+    soft_time_limit=settings.RENDER_SOFT_TIME_LIMIT_S,
+)
+def render_job_run(*, job_id: str) -> None:
+    from media.services import render_job_execute
+
+    render_job_execute(job_id=job_id)
+
+
+@shared_task(name="media.postprocess_render", acks_late=True, ignore_result=True, soft_time_limit=900)
+def postprocess_render(*, job_id: str) -> None:
+    from media.services import render_job_postprocess
+
+    render_job_postprocess(job_id=job_id)
+
+
+@shared_task(name="media.reap_stalled_renders", ignore_result=True)
+def reap_stalled_renders() -> dict:
+    from media.services import render_jobs_reap
+
+    return render_jobs_reap()
