@@ -245,6 +245,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "CameoKindEnum": "backend.cameos.models.Cameo.Kind",
+        "CameoStatusEnum": "backend.cameos.models.Cameo.Status",
+        "CameoAudienceEnum": "backend.cameos.models.Cameo.Audience",
+        "GrantStatusEnum": "backend.cameos.models.CameoGrant.Status",
+        "VerificationStatusEnum": "backend.cameos.models.CameoVerification.Status",
+        "RenderKindEnum": "media.models.RenderJob.Kind",
+        "RenderStatusEnum": "media.models.RenderJob.Status",
+        "VideoStatusEnum": "backend.videos.models.Video.Status",
+        "VideoVisibilityEnum": "backend.videos.models.Video.Visibility",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------

@@ -6,7 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
+from backend.cameos import api as cameos_api
+from backend.core.private_media import private_media_view
 from backend.creators import api as creators_api
+from backend.videos import api as videos_api
+from media import api as media_api
 
 api_v1 = [
     path("auth/register", creators_api.RegisterView.as_view(), name="auth-register"),
@@ -18,6 +22,42 @@ api_v1 = [
     path("creators/<str:handle>/block", creators_api.BlockView.as_view(), name="creator-block"),
     path("creators/<str:handle>/followers", creators_api.FollowersView.as_view(), name="creator-followers"),
     path("creators/<str:handle>/following", creators_api.FollowingView.as_view(), name="creator-following"),
+    path("creators/<str:handle>/videos", videos_api.CreatorVideosView.as_view(), name="creator-videos"),
+    path("cameos", cameos_api.CameoListCreateView.as_view(), name="cameos"),
+    path("cameos/available", cameos_api.CameoAvailableView.as_view(), name="cameos-available"),
+    path("cameos/<int:cameo_id>", cameos_api.CameoDetailView.as_view(), name="cameo"),
+    path("cameos/<int:cameo_id>/verification", cameos_api.CameoVerificationView.as_view(), name="cameo-verification"),
+    path("cameos/<int:cameo_id>/grants", cameos_api.CameoGrantsView.as_view(), name="cameo-grants"),
+    *(
+        path(
+            f"cameos/<int:cameo_id>/grants/<int:grant_id>/{decision}",
+            cameos_api.GrantDecisionView.as_view(decision=decision),
+            name=f"cameo-grant-{decision}",
+        )
+        for decision in ("approve", "deny", "revoke")
+    ),
+    path("cameos/<int:cameo_id>/appearances", cameos_api.CameoAppearancesView.as_view(), name="cameo-appearances"),
+    path(
+        "cameos/<int:cameo_id>/appearances/<int:video_id>",
+        cameos_api.CameoAppearanceDetailView.as_view(),
+        name="cameo-appearance",
+    ),
+    path("renders", media_api.RenderListCreateView.as_view(), name="renders"),
+    path("renders/<uuid:render_id>", media_api.RenderDetailView.as_view(), name="render"),
+    path("renders/<uuid:render_id>/cancel", media_api.RenderCancelView.as_view(), name="render-cancel"),
+    path("videos/<int:video_id>", videos_api.VideoDetailView.as_view(), name="video"),
+    path("videos/<int:video_id>/publish", videos_api.VideoPublishView.as_view(), name="video-publish"),
+    path("videos/<int:video_id>/remix", media_api.VideoRemixView.as_view(), name="video-remix"),
+    path("videos/<int:video_id>/lineage", videos_api.VideoLineageView.as_view(), name="video-lineage"),
+    path("videos/<int:video_id>/remixes", videos_api.VideoRemixesView.as_view(), name="video-remixes"),
+    path("videos/<int:video_id>/like", videos_api.VideoLikeView.as_view(), name="video-like"),
+    path("videos/<int:video_id>/comments", videos_api.VideoCommentsView.as_view(), name="video-comments"),
+    path(
+        "videos/<int:video_id>/comments/<int:comment_id>",
+        videos_api.CommentDetailView.as_view(),
+        name="video-comment",
+    ),
+    path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 
 readiness_checks = [
@@ -35,6 +75,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", HealthCheckView.as_view(checks=[]), name="healthz"),
     path("readyz", HealthCheckView.as_view(checks=readiness_checks), name="readyz"),
+    path("media/private/<str:token>", private_media_view, name="private-media"),
 ]
 
 if not settings.S3_BUCKET:

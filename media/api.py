@@ -109,3 +109,27 @@ class RenderCancelView(APIView):
     def post(self, request, render_id):
         job = selectors.render_job_of(user=request.user, job_id=render_id)
         return Response(RenderJobOutput(services.render_job_cancel(job=job)).data)
+
+
+class RemixRequestInput(RenderRequestInput):
+    keep_cameo_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        help_text="Cameos of the source to keep (default: all). You need your own permission for each.",
+    )
+
+
+class VideoRemixView(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RemixRequestInput, responses={201: RenderJobOutput})
+    def post(self, request, video_id: int):
+        from backend.videos.selectors import video_visible_to
+
+        key = idempotency_key_from(request)
+        data = RemixRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = video_visible_to(viewer=request.user, video_id=video_id)
+        job, created = services.remix_request(requester=request.user, idempotency_key=key, source=source,
+                                              **data.validated_data)  # fmt: skip
+        return render_response(job, created)

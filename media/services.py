@@ -205,6 +205,35 @@ def render_job_request(
     return job, True
 
 
+def remix_request(
+    *,
+    requester: User,
+    idempotency_key: str,
+    source: Video,
+    keep_cameo_ids: list[int] | None = None,
+    cameo_ids: list[int] | tuple = (),
+    **render_fields,
+) -> tuple[RenderJob, bool]:
+    """A render whose result is a remix of ``source``; the remixer needs every cameo they keep."""
+    from backend.cameos.selectors import cameo_ids_in_video
+
+    if source.status != Video.Status.PUBLISHED or source.visibility == Video.Visibility.PRIVATE:
+        raise RenderRefused("Only published, non-private videos can be remixed.", code="remix_not_allowed")
+    if not source.remix_allowed:
+        raise RenderRefused("The owner turned remixing off for this video.", code="remix_disabled")
+    source_cameos = set(cameo_ids_in_video(video_id=source.id))
+    kept = source_cameos if keep_cameo_ids is None else set(keep_cameo_ids)
+    if not kept <= source_cameos:
+        raise DomainError("keep_cameo_ids must be cameos of the source video.", code="not_in_source")
+    return render_job_request(
+        requester=requester,
+        idempotency_key=idempotency_key,
+        cameo_ids=sorted(kept | set(cameo_ids)),
+        source_video=source,
+        **render_fields,
+    )
+
+
 def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
     if job.request_fingerprint != fingerprint:
         raise Conflict(

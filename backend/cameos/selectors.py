@@ -136,6 +136,20 @@ def cameo_refusals_for_video(*, user: User, video_id: int) -> list[dict]:
     return refusals
 
 
+def published_videos_now_refused(*, cameo_id: int, creator_id: int | None = None) -> list[int]:
+    """Published videos with this cameo whose creators may no longer use it."""
+    appearances = Appearance.objects.filter(cameo_id=cameo_id, video__status="published").select_related(
+        "cameo", "video__owner"
+    )
+    if creator_id is not None:
+        appearances = appearances.filter(video__owner_id=creator_id)
+    return [
+        appearance.video_id
+        for appearance in appearances
+        if not cameo_permission(user=appearance.video.owner, cameo=appearance.cameo).allowed
+    ]
+
+
 def cameo_ids_in_video(*, video_id: int) -> list[int]:
     return list(Appearance.objects.filter(video_id=video_id).values_list("cameo_id", flat=True))
 

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.cameos import selectors, services
+from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification
+from backend.core.errors import NotFound
+from backend.core.private_media import private_media_url
+
+# --- Serializers -----------------------------------------------------------------
+
+
+class CameoCreateInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Cameo.Kind.choices)
+    display_name = serializers.CharField(max_length=60)
+    audience = serializers.ChoiceField(choices=Cameo.Audience.choices, default=Cameo.Audience.ONLY_ME)
+    appearance_notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    restrictions = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reference_image = serializers.FileField(required=False)
+
+
+class CameoUpdateInput(serializers.Serializer):
+    display_name = serializers.CharField(max_length=60, required=False)
+    audience = serializers.ChoiceField(choices=Cameo.Audience.choices, required=False)
+    appearance_notes = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    restrictions = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    reference_image = serializers.FileField(required=False)
+
+
+class CameoOutput(serializers.ModelSerializer):
+    owner_handle = serializers.CharField(source="owner.handle")
+
+    class Meta:
+        model = Cameo
+        fields = ["id", "owner_handle", "kind", "display_name", "status", "audience", "created_at"]
+
+
+class OwnCameoOutput(CameoOutput):
+    """What the owner sees: settings and short-lived links to the private media."""
+
+    reference_image_url = serializers.SerializerMethodField()
+    reference_clip_url = serializers.SerializerMethodField()
+
+    class Meta(CameoOutput.Meta):
+        fields = [*CameoOutput.Meta.fields, "appearance_notes", "restrictions", "verified_at",
+                  "reference_image_url", "reference_clip_url"]  # fmt: skip
+
+    def get_reference_image_url(self, cameo: Cameo) -> str | None:
+        return private_media_url(cameo.reference_image) if cameo.reference_image else None
+
+    def get_reference_clip_url(self, cameo: Cameo) -> str | None:
+        return private_media_url(cameo.reference_clip) if cameo.reference_clip else None
+
+
+def cameo_body(cameo: Cameo, viewer) -> dict:
+    output = OwnCameoOutput if cameo.owner_id == viewer.id else CameoOutput
+    return output(cameo).data
+
+
+class VerificationInput(serializers.Serializer):
+    challenge_id = serializers.IntegerField(required=False)
+    clip = serializers.FileField(required=False)
+
+    def validate(self, data):
+        if ("clip" in data) != ("challenge_id" in data):
+            raise serializers.ValidationError("Send both challenge_id and clip to answer, or neither to get one.")
+        return data
+
+
+class VerificationOutput(serializers.ModelSerializer):
+    challenge_id = serializers.IntegerField(source="id")
+
+    class Meta:
+        model = CameoVerification
+        fields = ["challenge_id", "phrase", "expires_at", "status", "submitted_at", "review_note"]
+
+
+class GrantOutput(serializers.ModelSerializer):
+    grantee_handle = serializers.CharField(source="grantee.handle")
+
+    class Meta:
+        model = CameoGrant
+        fields = ["id", "cameo_id", "grantee_handle", "status", "requested_at", "decided_at", "revoked_at"]
+
+
+class AppearanceOutput(serializers.ModelSerializer):
+    video_id = serializers.IntegerField()
+    video_status = serializers.CharField(source="video.status")
+    video_owner_handle = serializers.CharField(source="video.owner.handle")
+    prompt = serializers.CharField(source="video.prompt")
+
+    class Meta:
+        model = Appearance
+        fields = ["video_id", "video_status", "video_owner_handle", "prompt", "created_at", "removed_by_owner_at"]
+
+
+# --- Views -----------------------------------------------------------------------
+
+UPLOAD_PARSERS = [JSONParser, MultiPartParser, FormParser]
+
+
+class CameoListCreateView(ListAPIView):
+    serializer_class = OwnCameoOutput
+    parser_classes = UPLOAD_PARSERS
+    queryset = Cameo.objects.none()  # for the schema
+
+    def get_queryset(self):
+        return selectors.cameos_of(owner=self.request.user).select_related("owner")
+
+    @extend_schema(request=CameoCreateInput, responses={201: OwnCameoOutput})
+    def post(self, request):
+        data = CameoCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cameo = services.cameo_create(owner=request.user, **data.validated_data)
+        return Response(OwnCameoOutput(cameo).data, status=status.HTTP_201_CREATED)
+
+
+class CameoAvailableView(ListAPIView):
+    """Cameos the caller may use in a render right now (own ones included)."""
+
+    serializer_class = CameoOutput
+    queryset = Cameo.objects.none()  # for the schema
+
+    def get_queryset(self):
+        return selectors.cameos_usable_by(user=self.request.user)
+
+
+class CameoDetailView(APIView):
+    parser_classes = UPLOAD_PARSERS
+
+    @extend_schema(responses=OwnCameoOutput)
+    def get(self, request, cameo_id: int):
+        return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
+
+    @extend_schema(request=CameoUpdateInput, responses=OwnCameoOutput)
+    def patch(self, request, cameo_id: int):
+        cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
+        data = CameoUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        cameo = services.cameo_update(cameo=cameo, by=request.user, **data.validated_data)
+        return Response(OwnCameoOutput(cameo).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, cameo_id: int):
+        cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
+        services.cameo_delete(cameo=cameo, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CameoVerificationView(APIView):
+    """POST without a clip: get the challenge. POST the challenge id and the clip: answer it."""
+
+    parser_classes = UPLOAD_PARSERS
+
+    @extend_schema(request=VerificationInput, responses={200: VerificationOutput, 201: VerificationOutput})
+    def post(self, request, cameo_id: int):
+        cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
+        data = VerificationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "clip" not in data.validated_data:
+            challenge = services.verification_challenge(cameo=cameo, by=request.user)
+            return Response(VerificationOutput(challenge).data)
+        verification = services.verification_submit(
+            cameo=cameo, by=request.user, challenge_id=data.validated_data["challenge_id"],
+            clip=data.validated_data["clip"],
+        )  # fmt: skip
+        return Response(VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
+
+
+class CameoGrantsView(ListAPIView):
+    """GET: the owner lists grants. POST: someone else asks for access."""
+
+    serializer_class = GrantOutput
+    queryset = CameoGrant.objects.none()  # for the schema
+
+    def get_queryset(self):
+        cameo = selectors.cameo_owned_by(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
+        return selectors.grants_of(cameo=cameo)
+
+    @extend_schema(request=None, responses={201: GrantOutput, 200: GrantOutput})
+    def post(self, request, cameo_id: int):
+        cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
+        grant = services.grant_request(cameo=cameo, by=request.user)
+        return Response(GrantOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+class GrantDecisionView(APIView):
+    decision = ""  # approve, deny or revoke, set per route
+
+    @extend_schema(request=None, responses=GrantOutput)
+    def post(self, request, cameo_id: int, grant_id: int):
+        cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
+        grant = cameo.grants.filter(id=grant_id).first()
+        if grant is None:
+            raise NotFound("No such grant.")
+        decide = {"approve": services.grant_approve, "deny": services.grant_deny, "revoke": services.grant_revoke}
+        return Response(GrantOutput(decide[self.decision](grant=grant, by=request.user)).data)
+
+
+class CameoAppearancesView(ListAPIView):
+    serializer_class = AppearanceOutput
+    queryset = Appearance.objects.none()  # for the schema
+
+    def get_queryset(self):
+        cameo = selectors.cameo_owned_by(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
+        return selectors.appearances_for_owner(cameo=cameo)
+
+
+class CameoAppearanceDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, cameo_id: int, video_id: int):
+        cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
+        services.appearance_remove(cameo=cameo, by=request.user, video_id=video_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

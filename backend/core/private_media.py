@@ -1,0 +1,43 @@
+"""Short-lived links to private media (cameo references, verification clips, originals).
+
+On S3 the storage itself signs URLs (``querystring_auth``). On the local disk
+we sign the object's name with a timestamp and serve it through
+``private_media_view``, which refuses a bad or expired signature with a 404.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.conf import settings
+from django.core import signing
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from media import storage
+
+_SALT = "core.private_media"
+
+
+def private_media_url(name: str) -> str:
+    store = storage.private()
+    if settings.S3_BUCKET:
+        return store.url(name)
+    token = signing.dumps(name, salt=_SALT, compress=True)
+    return reverse("private-media", kwargs={"token": token})
+
+
+@require_GET
+def private_media_view(request, token: str):
+    try:
+        name = signing.loads(token, salt=_SALT, max_age=settings.MEDIA_URL_EXPIRY_SECONDS)
+    except signing.BadSignature:
+        raise Http404("No such media.") from None
+    store = storage.private()
+    if not store.exists(name):
+        raise Http404("No such media.")
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = FileResponse(store.open(name, "rb"), content_type=content_type)
+    response["Cache-Control"] = "private, no-store"
+    return response
