@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 from django.contrib.auth import get_user_model
 
 from backend.creators.models import Follow, InviteCode
@@ -35,3 +36,27 @@ class InviteCodeFactory(factory.django.DjangoModelFactory):
         model = InviteCode
 
     max_uses = 1
+
+
+class CameoFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cameos.Cameo"
+
+    owner = factory.SubFactory(UserFactory)
+    kind = "character"
+    display_name = factory.Sequence(lambda n: f"Pixel {n}")
+    status = "active"
+    audience = "everyone"
+
+
+class VideoFactory(factory.django.DjangoModelFactory):
+    """A published original; use services for remixes so the lineage is recorded."""
+
+    class Meta:
+        model = "videos.Video"
+
+    owner = factory.SubFactory(UserFactory)
+    prompt = factory.Sequence(lambda n: f"a skateboarding cat, take {n}")
+    status = "published"
+    visibility = "public"
+    published_at = factory.LazyFunction(timezone.now)
