@@ -16,6 +16,21 @@ def _isolated_cache():
     cache.delete_pattern("*")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    """Each test stores media in a folder of its own, so it can check what was left behind."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {**settings.STORAGES["default"], "OPTIONS": {"location": settings.MEDIA_ROOT / "private"}},
+            "public": {
+                **settings.STORAGES["public"],
+                "OPTIONS": {"location": settings.MEDIA_ROOT / "public", "base_url": "/media/public/"},
+            },
+        }
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

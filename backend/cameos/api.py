@@ -177,6 +177,7 @@ class CameoGrantsView(ListAPIView):
 
     serializer_class = GrantOutput
     queryset = CameoGrant.objects.none()  # for the schema
+    cursor_ordering = ("-requested_at", "-id")
 
     def get_queryset(self):
         cameo = selectors.cameo_owned_by(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])

@@ -320,8 +320,9 @@ class CreatorVideosView(ListAPIView):
         owner = creator_selectors.creator_get(viewer=viewer, handle=self.kwargs["handle"])
         return selectors.creator_videos(viewer=viewer, owner=owner)
 
+    cursor_ordering = ("-published_at", "-id")
+
     def list(self, request, *args, **kwargs):
-        self.paginator.ordering = ("-published_at", "-id")
         page = self.paginate_queryset(self.get_queryset())
         viewer = _viewer(request)
         liked = selectors.liked_by(viewer=viewer, video_ids=[video.id for video in page])
@@ -351,9 +352,10 @@ class HashtagVideosView(ListAPIView):
         hashtag = selectors.hashtag_get(name=self.kwargs["name"])
         return selectors.hashtag_entries(viewer=_viewer(self.request), hashtag=hashtag)
 
+    def cursor_ordering(self, request):
+        return ("-like_count", "-id") if request.query_params.get("order") == "likes" else ("-published_at", "-id")
+
     def list(self, request, *args, **kwargs):
-        by_likes = request.query_params.get("order") == "likes"
-        self.paginator.ordering = ("-like_count", "-id") if by_likes else ("-published_at", "-id")
         page = self.paginate_queryset(self.get_queryset())
         viewer = _viewer(request)
         liked = selectors.liked_by(viewer=viewer, video_ids=[video.id for video in page])
