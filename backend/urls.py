@@ -1,13 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
 from backend.cameos import api as cameos_api
-from backend.core.private_media import private_media_view
+from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.videos import api as videos_api
 from media import api as media_api
@@ -81,7 +80,7 @@ urlpatterns = [
 if not settings.S3_BUCKET:
     # Local-disk mode: public renditions and avatars are served by Django itself.
     urlpatterns.append(
-        re_path(r"^media/public/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT / "public"})
+        re_path(r"^media/public/(?P<path>.*)$", public_media_view, name="public-media")
     )
 
 handler400 = "backend.core.errors.bad_request_view"

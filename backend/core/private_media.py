@@ -41,3 +41,10 @@ def private_media_view(request, token: str):
     response = FileResponse(store.open(name, "rb"), content_type=content_type)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def public_media_view(request, path: str):
+    """Local-disk mode only: serve public renditions and avatars (S3 or a CDN does in production)."""
+    from django.views.static import serve
+
+    return serve(request, path, document_root=storage.public().location)
