@@ -12,6 +12,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.creators import selectors, services
 from backend.creators.models import Follow, User, handle_validator
+from media import storage
 
 # --- Serializers -----------------------------------------------------------
 
@@ -34,7 +35,7 @@ class ProfileUpdateInput(serializers.Serializer):
 
 
 def _avatar_url(user: User) -> str | None:
-    return user.avatar.url if user.avatar else None
+    return storage.public().url(user.avatar.name) if user.avatar else None
 
 
 class CreatorOutput(serializers.ModelSerializer):

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
 from backend.core.errors import Conflict, DomainError, NotFound
+from media import storage
 from backend.creators import selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
 
@@ -162,12 +163,11 @@ def profile_update(
             user.avatar = ""
         else:
             content = _avatar_file(avatar)
-            user.avatar.save(f"{user.id}/{content.name}", content, save=False)
-            stored_name = user.avatar.name
+            stored_name = storage.public().save(f"avatars/{user.id}/{content.name}", content)
+            user.avatar.name = stored_name
         changed.append("avatar")
         if old_name:
-            storage = user.avatar.storage
-            transaction.on_commit(lambda: storage.delete(old_name))
+            transaction.on_commit(lambda: storage.public().delete(old_name))
     if not changed:
         return user
     try:
@@ -175,7 +175,7 @@ def profile_update(
             user.save(update_fields=changed)
     except Exception as error:
         if stored_name:
-            user.avatar.storage.delete(stored_name)  # no orphaned upload
+            storage.public().delete(stored_name)  # no orphaned upload
         if isinstance(error, IntegrityError):
             raise Conflict("This handle was just taken.", code="handle_taken") from error
         raise

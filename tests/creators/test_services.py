@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from backend.core.errors import DomainError, NotFound
 from backend.creators import services
 from backend.creators.models import Block, Follow, User
+from media import storage
 from tests.factories import InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,12 +127,12 @@ class TestProfile:
         user = UserFactory()
         with django_capture_on_commit_callbacks(execute=True):
             services.profile_update(user=user, avatar=image_upload())
-        first = user.__class__.objects.get(id=user.id).avatar
-        with Image.open(first.storage.open(first.name)) as stored:
+        first = user.__class__.objects.get(id=user.id).avatar.name
+        with Image.open(storage.public().open(first)) as stored:
             assert (stored.format, stored.size) == ("JPEG", (512, 512))
         with django_capture_on_commit_callbacks(execute=True):
             services.profile_update(user=user, avatar=image_upload(fmt="JPEG", name="b.jpg"))
-        assert not first.storage.exists(first.name)
+        assert not storage.public().exists(first)
 
     def test_a_file_that_is_not_an_image_is_refused_and_nothing_is_stored(self):
         user = UserFactory()
