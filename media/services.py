@@ -31,7 +31,7 @@ from backend.cameos.models import Cameo
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
 from backend.videos.models import Video
-from media import storage
+from media import postprocessing, storage
 from media.models import RenderJob
 from media.providers.base import ProviderJob, ProviderPermanentError, ProviderTransientError, RenderSpec
 from media.providers import get_provider
@@ -488,8 +488,6 @@ def _claim_post_processing(job_id: str) -> RenderJob | None:
 
 def render_job_postprocess(*, job_id: str) -> None:
     """Probe, transcode, watermark, sign and fingerprint; then create the draft (media queue)."""
-    from media import postprocessing
-
     job = _claim_post_processing(job_id)
     if job is None:
         logger.info("render %s: post-processing not due", job_id)
@@ -512,6 +510,12 @@ def render_job_postprocess(*, job_id: str) -> None:
         for name in published:
             storage.public().delete(name)
         render_job_fail(job_id=job.id, code="provider_bad_output", message=str(error))
+    except Exception:
+        # A bug or a broken dependency: fail the job rather than re-queue it forever.
+        for name in published:
+            storage.public().delete(name)
+        render_job_fail(job_id=job.id, code="post_processing_failed", message="Post-processing failed.")
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
