@@ -301,6 +301,18 @@ RENDER_PROVIDER = env("RENDER_PROVIDER", default="preview")
 # Options each provider is built with (keys of RENDER_PROVIDER_OPTIONS are provider names).
 RENDER_PROVIDER_OPTIONS = {
     "preview": {"output_dir": VAR_DIR / "preview"},
+    "veo": {
+        "api_key": env("VEO_API_KEY", default=""),
+        "base_url": env("VEO_BASE_URL", default="https://generativelanguage.googleapis.com"),
+        "model": env("VEO_MODEL", default="veo-3.1-generate-preview"),
+    },
+    "cog": {
+        "base_url": env("COG_BASE_URL", default="http://127.0.0.1:5000"),
+        "api_token": env("COG_API_TOKEN", default=""),
+        # Where Cog posts progress: this service's public URL + the webhook path.
+        "webhook_url": env("COG_WEBHOOK_URL", default=""),
+        "poll_api": env.bool("COG_POLL_API", default=False),
+    },
 }
 # The C2PA signing chain (PEM) and key; a development chain is made in var/c2pa without them.
 C2PA_CERT_PATH = env("C2PA_CERT_PATH", default="")

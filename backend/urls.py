@@ -56,6 +56,7 @@ api_v1 = [
         videos_api.CommentDetailView.as_view(),
         name="video-comment",
     ),
+    path("webhooks/cog/<str:prediction_id>", media_api.CogWebhookView.as_view(), name="cog-webhook"),
     path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 

@@ -6,10 +6,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, NotFound
 from media import selectors, services
 from media.models import RenderJob
 
@@ -133,3 +134,22 @@ class VideoRemixView(APIView):
         job, created = services.remix_request(requester=request.user, idempotency_key=key, source=source,
                                               **data.validated_data)  # fmt: skip
         return render_response(job, created)
+
+
+class CogWebhookView(APIView):
+    """Cog posts a prediction's progress here; the signed token in the URL proves it is ours."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes: list = []
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
+    def post(self, request, prediction_id: str):
+        from media.providers import cog
+
+        if cog.webhook_prediction_id(request.query_params.get("token", "")) != prediction_id:
+            raise NotFound("No such prediction.")
+        if not isinstance(request.data, dict):
+            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+        cog.record_webhook(prediction_id=prediction_id, payload=request.data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
