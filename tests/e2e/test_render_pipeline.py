@@ -138,3 +138,51 @@ def test_consent_revoked_mid_render_cancels_and_leaves_nothing(start_worker, cli
     assert not Video.objects.filter(owner=creator).exists()
     assert bucket_keys(s3, "S3_PUBLIC_BUCKET") == []
     assert [key for key in bucket_keys(s3, "S3_BUCKET") if key.startswith("private/renders/")] == []
+
+
+@pytest.fixture
+def veo(settings, tmp_path):
+    from tests.fake_providers import FakeServer
+    from tests.media_files import make_clip
+
+    fake = FakeServer(files={"/files/result.mp4": make_clip(tmp_path / "veo.mp4", seconds=4, size="360x640")}).start()
+    settings.RENDER_PROVIDER = "veo"
+    yield fake, {"VEO_BASE_URL": fake.url, "VEO_API_KEY": "test-key", "VEO_MODEL": "veo-test"}
+    fake.stop()
+
+
+def test_provider_rate_limit_then_success(start_worker, client_for, veo):
+    from tests.fake_providers import veo_operation
+
+    fake, env = veo
+    operation = "models/veo-test/operations/op-1"
+    fake.script["POST /v1beta/models/veo-test:predictLongRunning"] = [
+        (429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
+        (429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
+        (200, {"name": operation}),
+    ]
+    fake.script[f"GET /v1beta/{operation}"] = [(200, veo_operation(operation, done=True, uri=f"{fake.url}/files/result.mp4"))]
+    worker = start_worker(env=env)
+    job_id = request_render(client_for(UserFactory())).data["id"]
+    job = wait_for(job_id, {"succeeded", "failed"}, worker=worker)
+    assert (job.status, job.attempts) == ("succeeded", 3), (job.error_code, worker.log()[-3000:])
+    submits = [r for r in fake.requests if r.method == "POST"]
+    assert len(submits) == 3
+
+
+def test_provider_permanent_error_fails_with_a_clear_code(start_worker, client_for, veo):
+    from tests.fake_providers import veo_operation
+
+    fake, env = veo
+    operation = "models/veo-test/operations/op-2"
+    fake.script["POST /v1beta/models/veo-test:predictLongRunning"] = [(200, {"name": operation})]
+    fake.script[f"GET /v1beta/{operation}"] = [
+        (200, veo_operation(operation, done=True, filtered=["The prompt names a real person."]))
+    ]
+    worker = start_worker(env=env)
+    client = client_for(UserFactory())
+    job_id = request_render(client).data["id"]
+    job = wait_for(job_id, {"succeeded", "failed"}, worker=worker)
+    assert (job.status, job.error_code, job.attempts) == ("failed", "provider_safety_refusal", 1)
+    body = client.get(f"/api/v1/renders/{job_id}").data
+    assert body["error"] == {"code": "provider_safety_refusal", "message": "The prompt names a real person."}
