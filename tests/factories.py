@@ -54,9 +54,18 @@ class VideoFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "videos.Video"
+        skip_postgeneration_save = True
 
     owner = factory.SubFactory(UserFactory)
     prompt = factory.Sequence(lambda n: f"a skateboarding cat, take {n}")
     status = "published"
     visibility = "public"
     published_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def lineage(video, create, extracted, **kwargs):
+        """Record the video in the closure table, as video_create_draft does."""
+        if create:
+            from backend.videos.lineage import lineage_insert
+
+            lineage_insert(video=video)
