@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "backend.cameos",
     "backend.moderation",
     "media",
+    "feeds",
 ]
 
 MIDDLEWARE = [
@@ -99,7 +100,9 @@ CACHES = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="remix"),
-        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        # A Redis outage must not fail requests: cache reads miss, throttles fail open.
+        # (The feed store talks to Redis directly and falls back to PostgreSQL itself.)
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "IGNORE_EXCEPTIONS": True},
     }
 }
 
@@ -285,7 +288,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "reap-stalled-renders": {"task": "media.reap_stalled_renders", "schedule": 60.0},
+    "flush-feed-counters": {"task": "feeds.flush_counters", "schedule": 10.0},
+    "recompute-trending": {"task": "feeds.recompute_trending", "schedule": 300.0},
+}
 
 # --- Render pipeline ---------------------------------------------------------
 
@@ -326,6 +333,29 @@ FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
 FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
 FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=120)
+FEED_PAGE_SIZE = 10
+FEED_REFILL_BELOW = 30  # stored ids left before a refill is queued
+FEED_CANDIDATES_PER_SOURCE = env.int("FEED_CANDIDATES_PER_SOURCE", default=300)
+FEED_CANDIDATE_WINDOW_DAYS = env.int("FEED_CANDIDATE_WINDOW_DAYS", default=14)
+# Authors with more followers than this are merged into followers' feeds at read
+# time instead of being fanned out to every follower on publish.
+FEED_FANOUT_MAX_FOLLOWERS = env.int("FEED_FANOUT_MAX_FOLLOWERS", default=10_000)
+FEED_EVENT_ID_TTL_S = 7 * 24 * 3600
+FEED_TEEN_DAILY_CARDS = env.int("FEED_TEEN_DAILY_CARDS", default=300)
+# Ranking weights (feeds/ranking.py explains each): engagement per impression,
+# freshness half-life, affinity, steering, exploration, diversity per page.
+FEED_RANKING = {
+    "like": env.float("FEED_W_LIKE", default=3.0),
+    "completion": env.float("FEED_W_COMPLETION", default=2.0),
+    "remix": env.float("FEED_W_REMIX", default=4.0),
+    "half_life_hours": env.float("FEED_HALF_LIFE_HOURS", default=36.0),
+    "affinity": env.float("FEED_W_AFFINITY", default=0.5),
+    "steering": env.float("FEED_W_STEERING", default=0.6),
+    "exploration": env.float("FEED_W_EXPLORATION", default=0.3),
+    "max_per_author": env.int("FEED_MAX_PER_AUTHOR", default=2),
+    "max_per_lineage": env.int("FEED_MAX_PER_LINEAGE", default=2),
+    "page_size": FEED_PAGE_SIZE,
+}
 
 # --- Security --------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from backend.cameos import api as cameos_api
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.videos import api as videos_api
+from feeds import api as feeds_api
 from media import api as media_api
 
 api_v1 = [
@@ -57,6 +58,9 @@ api_v1 = [
         name="video-comment",
     ),
     path("webhooks/cog/<str:prediction_id>", media_api.CogWebhookView.as_view(), name="cog-webhook"),
+    path("feed", feeds_api.FeedView.as_view(), name="feed"),
+    path("feed/events", feeds_api.FeedEventsView.as_view(), name="feed-events"),
+    path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
     path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 

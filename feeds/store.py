@@ -192,3 +192,85 @@ def _hidden_among(client, video_ids: Sequence[int]) -> list[int]:
         return []
     flags = client.smismember(hidden_key(), [str(video_id) for video_id in video_ids])
     return [video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag]
+
+
+# --- Trending and event counters ----------------------------------------------
+
+
+def trending_key() -> str:
+    return _key("trending")
+
+
+def trending_set(scores: dict[int, float]) -> None:
+    pipe = redis().pipeline()
+    pipe.delete(trending_key())
+    if scores:
+        pipe.zadd(trending_key(), {str(video_id): score for video_id, score in scores.items()})
+    pipe.execute()
+
+
+def trending_ids(limit: int) -> list[int]:
+    return [int(member) for member in redis().zrevrange(trending_key(), 0, limit - 1)]
+
+
+def counters_key() -> str:
+    return _key("counters")
+
+
+def event_seen_before(event_id: str) -> bool:
+    """Record an event id; True when it was already recorded (a replayed batch)."""
+    return not redis().set(_key("event", event_id), 1, nx=True, ex=settings.FEED_EVENT_ID_TTL_S)
+
+
+def counters_add(increments: dict[str, int]) -> None:
+    if not increments:
+        return
+    pipe = redis().pipeline()
+    for field, amount in increments.items():
+        pipe.hincrby(counters_key(), field, amount)
+    pipe.execute()
+
+
+def counters_take(batch_id: str) -> str | None:
+    """Move the live counters aside under a batch name (atomic); None when there are none."""
+    target = _key("counters", "batch", batch_id)
+    try:
+        redis().rename(counters_key(), target)
+    except Exception as error:  # redis raises ResponseError "no such key"
+        if "no such key" in str(error).lower():
+            return None
+        raise
+    return target
+
+
+def counter_batches() -> list[str]:
+    return [key.decode() if isinstance(key, bytes) else key for key in redis().scan_iter(match=_key("counters", "batch", "*"))]
+
+
+def counters_read(key: str) -> dict[str, int]:
+    return {
+        (field.decode() if isinstance(field, bytes) else field): int(value)
+        for field, value in redis().hgetall(key).items()
+    }
+
+
+def counters_drop(key: str) -> None:
+    redis().delete(key)
+
+
+def teen_cards_today(user_id: int, served: int) -> int:
+    """Count cards served to a minor today; returns the new total."""
+    from django.utils import timezone
+
+    key = _key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat())
+    pipe = redis().pipeline()
+    pipe.incrby(key, served)
+    pipe.expire(key, 2 * 24 * 3600)
+    return pipe.execute()[0]
+
+
+def teen_cards_used(user_id: int) -> int:
+    from django.utils import timezone
+
+    value = redis().get(_key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat()))
+    return int(value or 0)

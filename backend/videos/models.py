@@ -47,6 +47,11 @@ class Video(models.Model):
     comment_count = models.PositiveIntegerField(default=0)
     remix_count = models.PositiveIntegerField(default=0)
     view_count = models.PositiveBigIntegerField(default=0)
+    # From feed events (flushed from Redis by beat): the ranking's denominators.
+    impression_count = models.PositiveBigIntegerField(default=0)
+    completion_count = models.PositiveBigIntegerField(default=0)
+    skip_count = models.PositiveBigIntegerField(default=0)
+    watch_seconds = models.PositiveBigIntegerField(default=0)
 
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)

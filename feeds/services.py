@@ -1,0 +1,240 @@
+"""Feed writes: build a viewer's feed, fan out posts, take events, flush counters.
+
+The build is a plain pipeline: sources → merge → filter → score → diversify → store.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from backend.core.errors import DomainError
+from backend.creators.models import Follow, User
+from backend.creators.selectors import blocked_user_ids
+from backend.videos.models import Like, Video
+from feeds import ranking, sources, store
+from feeds.models import CounterFlush, FeedPreference
+
+EVENT_TYPES = ("impression", "watch", "complete", "skip")
+MAX_EVENTS_PER_BATCH = 100
+
+
+def _weights() -> ranking.Weights:
+    return ranking.Weights(**settings.FEED_RANKING)
+
+
+def steering_for(user_id: int) -> ranking.Steering:
+    preference = FeedPreference.objects.filter(user_id=user_id).first()
+    if preference is None:
+        return ranking.Steering()
+    return ranking.Steering(more=frozenset(preference.more_topics), less=frozenset(preference.less_topics))
+
+
+def candidate_filter(*, user: User) -> Q:
+    """What may never enter this viewer's feed (also applied again when serving)."""
+    excluded = Q(owner_id__in=blocked_user_ids(user.id)) | Q(owner_id=user.id)
+    if user.is_teen:
+        excluded |= Q(safe_for_teens=False)
+    return ~excluded & Q(
+        status=Video.Status.PUBLISHED, visibility=Video.Visibility.PUBLIC, consent_withdrawn_at__isnull=True
+    )
+
+
+def _candidates(user: User) -> list[ranking.Candidate]:
+    by_source: dict[int, set[str]] = defaultdict(set)
+    for name, source in sources.SOURCES.items():
+        for video_id in source(user.id):
+            by_source[video_id].add(name)
+    already = store.for_you_ids(user.id) | store.seen_among(user.id, list(by_source))
+    wanted = [video_id for video_id in by_source if video_id not in already]
+    rows = (
+        Video.objects.filter(candidate_filter(user=user), id__in=wanted)
+        .select_related(None)
+        .values_list(
+            "id", "owner_id", "root_id", "published_at", "impression_count", "like_count", "completion_count",
+            "remix_count", "prompt", "caption",
+        )
+    )  # fmt: skip
+    return [
+        ranking.Candidate(
+            video_id=video_id, author_id=owner_id, lineage_root_id=root_id or video_id, published_at=published_at,
+            impressions=impressions, likes=likes, completions=completions, remixes=remixes,
+            text=f"{prompt} {caption}", sources=frozenset(by_source[video_id]),
+        )
+        for video_id, owner_id, root_id, published_at, impressions, likes, completions, remixes, prompt, caption in rows
+    ]  # fmt: skip
+
+
+def _affinity(user_id: int, author_ids: set[int]) -> dict[int, float]:
+    """1 for followed authors, plus up to 1 more for authors whose videos the viewer liked."""
+    followed = set(
+        Follow.objects.filter(follower_id=user_id, followee_id__in=author_ids).values_list("followee_id", flat=True)
+    )
+    likes = dict(
+        Like.objects.filter(user_id=user_id, video__owner_id__in=author_ids)
+        .values("video__owner_id")
+        .annotate(n=Count("video_id"))
+        .values_list("video__owner_id", "n")
+    )
+    return {author: (author in followed) + min(1.0, likes.get(author, 0) / 5) for author in author_ids}
+
+
+def feed_build(*, user: User) -> int:
+    """Rank fresh candidates and append them behind what the viewer has; returns how many."""
+    candidates = _candidates(user)
+    if not candidates:
+        return 0
+    ordered = ranking.diversify(
+        ranking.rank(
+            candidates,
+            now=timezone.now(),
+            weights=_weights(),
+            affinity=_affinity(user.id, {c.author_id for c in candidates}),
+            steering=steering_for(user.id),
+        ),
+        weights=_weights(),
+    )
+    return store.for_you_append(user.id, [candidate.video_id for candidate in ordered])
+
+
+def video_fanout(*, video_id: int) -> int:
+    """Put a new post in its author's followers' following feeds (small accounts only)."""
+    video = Video.objects.filter(id=video_id, status=Video.Status.PUBLISHED).select_related("owner").first()
+    if video is None or video.visibility == Video.Visibility.PRIVATE:
+        return 0
+    if video.owner.follower_count > settings.FEED_FANOUT_MAX_FOLLOWERS:
+        return 0  # merged in at read time (selectors.following_page)
+    followers = list(Follow.objects.filter(followee_id=video.owner_id).values_list("follower_id", flat=True))
+    store.following_push(followers, video.id, video.published_at.timestamp())
+    return len(followers)
+
+
+# --- Events -------------------------------------------------------------------
+
+
+def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
+    """Take a batch of impressions, watch time, completions and skips; each event id counts once."""
+    if len(events) > MAX_EVENTS_PER_BATCH:
+        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+    increments: dict[str, int] = defaultdict(int)
+    seen: list[int] = []
+    accepted = duplicates = 0
+    for event in events:
+        if store.event_seen_before(f"{user.id}:{event['id']}"):
+            duplicates += 1
+            continue
+        accepted += 1
+        video_id = event["video_id"]
+        kind = event["type"]
+        if kind == "impression":
+            increments[f"{video_id}:impressions"] += 1
+            seen.append(video_id)
+        elif kind == "watch":
+            increments[f"{video_id}:watch_seconds"] += int(event.get("watch_ms", 0)) // 1000
+            increments[f"{video_id}:views"] += 1
+        elif kind == "complete":
+            increments[f"{video_id}:completions"] += 1
+        elif kind == "skip":
+            increments[f"{video_id}:skips"] += 1
+    store.counters_add(increments)
+    store.mark_seen(user.id, seen)
+    return {"accepted": accepted, "duplicates": duplicates}
+
+
+_COUNTER_FIELDS = {
+    "impressions": "impression_count",
+    "completions": "completion_count",
+    "skips": "skip_count",
+    "watch_seconds": "watch_seconds",
+    "views": "view_count",
+}
+
+
+def counters_flush() -> int:
+    """Apply event counters to PostgreSQL without losing or doubling an increment.
+
+    The live hash is renamed to a batch (atomic: later increments start a new
+    hash); the batch is applied in one transaction that also records its id;
+    only then is it deleted. A crash before the commit leaves the batch for
+    the next flush; a crash after it finds the id recorded and just deletes.
+    """
+    applied = 0
+    store.counters_take(uuid.uuid4().hex)
+    for key in store.counter_batches():
+        batch_id = key.rsplit(":", 1)[1]
+        if not CounterFlush.objects.filter(batch_id=batch_id).exists():
+            try:
+                applied += _apply_batch(batch_id, store.counters_read(key))
+            except IntegrityError:
+                pass  # a concurrent flush applied this batch first
+        store.counters_drop(key)
+    return applied
+
+
+@transaction.atomic
+def _apply_batch(batch_id: str, counters: dict[str, int]) -> int:
+    per_video: dict[int, dict[str, int]] = defaultdict(dict)
+    for field, amount in counters.items():
+        video_id, metric = field.split(":", 1)
+        if metric in _COUNTER_FIELDS:
+            per_video[int(video_id)][_COUNTER_FIELDS[metric]] = amount
+    for video_id, changes in per_video.items():
+        Video.objects.filter(id=video_id).update(**{name: F(name) + amount for name, amount in changes.items()})
+    CounterFlush.objects.create(batch_id=batch_id, videos=len(per_video))
+    return len(per_video)
+
+
+def trending_recompute() -> int:
+    """Engagement velocity with time decay over the last days, for the trending source."""
+    since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS)
+    now = timezone.now()
+    rows = Video.objects.filter(
+        status=Video.Status.PUBLISHED, visibility=Video.Visibility.PUBLIC, consent_withdrawn_at__isnull=True,
+        published_at__gte=since,
+    ).values_list("id", "like_count", "remix_count", "completion_count", "impression_count", "published_at")  # fmt: skip
+    scores = {}
+    for video_id, likes, remixes, completions, impressions, published_at in rows:
+        hours = max(1.0, (now - published_at).total_seconds() / 3600)
+        engagement = likes + 3 * remixes + 0.5 * completions
+        scores[video_id] = engagement / (impressions + 20) * 100 / hours**0.8
+    top = dict(sorted(scores.items(), key=lambda item: -item[1])[: settings.FEED_CANDIDATES_PER_SOURCE])
+    store.trending_set(top)
+    return len(top)
+
+
+# --- Steering -----------------------------------------------------------------
+
+_MORE = re.compile(r"^(more|lots of|extra|give me|i want|love)\s+", re.I)
+_LESS = re.compile(r"^(less|fewer|no|not|without|stop|hide|never)\s+", re.I)
+_FILLER = {"of", "the", "a", "an", "and", "please", "videos", "stuff", "content", "some", "any"}
+
+
+def parse_preferences(text: str) -> tuple[list[str], list[str]]:
+    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"])."""
+    more: list[str] = []
+    less: list[str] = []
+    target = None  # "more cooking and dogs": "dogs" takes the direction before it
+    for part in re.split(r"[,;.\n]|\band\b", text):
+        part = part.strip()
+        target = less if _LESS.match(part) else more if _MORE.match(part) else target
+        if target is None:
+            continue
+        words = ranking.topics_in(_LESS.sub("", _MORE.sub("", part)))
+        target.extend(sorted(words - _FILLER))
+    return sorted(set(more)), sorted(set(less))
+
+
+@transaction.atomic
+def preferences_set(*, user: User, text: str) -> FeedPreference:
+    more, less = parse_preferences(text)
+    preference, _ = FeedPreference.objects.update_or_create(
+        user=user, defaults={"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now()}
+    )
+    return preference

@@ -1,0 +1,93 @@
+"""Candidate sources: each answers one question with one query, returning video ids.
+
+The build merges them, so a source only has to be cheap and relevant; the
+filters and the ranking decide what is shown.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from backend.cameos.models import Appearance
+from backend.creators.models import Follow
+from backend.videos.models import Like, Video, VideoHashtag
+from feeds import store
+
+
+def _recent_public() -> QuerySet[Video]:
+    since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS)
+    return Video.objects.filter(
+        status=Video.Status.PUBLISHED,
+        visibility=Video.Visibility.PUBLIC,
+        consent_withdrawn_at__isnull=True,
+        published_at__gte=since,
+    )
+
+
+def _ids(queryset: QuerySet[Video]) -> list[int]:
+    return list(queryset.values_list("id", flat=True)[: settings.FEED_CANDIDATES_PER_SOURCE])
+
+
+def following(user_id: int) -> list[int]:
+    """Recent posts of people the viewer follows."""
+    followees = Follow.objects.filter(follower_id=user_id).values("followee_id")
+    return _ids(_recent_public().filter(owner_id__in=followees).order_by("-published_at"))
+
+
+def trending(user_id: int) -> list[int]:
+    """Engagement velocity, recomputed by beat (``recompute_trending``); computed here when cold."""
+    ids = store.trending_ids(settings.FEED_CANDIDATES_PER_SOURCE)
+    return ids or trending_now()
+
+
+def trending_now() -> list[int]:
+    return _ids(_recent_public().order_by("-like_count", "-remix_count", "-published_at"))
+
+
+def remixes_of_liked(user_id: int) -> list[int]:
+    """Other members of the lineages of what the viewer liked."""
+    liked = Like.objects.filter(user_id=user_id).order_by("-created_at").values("video_id")[:50]
+    roots = Video.objects.filter(id__in=liked).values_list("root_id", "id")
+    lineage_roots = {root_id or video_id for root_id, video_id in roots}
+    if not lineage_roots:
+        return []
+    return _ids(
+        _recent_public().filter(Q(root_id__in=lineage_roots) | Q(id__in=lineage_roots)).order_by("-published_at")
+    )
+
+
+def cameos_of_mutuals(user_id: int) -> list[int]:
+    """Videos starring the cameos of people the viewer follows back and forth."""
+    follows = Follow.objects.filter(follower_id=user_id).values("followee_id")
+    mutuals = Follow.objects.filter(followee_id=user_id, follower_id__in=follows).values("follower_id")
+    with_cameos = Appearance.objects.filter(cameo__owner_id__in=mutuals).values("video_id")
+    return _ids(_recent_public().filter(id__in=with_cameos).order_by("-published_at"))
+
+
+def challenges(user_id: int) -> list[int]:
+    """Entries of challenges the viewer took part in."""
+    mine = VideoHashtag.objects.filter(video__owner_id=user_id, hashtag__is_challenge=True).values("hashtag_id")
+    entries = VideoHashtag.objects.filter(hashtag_id__in=mine).values("video_id")
+    return _ids(_recent_public().filter(id__in=entries).exclude(owner_id=user_id).order_by("-published_at"))
+
+
+def fresh(user_id: int) -> list[int]:
+    """New videos few people have seen yet, so new creators get seen."""
+    since = timezone.now() - timedelta(hours=48)
+    return _ids(
+        _recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at")
+    )
+
+
+SOURCES = {
+    "following": following,
+    "trending": trending,
+    "remixes_of_liked": remixes_of_liked,
+    "cameos_of_mutuals": cameos_of_mutuals,
+    "challenges": challenges,
+    "fresh": fresh,
+}
