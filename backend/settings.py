@@ -321,6 +321,8 @@ RENDER_PROVIDER_OPTIONS = {
         "poll_api": env.bool("COG_POLL_API", default=False),
     },
 }
+# Extra providers by name (dotted class paths), e.g. a benchmark's no-op provider.
+RENDER_PROVIDER_CLASSES: dict[str, str] = {}
 # The C2PA signing chain (PEM) and key; a development chain is made in var/c2pa without them.
 C2PA_CERT_PATH = env("C2PA_CERT_PATH", default="")
 C2PA_KEY_PATH = env("C2PA_KEY_PATH", default="")

@@ -16,3 +16,10 @@ SECURE_SSL_REDIRECT = False
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+BENCH_CLIP = VAR_DIR / "bench" / "noop-source.mp4"  # noqa: F405
+RENDER_PROVIDER_CLASSES = {"noop": "bench.noop_provider.NoopProvider"}
+RENDER_PROVIDER_OPTIONS = {**RENDER_PROVIDER_OPTIONS, "noop": {"source": str(BENCH_CLIP)}}  # noqa: F405
+RENDER_POLL_INTERVAL_S = 0.05
+TIER_QUOTAS = {tier: {**quota, "daily_renders": 10_000, "concurrent_renders": 100}
+               for tier, quota in TIER_QUOTAS.items()}  # noqa: F405  # fmt: skip

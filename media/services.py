@@ -496,11 +496,15 @@ def render_job_postprocess(*, job_id: str) -> None:
     published: list[str] = []
     try:
         with _heartbeat(job.id):
+            started = time.monotonic()
             original = storage.download(storage.private(), job.original, workdir / "original.mp4")
             outputs = postprocessing.process(job=job, original=original, workdir=workdir)
-            _update_running(job, progress=95)
+            job.stage_seconds["post_processing"] = round(time.monotonic() - started, 3)
+            _update_running(job, progress=95, stage_seconds=job.stage_seconds)
             _recheck_consent(job)
+            started = time.monotonic()
             published = postprocessing.publish(job=job, outputs=outputs)
+            job.stage_seconds["publishing"] = round(time.monotonic() - started, 3)
             _complete(job, outputs=outputs, published=published)
     except JobCancelled:
         for name in published:
@@ -540,7 +544,8 @@ def _complete(job: RenderJob, *, outputs, published: list[str]) -> None:
     locked.result_video = video
     locked.progress = 100
     locked.stage = "done"
-    locked.save(update_fields=["result_video", "progress", "stage"])
+    locked.stage_seconds = job.stage_seconds
+    locked.save(update_fields=["result_video", "progress", "stage", "stage_seconds"])
     _finish(locked, RenderJob.Status.SUCCEEDED)
 
 

@@ -38,10 +38,11 @@ def test_database_url() -> str:
 
 
 class WorkerProcess:
-    def __init__(self, *, queues: str, concurrency: int, extra_env: dict[str, str], log_path: Path):
+    def __init__(self, *, queues: str, concurrency: int, extra_env: dict[str, str], log_path: Path,
+                 settings_module: str = "tests.settings", include: str = ""):  # fmt: skip
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DJANGO_SETTINGS_MODULE": settings_module,
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             **extra_env,
@@ -51,7 +52,8 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "backend", "worker", "--queues", queues,
              "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}-{time.time_ns()}@%h"],
+             "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}-{time.time_ns()}@%h",
+             *(["--include", include] if include else [])],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         self._wait_ready()

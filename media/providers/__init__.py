@@ -17,4 +17,4 @@ PROVIDERS = {
 def get_provider(name: str) -> Provider:
     """The provider a job was requested with (its name is stored on the job)."""
     options = settings.RENDER_PROVIDER_OPTIONS.get(name, {})
-    return import_string(PROVIDERS[name])(**options)
+    return import_string({**PROVIDERS, **settings.RENDER_PROVIDER_CLASSES}[name])(**options)
