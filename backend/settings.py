@@ -334,8 +334,10 @@ FEED_KEY_PREFIX = env("FEED_KEY_PREFIX", default="remix")
 FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
 FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
-FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=120)
+# Cards carry counts; a few minutes of lag on a like count is the price of a cheap page.
+FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=600)
 FEED_PAGE_SIZE = 10
+FEED_WARM_CARDS = env.int("FEED_WARM_CARDS", default=300)  # cards cached by each build, ahead of the viewer
 FEED_REFILL_BELOW = 30  # stored ids left before a refill is queued
 FEED_CANDIDATES_PER_SOURCE = env.int("FEED_CANDIDATES_PER_SOURCE", default=300)
 FEED_CANDIDATE_WINDOW_DAYS = env.int("FEED_CANDIDATE_WINDOW_DAYS", default=14)

@@ -10,11 +10,10 @@ from backend.settings import *  # noqa: E402,F403
 from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES  # noqa: E402
 
 DATABASES["default"]["NAME"] = os.environ.get("BENCH_DATABASE_NAME", "remix_bench")
-DATABASES["default"]["CONN_MAX_AGE"] = 0
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": "remix-bench:"}
 SECURE_SSL_REDIRECT = False
 DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 BENCH_CLIP = VAR_DIR / "bench" / "noop-source.mp4"  # noqa: F405
@@ -23,3 +22,4 @@ RENDER_PROVIDER_OPTIONS = {**RENDER_PROVIDER_OPTIONS, "noop": {"source": str(BEN
 RENDER_POLL_INTERVAL_S = 0.05
 TIER_QUOTAS = {tier: {**quota, "daily_renders": 10_000, "concurrent_renders": 100}
                for tier, quota in TIER_QUOTAS.items()}  # noqa: F405  # fmt: skip
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -130,15 +130,20 @@ def _for_you(viewer: User, position) -> tuple[list[dict], object]:
         from feeds.services import feed_build
 
         feed_build(user=viewer)  # a cold feed is built on the spot: the first page must not wait for a worker
-    after = float(position or 0)
+    # Opening the app again continues where the viewer stopped.
+    head = store.for_you_head(viewer.id)
+    after = float(position) if position is not None else head
     page: list[dict] = []
     remaining = 0
-    # Cards may drop out (blocked, removed since): read on until the page is full.
+    # Cards may drop out (blocked, removed or seen elsewhere since): read on until the page is full.
     for _ in range(3):
         ids, after, remaining = store.for_you_page(viewer.id, after=after, limit=settings.FEED_PAGE_SIZE - len(page))
-        page += _hydrate(viewer, ids)
+        seen = store.seen_among(viewer.id, ids)
+        page += _hydrate(viewer, [video_id for video_id in ids if video_id not in seen])
         if len(page) >= settings.FEED_PAGE_SIZE or not remaining:
             break
+    if after > head:
+        store.for_you_set_head(viewer.id, after)
     if remaining < settings.FEED_REFILL_BELOW:
         refill_feed.delay(user_id=viewer.id)
     if not page and not remaining:

@@ -101,7 +101,18 @@ def feed_build(*, user: User) -> int:
         ),
         weights=_weights(),
     )
-    return store.for_you_append(user.id, [candidate.video_id for candidate in ordered])
+    ids = [candidate.video_id for candidate in ordered]
+    appended = store.for_you_append(user.id, ids)
+    _warm_cards(ids[: settings.FEED_WARM_CARDS])
+    return appended
+
+
+def _warm_cards(video_ids: list[int]) -> None:
+    """Cache the cards of the next pages now, so serving them costs no SQL."""
+    from feeds.selectors import cards_build
+
+    cached = store.cards_get(video_ids)
+    store.cards_put(cards_build([video_id for video_id in video_ids if video_id not in cached]))
 
 
 def video_fanout(*, video_id: int) -> int:

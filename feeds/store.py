@@ -98,6 +98,18 @@ def for_you_page(user_id: int, *, after: float, limit: int) -> tuple[list[int], 
     return page, cursor, remaining
 
 
+def for_you_head(user_id: int) -> float:
+    """The position after the last card served: where a page without a cursor starts."""
+    return float(redis().get(_key("feed", f"{{u{user_id}}}", "head")) or 0)
+
+
+def for_you_set_head(user_id: int, position: float) -> None:
+    key = _key("feed", f"{{u{user_id}}}", "head")
+    pipe = redis().pipeline()
+    pipe.set(key, position, ex=settings.FEED_TTL_S)
+    pipe.execute()
+
+
 def for_you_exists(user_id: int) -> bool:
     return bool(redis().exists(feed_key(user_id, FOR_YOU)))
 

@@ -168,7 +168,8 @@ def test_a_page_costs_the_same_number_of_queries_wherever_it_is(client_for, djan
             body = client.get(FEED, {"cursor": cursor}).data
         counts.append(len(queries))
         cursor = body["next"]
-    assert len(set(counts)) == 1 and counts[0] <= 8, counts
+    # auth, blocks, likes; plus videos and cameos only for cards not cached yet (the build warms the first pages)
+    assert counts[:2] == [3, 3] and max(counts) <= 5, counts
 
 
 def test_following_feed_is_newest_first_from_fan_out(client_for):
@@ -293,3 +294,13 @@ class TestSteering:
         assert put.data["more_topics"] == ["cooking"]
         assert all_pages(client) == [cooking.id, horror.id]
         assert client.get("/api/v1/feed/preferences").data["less_topics"] == ["horror"]
+
+
+def test_opening_the_app_again_continues_where_the_viewer_stopped(client_for):
+    made = {v.id for v in videos(25)}
+    client = client_for(UserFactory())
+    first = [card["id"] for card in client.get(FEED).data["results"]]
+    reopened = [card["id"] for card in client.get(FEED).data["results"]]
+    assert len(first) == len(reopened) == 10
+    assert not set(first) & set(reopened)
+    assert set(first) | set(reopened) <= made
