@@ -30,9 +30,15 @@ CREATORS = [
 ]
 # maya and leo are mutuals, everyone follows maya.
 FOLLOWS = [
-    ("leo", "maya"), ("maya", "leo"), ("sam", "maya"), ("ines", "maya"), ("kai", "maya"),
-    ("maya", "ines"), ("ines", "sam"), ("kai", "leo"),
-]  # fmt: skip
+    ("leo", "maya"),
+    ("maya", "leo"),
+    ("sam", "maya"),
+    ("ines", "maya"),
+    ("kai", "maya"),
+    ("maya", "ines"),
+    ("ines", "sam"),
+    ("kai", "leo"),
+]
 
 
 def load(*, log=print) -> None:
@@ -52,9 +58,12 @@ def creators() -> dict[str, User]:
         user = User.objects.filter(handle=handle).first()
         if user is None:
             user = creator_services.user_register(
-                email=f"{handle}@remix.local", password=DEMO_PASSWORD, handle=handle, display_name=name,
+                email=f"{handle}@remix.local",
+                password=DEMO_PASSWORD,
+                handle=handle,
+                display_name=name,
                 invite_code=DEMO_INVITE_CODE,
-            )  # fmt: skip
+            )
             user = creator_services.profile_update(user=user, bio=bio)
         users[handle] = user
     for follower, followee in FOLLOWS:
@@ -67,13 +76,22 @@ def cameos(users: dict[str, User]) -> None:
     if Cameo.objects.filter(owner__in=users.values()).exists():
         return
     for handle, audience in (("maya", "mutuals"), ("leo", "everyone")):
-        Cameo.objects.create(owner=users[handle], kind="person", display_name=users[handle].display_name,
-                             status="active", audience=audience, appearance_notes="casual streetwear",
-                             restrictions="never drinking")  # fmt: skip
+        Cameo.objects.create(
+            owner=users[handle],
+            kind="person",
+            display_name=users[handle].display_name,
+            status="active",
+            audience=audience,
+            appearance_notes="casual streetwear",
+            restrictions="never drinking",
+        )
     pixel = cameo_services.cameo_create(
-        owner=users["ines"], kind="character", display_name="Pixel the dog", audience="approved",
+        owner=users["ines"],
+        kind="character",
+        display_name="Pixel the dog",
+        audience="approved",
         appearance_notes="a small white terrier with a red collar",
-    )  # fmt: skip
+    )
     grant = cameo_services.grant_request(cameo=pixel, by=users["maya"])
     cameo_services.grant_approve(grant=grant, by=users["ines"])
     CameoGrant.objects.get_or_create(cameo=pixel, grantee=users["kai"])  # waiting for ines
@@ -99,13 +117,27 @@ def videos(users: dict[str, User], *, log=print) -> None:
         return
     from media import services as render_services
 
-    Hashtag.objects.get_or_create(name="skatecat", defaults={"is_challenge": True, "title": "Skate Cat challenge",
-                                                              "description": "Put a skating cat somewhere new."})  # fmt: skip
+    Hashtag.objects.get_or_create(
+        name="skatecat",
+        defaults={
+            "is_challenge": True,
+            "title": "Skate Cat challenge",
+            "description": "Put a skating cat somewhere new.",
+        },
+    )
     made: list[Video] = []
     for owner, prompt, caption, parent_index, cameo_owner in VIDEOS:
-        cameo_ids = list(Cameo.objects.filter(owner__handle=cameo_owner, status="active").values_list("id", flat=True)[:1])
-        fields = {"requester": users[owner], "idempotency_key": f"demo-{uuid.uuid4().hex}", "prompt": prompt,
-                  "duration_s": 4, "resolution": "480p", "cameo_ids": cameo_ids}  # fmt: skip
+        cameo_ids = list(
+            Cameo.objects.filter(owner__handle=cameo_owner, status="active").values_list("id", flat=True)[:1]
+        )
+        fields = {
+            "requester": users[owner],
+            "idempotency_key": f"demo-{uuid.uuid4().hex}",
+            "prompt": prompt,
+            "duration_s": 4,
+            "resolution": "480p",
+            "cameo_ids": cameo_ids,
+        }
         if parent_index is None:
             job, _ = render_services.render_job_request(**fields)
         else:

@@ -84,9 +84,7 @@ urlpatterns = [
 
 if not settings.S3_BUCKET:
     # Local-disk mode: public renditions and avatars are served by Django itself.
-    urlpatterns.append(
-        re_path(r"^media/public/(?P<path>.*)$", public_media_view, name="public-media")
-    )
+    urlpatterns.append(re_path(r"^media/public/(?P<path>.*)$", public_media_view, name="public-media"))
 
 handler400 = "backend.core.errors.bad_request_view"
 handler403 = "backend.core.errors.permission_denied_view"

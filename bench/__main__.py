@@ -43,7 +43,6 @@ def _ensure_database() -> None:
 def main(names: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
-
     from django.conf import settings
 
     settings.DATABASES  # noqa: B018  (starts the embedded servers when needed)

@@ -21,7 +21,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -85,7 +84,8 @@ def _generate() -> None:
             SELECT %(low)s + floor(random() * (%(high)s - %(low)s))::int,
                    'bench prompt ' || n || (ARRAY[' cooking',' horror',' dance',' space',' pets'])[1 + n %% 5],
                    false, '', 'published', 'public', true, true, 0, 8, 720, 1280,
-                   'videos/' || n || '/video.mp4', 'videos/' || n || '/hls/master.m3u8', 'videos/' || n || '/poster.jpg',
+                   'videos/' || n || '/video.mp4', 'videos/' || n || '/hls/master.m3u8',
+                   'videos/' || n || '/poster.jpg',
                    '[]', 0, 0, 0, 0, 5 + floor(random() * 40)::int, floor(random() * 10)::int, 0, 0,
                    now() - random() * interval '14 days', now() - random() * interval '14 days', ''
             FROM generate_series(1, %(videos)s) AS n
@@ -261,11 +261,14 @@ def run() -> dict:
         "server": "gunicorn, 4 sync workers, production settings on the bench database; load from a second process",
         "concurrency": CONCURRENCY,
         "load": results,
-        "feed_warm_throughput_vs_trivial": round(results["feed_warm"]["requests_per_s"]
-                                                 / results["trivial_me"]["requests_per_s"], 3),  # fmt: skip
+        "feed_warm_throughput_vs_trivial": round(
+            results["feed_warm"]["requests_per_s"] / results["trivial_me"]["requests_per_s"], 3
+        ),
         "queries_per_request": queries,
-        "feed_build_one_user_ms": {"median": round(statistics.median(build_times) * 1000, 1),
-                                   "p90": round(sorted(build_times)[int(len(build_times) * 0.9)] * 1000, 1)},
+        "feed_build_one_user_ms": {
+            "median": round(statistics.median(build_times) * 1000, 1),
+            "p90": round(sorted(build_times)[int(len(build_times) * 0.9)] * 1000, 1),
+        },
         "target": "feed >= 70% of trivial throughput; p99 < 50 ms at half peak; constant queries per page",
     }
 

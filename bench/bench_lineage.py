@@ -170,9 +170,13 @@ def run() -> dict:
     page_qs = VideoLineage.objects.filter(ancestor_id=star_root.id, depth__gt=0).order_by("depth", "descendant_id")[:20]
     page_sql, page_params = page_qs.values("descendant_id").query.sql_with_params()
     return {
-        "forest": {"videos": TOTAL, "closure_rows": VideoLineage.objects.count(), "chain_depth": chain_leaf.depth,
-                   "largest_fan_out": Video.objects.filter(parent_id=star_root.id).count(),
-                   "load_seconds": load_seconds},  # fmt: skip
+        "forest": {
+            "videos": TOTAL,
+            "closure_rows": VideoLineage.objects.count(),
+            "chain_depth": chain_leaf.depth,
+            "largest_fan_out": Video.objects.filter(parent_id=star_root.id).count(),
+            "load_seconds": load_seconds,
+        },
         "calls": results,
         "postgres_execution_ms": {
             "a_ancestors_of_depth_300": _db_execution_ms(ancestors_sql, ancestors_params),

@@ -8,7 +8,7 @@ Both run on one real worker process on the same broker, side by side:
   (probe, watermark, HLS ladder, poster, C2PA, fingerprint) → draft video;
   the stage timings split claim-to-store from post-processing.
 
-Then the local preview provider renders 10 s at 720×1280.
+Then the local preview provider renders 10 s at 720x1280.
 """
 
 from __future__ import annotations
@@ -113,8 +113,10 @@ def run() -> dict:
         "render_stage_seconds_median": {stage: round(statistics.median(v), 3) for stage, v in stages.items()},
         "pipeline_over_bare_ms": round((pipeline_median - bare_median) * 1000, 1),
         "pipeline_to_bare_ratio": round(pipeline_median / bare_median, 1),
-        "preview_render_10s_720x1280_seconds": {"median": round(statistics.median(preview), 2),
-                                                "runs": [round(r, 2) for r in preview]},  # fmt: skip
+        "preview_render_10s_720x1280_seconds": {
+            "median": round(statistics.median(preview), 2),
+            "runs": [round(r, 2) for r in preview],
+        },
         "note": "end to end includes post-processing: watermarked MP4, HLS ladder, poster, thumbnails, C2PA, "
-                "fingerprint; one worker process, concurrency 1, 2-core machine",
+        "fingerprint; one worker process, concurrency 1, 2-core machine",
     }

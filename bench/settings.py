@@ -6,8 +6,8 @@ os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-0123456
 os.environ.setdefault("CACHE_KEY_PREFIX", "remix-bench")
 os.environ.setdefault("FEED_KEY_PREFIX", "remix-bench")
 
-from backend.settings import *  # noqa: E402,F403
-from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES  # noqa: E402
+from backend.settings import *  # noqa: F403
+from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES
 
 DATABASES["default"]["NAME"] = os.environ.get("BENCH_DATABASE_NAME", "remix_bench")
 CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": "remix-bench:"}

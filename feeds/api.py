@@ -14,7 +14,9 @@ class FeedQuery(serializers.Serializer):
 
 class CardOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    author = inline_serializer("CardAuthor", {"handle": serializers.CharField(), "display_name": serializers.CharField()})
+    author = inline_serializer(
+        "CardAuthor", {"handle": serializers.CharField(), "display_name": serializers.CharField()}
+    )
     caption = serializers.CharField()
     prompt = serializers.CharField(allow_null=True)
     hls_url = serializers.CharField(allow_null=True)
@@ -93,4 +95,6 @@ class FeedPreferencesView(APIView):
     def put(self, request):
         data = PreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data)
+        return Response(
+            PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data
+        )

@@ -22,3 +22,6 @@ class CounterFlush(models.Model):
     batch_id = models.CharField(max_length=64, primary_key=True)
     flushed_at = models.DateTimeField(default=timezone.now)
     videos = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.batch_id

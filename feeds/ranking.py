@@ -1,6 +1,6 @@
 """Scoring and diversity: plain functions over candidates, no I/O.
 
-score = quality × freshness + affinity + steering + exploration, where
+score = quality x freshness + affinity + steering + exploration, where
 
 - quality is a weighted sum of smoothed engagement rates per impression
   (likes, completions, remixes), each pulled toward a prior so that a video

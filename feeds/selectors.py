@@ -105,9 +105,7 @@ def _check_teen_limit(viewer: User) -> None:
 
 def feed_page(*, viewer: User, kind: str, cursor: str | None = None) -> dict:
     """One page of ``kind`` for ``viewer``: ``{"results": [...cards], "next": cursor}``."""
-    position = (
-        cursors.decode(cursor, kind=kind, user_id=viewer.id, max_age_s=CURSOR_MAX_AGE_S) if cursor else None
-    )
+    position = cursors.decode(cursor, kind=kind, user_id=viewer.id, max_age_s=CURSOR_MAX_AGE_S) if cursor else None
     try:
         _check_teen_limit(viewer)
         page, next_position = (_for_you if kind == FOR_YOU else _following)(viewer, position)
@@ -176,9 +174,9 @@ def _following(viewer: User, position) -> tuple[list[dict], object]:
 
 def _from_database(viewer: User, kind: str, position) -> tuple[list[dict], object]:
     """The fallback: newest visible posts by keyset ``(published_at, id)``, from one indexed query."""
-    videos = Video.objects.filter(
-        status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True
-    ).exclude(owner_id__in=blocked_user_ids(viewer.id) | {viewer.id})
+    videos = Video.objects.filter(status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True).exclude(
+        owner_id__in=blocked_user_ids(viewer.id) | {viewer.id}
+    )
     if kind == FOLLOWING:
         videos = videos.filter(
             owner_id__in=Follow.objects.filter(follower_id=viewer.id).values("followee_id"),

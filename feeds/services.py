@@ -5,6 +5,7 @@ The build is a plain pipeline: sources → merge → filter → score → divers
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections import defaultdict
@@ -58,18 +59,33 @@ def _candidates(user: User) -> list[ranking.Candidate]:
         Video.objects.filter(candidate_filter(user=user), id__in=wanted)
         .select_related(None)
         .values_list(
-            "id", "owner_id", "root_id", "published_at", "impression_count", "like_count", "completion_count",
-            "remix_count", "prompt", "caption",
+            "id",
+            "owner_id",
+            "root_id",
+            "published_at",
+            "impression_count",
+            "like_count",
+            "completion_count",
+            "remix_count",
+            "prompt",
+            "caption",
         )
-    )  # fmt: skip
+    )
     return [
         ranking.Candidate(
-            video_id=video_id, author_id=owner_id, lineage_root_id=root_id or video_id, published_at=published_at,
-            impressions=impressions, likes=likes, completions=completions, remixes=remixes,
-            text=f"{prompt} {caption}", sources=frozenset(by_source[video_id]),
+            video_id=video_id,
+            author_id=owner_id,
+            lineage_root_id=root_id or video_id,
+            published_at=published_at,
+            impressions=impressions,
+            likes=likes,
+            completions=completions,
+            remixes=remixes,
+            text=f"{prompt} {caption}",
+            sources=frozenset(by_source[video_id]),
         )
         for video_id, owner_id, root_id, published_at, impressions, likes, completions, remixes, prompt, caption in rows
-    ]  # fmt: skip
+    ]
 
 
 def _affinity(user_id: int, author_ids: set[int]) -> dict[int, float]:
@@ -181,10 +197,9 @@ def counters_flush() -> int:
     for key in store.counter_batches():
         batch_id = key.rsplit(":", 1)[1]
         if not CounterFlush.objects.filter(batch_id=batch_id).exists():
-            try:
+            # A concurrent flush may have applied this batch first (IntegrityError on its id).
+            with contextlib.suppress(IntegrityError):
                 applied += _apply_batch(batch_id, store.counters_read(key))
-            except IntegrityError:
-                pass  # a concurrent flush applied this batch first
         store.counters_drop(key)
     return applied
 
@@ -207,9 +222,11 @@ def trending_recompute() -> int:
     since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS)
     now = timezone.now()
     rows = Video.objects.filter(
-        status=Video.Status.PUBLISHED, visibility=Video.Visibility.PUBLIC, consent_withdrawn_at__isnull=True,
+        status=Video.Status.PUBLISHED,
+        visibility=Video.Visibility.PUBLIC,
+        consent_withdrawn_at__isnull=True,
         published_at__gte=since,
-    ).values_list("id", "like_count", "remix_count", "completion_count", "impression_count", "published_at")  # fmt: skip
+    ).values_list("id", "like_count", "remix_count", "completion_count", "impression_count", "published_at")
     scores = {}
     for video_id, likes, remixes, completions, impressions, published_at in rows:
         hours = max(1.0, (now - published_at).total_seconds() / 3600)

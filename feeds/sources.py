@@ -78,9 +78,7 @@ def challenges(user_id: int) -> list[int]:
 def fresh(user_id: int) -> list[int]:
     """New videos few people have seen yet, so new creators get seen."""
     since = timezone.now() - timedelta(hours=48)
-    return _ids(
-        _recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at")
-    )
+    return _ids(_recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at"))
 
 
 SOURCES = {

@@ -88,7 +88,7 @@ def for_you_page(user_id: int, *, after: float, limit: int) -> tuple[list[int], 
     hidden = set(_hidden_among(client, ids))
     page: list[int] = []
     cursor = after
-    for (member, position), video_id in zip(rows, ids, strict=True):
+    for (_member, position), video_id in zip(rows, ids, strict=True):
         if len(page) == limit:
             break
         cursor = position
@@ -256,7 +256,10 @@ def counters_take(batch_id: str) -> str | None:
 
 
 def counter_batches() -> list[str]:
-    return [key.decode() if isinstance(key, bytes) else key for key in redis().scan_iter(match=_key("counters", "batch", "*"))]
+    return [
+        key.decode() if isinstance(key, bytes) else key
+        for key in redis().scan_iter(match=_key("counters", "batch", "*"))
+    ]
 
 
 def counters_read(key: str) -> dict[str, int]:

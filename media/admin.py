@@ -35,7 +35,10 @@ class RenderJobAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel the selected renders")
     def cancel_jobs(self, request, queryset):
         self._apply(
-            request, queryset, lambda job: services.render_job_cancel(job=job, reason="cancelled_by_moderator"), "cancelled"
+            request,
+            queryset,
+            lambda job: services.render_job_cancel(job=job, reason="cancelled_by_moderator"),
+            "cancelled",
         )
 
     def _apply(self, request, queryset, action, verb):

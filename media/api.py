@@ -64,7 +64,9 @@ def idempotency_key_from(request) -> str:
     if not key:
         raise DomainError("Send an Idempotency-Key header with each render request.", code="idempotency_key_required")
     if len(key) > 100 or not key.isprintable():
-        raise DomainError("The Idempotency-Key must be at most 100 printable characters.", code="invalid_idempotency_key")
+        raise DomainError(
+            "The Idempotency-Key must be at most 100 printable characters.", code="invalid_idempotency_key"
+        )
     return key
 
 

@@ -2,7 +2,7 @@
 
 Each sampled frame becomes a 64-bit DCT hash (pHash): the frame's centre
 (cropping a few percent off each edge first, so a small crop of a copy changes
-little), in grey, shrunk to 32×32, transformed with a 2-D DCT, and the 8×8
+little), in grey, shrunk to 32x32, transformed with a 2-D DCT, and the 8x8
 lowest frequencies (minus the DC term) compared with their median. Copies of a
 video differ in a few bits; unrelated frames differ in about half.
 """

@@ -49,9 +49,7 @@ def ensure_dev_certificate(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -65,22 +63,16 @@ def ensure_dev_certificate(directory: Path) -> tuple[Path, Path, Path]:
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=825))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
     chain_path.write_bytes(signer_cert.public_bytes(pem) + ca_cert.public_bytes(pem))
     anchor_path.write_bytes(ca_cert.public_bytes(pem))
-    key_path.write_bytes(
-        signer_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    key_path.write_bytes(signer_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     key_path.chmod(0o600)
     return chain_path, key_path, anchor_path
 
@@ -111,7 +103,10 @@ def manifest_definition(*, title: str, metadata: dict) -> dict:
 def sign_mp4(*, source: Path, destination: Path, title: str, metadata: dict, chain_pem: bytes, key_pem: bytes) -> None:
     """Write ``destination``: ``source`` with a signed C2PA manifest embedded."""
     info = c2pa.C2paSignerInfo(alg=b"es256", sign_cert=chain_pem, private_key=key_pem, ta_url=None)
-    with c2pa.Signer.from_info(info) as signer, c2pa.Builder(manifest_definition(title=title, metadata=metadata)) as builder:
+    with (
+        c2pa.Signer.from_info(info) as signer,
+        c2pa.Builder(manifest_definition(title=title, metadata=metadata)) as builder,
+    ):
         builder.sign_file(source, destination, signer)
 
 
@@ -131,9 +126,7 @@ def read_manifest(path: Path, *, trust_anchors_pem: str | None = None) -> dict |
         manifest = reader.get_active_manifest()
         if manifest is None:
             return None
-        ours = next(
-            (a["data"] for a in manifest.get("assertions", []) if a.get("label") == ASSERTION_LABEL), None
-        )
+        ours = next((a["data"] for a in manifest.get("assertions", []) if a.get("label") == ASSERTION_LABEL), None)
         return {
             "claim_generator": (manifest.get("claim_generator_info") or [{}])[0].get("name"),
             "title": manifest.get("title"),

@@ -33,8 +33,8 @@ from backend.creators.models import User
 from backend.videos.models import Video
 from media import postprocessing, storage
 from media.models import RenderJob
-from media.providers.base import ProviderJob, ProviderPermanentError, ProviderTransientError, RenderSpec
 from media.providers import get_provider
+from media.providers.base import ProviderJob, ProviderPermanentError, ProviderTransientError, RenderSpec
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ def _check_quotas(*, requester: User, duration_s: int) -> None:
 def renders_left_today(*, user: User) -> int:
     since = timezone.now() - timedelta(days=1)
     used = (
-        RenderJob.objects.filter(requester=user, created_at__gte=since)
-        .exclude(status=RenderJob.Status.BLOCKED)
-        .count()
+        RenderJob.objects.filter(requester=user, created_at__gte=since).exclude(status=RenderJob.Status.BLOCKED).count()
     )
     return max(0, settings.TIER_QUOTAS[user.tier]["daily_renders"] - used)
 
@@ -316,9 +314,7 @@ def _heartbeat(job_id):
     def beat():
         try:
             while not stop.wait(settings.RENDER_HEARTBEAT_INTERVAL_S):
-                RenderJob.objects.filter(id=job_id, status=RenderJob.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                RenderJob.objects.filter(id=job_id, status=RenderJob.Status.RUNNING).update(heartbeat_at=timezone.now())
         finally:
             close_old_connections()
             from django.db import connection

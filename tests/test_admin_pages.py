@@ -9,9 +9,19 @@ from tests.factories import CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
-MODELS = ["cameos_cameo", "cameos_cameoverification", "cameos_cameogrant", "cameos_appearance",
-          "cameos_protectedlikeness", "videos_video", "videos_comment", "videos_hashtag", "media_renderjob",
-          "moderation_auditlogentry", "moderation_blockedterm"]  # fmt: skip
+MODELS = [
+    "cameos_cameo",
+    "cameos_cameoverification",
+    "cameos_cameogrant",
+    "cameos_appearance",
+    "cameos_protectedlikeness",
+    "videos_video",
+    "videos_comment",
+    "videos_hashtag",
+    "media_renderjob",
+    "moderation_auditlogentry",
+    "moderation_blockedterm",
+]
 
 
 @pytest.fixture
@@ -29,12 +39,19 @@ def test_changelist_loads_and_searches(staff, model):
 
 def test_verification_queue_plays_the_clip_and_approves(staff):
     cameo = CameoFactory(kind="person", status="pending_verification")
-    verification = CameoVerification.objects.create(cameo=cameo, phrase="amber river 42", expires_at="2099-01-01T00:00Z",
-                                                    status="submitted", clip="cameos/1/clip.mp4")  # fmt: skip
+    verification = CameoVerification.objects.create(
+        cameo=cameo,
+        phrase="amber river 42",
+        expires_at="2099-01-01T00:00Z",
+        status="submitted",
+        clip="cameos/1/clip.mp4",
+    )
     page = staff.get(reverse("admin:cameos_cameoverification_change", args=[verification.id]))
     assert b"<video" in page.content and b"amber river 42" in page.content
-    response = staff.post(reverse("admin:cameos_cameoverification_changelist"),
-                          {"action": "approve", "_selected_action": [verification.id]})  # fmt: skip
+    response = staff.post(
+        reverse("admin:cameos_cameoverification_changelist"),
+        {"action": "approve", "_selected_action": [verification.id]},
+    )
     assert response.status_code == 302
     cameo.refresh_from_db()
     assert cameo.status == "active"
@@ -63,5 +80,8 @@ def test_the_audit_log_cannot_be_edited(staff):
 
     services.video_remove(video=video, by=None, reason="x")
     entry = AuditLogEntry.objects.get()
-    assert staff.post(reverse("admin:moderation_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code == 403
+    assert (
+        staff.post(reverse("admin:moderation_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        == 403
+    )
     assert AuditLogEntry.objects.filter(id=entry.id).exists()

@@ -14,7 +14,10 @@ def test_demo_data_loads_once_with_every_audience_and_a_remix_tree(settings):
     assert Cameo.objects.filter(status="pending_verification", verifications__status="issued").exists()
     assert Video.objects.filter(status="published").count() == 6
     assert Video.objects.order_by("-depth").first().depth == 3
-    assert Video.objects.filter(hashtag_links__hashtag__name="skatecat", hashtag_links__hashtag__is_challenge=True).count() == 4
+    assert (
+        Video.objects.filter(hashtag_links__hashtag__name="skatecat", hashtag_links__hashtag__is_challenge=True).count()
+        == 4
+    )
     assert all(video.mp4 and video.hls for video in Video.objects.all())
 
 

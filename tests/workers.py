@@ -48,7 +48,7 @@ class WorkerProcess:
             **extra_env,
         }
         self.log_path = log_path
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - open for the worker's lifetime
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "backend", "worker", "--queues", queues,
              "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel", "INFO",
@@ -93,7 +93,7 @@ class MotoServer:
     def __init__(self, log_path: Path):
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - open for the server's lifetime
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -15,8 +15,15 @@ class CameoAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "owner__handle", "owner__email"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "protected_likeness"]
-    readonly_fields = ["status", "verified_at", "reference_image", "reference_clip", "voice_sample", "created_at",
-                       "updated_at"]  # fmt: skip
+    readonly_fields = [
+        "status",
+        "verified_at",
+        "reference_image",
+        "reference_clip",
+        "voice_sample",
+        "created_at",
+        "updated_at",
+    ]
     actions = ["suspend"]
 
     @admin.action(description="Suspend the selected cameos (cancels their renders)")
@@ -35,8 +42,21 @@ class CameoVerificationAdmin(admin.ModelAdmin):
     search_fields = ["cameo__display_name", "cameo__owner__handle", "phrase"]
     list_select_related = ["cameo__owner"]
     ordering = ["submitted_at"]
-    readonly_fields = ["cameo", "phrase", "expires_at", "status", "clip_player", "clip_duration_s", "clip_width",
-                       "clip_height", "submitted_at", "verifier", "reviewed_by", "reviewed_at", "review_note"]  # fmt: skip
+    readonly_fields = [
+        "cameo",
+        "phrase",
+        "expires_at",
+        "status",
+        "clip_player",
+        "clip_duration_s",
+        "clip_width",
+        "clip_height",
+        "submitted_at",
+        "verifier",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    ]
     fields = readonly_fields
     actions = ["approve", "reject"]
 
@@ -72,14 +92,19 @@ class CameoVerificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve: the clip shows this person saying the phrase")
     def approve(self, request, queryset):
-        self._decide(request, queryset, lambda v: services.verification_approve(verification=v, by=request.user),
-                     "approved")  # fmt: skip
+        self._decide(
+            request, queryset, lambda v: services.verification_approve(verification=v, by=request.user), "approved"
+        )
 
     @admin.action(description="Reject the selected clips")
     def reject(self, request, queryset):
         note = f"rejected by a moderator on {timezone.localdate()}"
-        self._decide(request, queryset, lambda v: services.verification_reject(verification=v, by=request.user,
-                                                                                 note=note), "rejected")  # fmt: skip
+        self._decide(
+            request,
+            queryset,
+            lambda v: services.verification_reject(verification=v, by=request.user, note=note),
+            "rejected",
+        )
 
 
 @admin.register(CameoGrant)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
 from backend.core.errors import DomainError, NotFound
 from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import are_mutuals, is_blocked_between
-from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
 
 
 @dataclass(frozen=True)

@@ -218,9 +218,7 @@ def verification_challenge(*, cameo: Cameo, by: User) -> CameoVerification:
 @transaction.atomic
 def verification_submit(*, cameo: Cameo, by: User, challenge_id: int, clip) -> CameoVerification:
     """Accept the clip answering a challenge; it then waits for the verifier (a moderator)."""
-    verification = (
-        CameoVerification.objects.select_for_update().filter(id=challenge_id, cameo_id=cameo.id).first()
-    )
+    verification = CameoVerification.objects.select_for_update().filter(id=challenge_id, cameo_id=cameo.id).first()
     if verification is None or cameo.owner_id != by.id:
         raise NotFound("No such challenge.")
     if verification.status != CameoVerification.Status.ISSUED:

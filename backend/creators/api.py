@@ -40,6 +40,7 @@ def _avatar_url(user: User) -> str | None:
 
 class CreatorOutput(serializers.ModelSerializer):
     avatar_url = serializers.SerializerMethodField()
+    video_count = serializers.IntegerField(read_only=True, default=0)
     is_following = serializers.SerializerMethodField()
     follows_you = serializers.SerializerMethodField()
 
@@ -52,6 +53,7 @@ class CreatorOutput(serializers.ModelSerializer):
             "avatar_url",
             "follower_count",
             "following_count",
+            "video_count",
             "is_following",
             "follows_you",
             "created_at",
@@ -70,6 +72,7 @@ class CreatorOutput(serializers.ModelSerializer):
 class QuotasOutput(serializers.Serializer):
     max_render_seconds = serializers.IntegerField()
     daily_renders = serializers.IntegerField()
+    renders_left_today = serializers.IntegerField()
     concurrent_renders = serializers.IntegerField()
     character_cameos = serializers.IntegerField()
 
@@ -102,7 +105,11 @@ class MeOutput(serializers.ModelSerializer):
 
     @extend_schema(responses=QuotasOutput)
     def get_quotas(self, user: User) -> dict:
-        return QuotasOutput(settings.TIER_QUOTAS[user.tier]).data
+        from media.services import renders_left_today
+
+        return QuotasOutput(
+            {**settings.TIER_QUOTAS[user.tier], "renders_left_today": renders_left_today(user=user)}
+        ).data
 
 
 class TokenPairOutput(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from backend.core.errors import NotFound
 from backend.creators.models import Block, Follow, User
@@ -33,7 +33,8 @@ def are_mutuals(user_a_id: int, user_b_id: int) -> bool:
 
 def creator_get(*, viewer: User | None, handle: str) -> User:
     """An active creator by handle, as ``viewer`` may see them; 404 when blocked either way."""
-    creators = User.objects.filter(handle__iexact=handle, is_active=True)
+    published = Count("videos", filter=Q(videos__status="published", videos__visibility="public"))
+    creators = User.objects.filter(handle__iexact=handle, is_active=True).annotate(video_count=published)
     if viewer is not None and viewer.is_authenticated:
         creators = creators.annotate(
             viewer_follows=Exists(Follow.objects.filter(follower_id=viewer.id, followee_id=OuterRef("id"))),

@@ -17,9 +17,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
 from backend.core.errors import Conflict, DomainError, NotFound
-from media import storage
 from backend.creators import selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
+from media import storage
 
 AVATAR_SIZE = 512
 

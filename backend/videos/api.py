@@ -177,7 +177,9 @@ class VideoPublishView(APIView):
         return Response(video_body(video, request.user))
 
 
-LikeState = inline_serializer("LikeState", {"liked": serializers.BooleanField(), "like_count": serializers.IntegerField()})
+LikeState = inline_serializer(
+    "LikeState", {"liked": serializers.BooleanField(), "like_count": serializers.IntegerField()}
+)
 
 
 class VideoLikeView(APIView):

@@ -101,6 +101,9 @@ class VideoLineage(models.Model):
     class Meta:
         indexes = [models.Index(fields=["ancestor", "depth", "descendant"], name="lineage_ancestor_depth_desc")]
 
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} → {self.descendant_id} ({self.depth})"
+
 
 class Like(models.Model):
     pk = models.CompositePrimaryKey("video_id", "user_id")
@@ -110,6 +113,9 @@ class Like(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "-created_at"], name="like_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.video_id}"
 
 
 class Comment(models.Model):
@@ -145,3 +151,6 @@ class VideoHashtag(models.Model):
     pk = models.CompositePrimaryKey("hashtag_id", "video_id")
     hashtag = models.ForeignKey(Hashtag, on_delete=models.CASCADE, related_name="entries")
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="hashtag_links")
+
+    def __str__(self) -> str:
+        return f"{self.hashtag_id} on {self.video_id}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backend.core.errors import NotFound
-from backend.creators.selectors import blocked_user_ids
 from backend.creators.models import Block, Follow, User
+from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Comment, Hashtag, Like, Video
 
 
@@ -40,8 +40,10 @@ def videos_visible_to(*, viewer: User | None) -> QuerySet[Video]:
             | Q(blocker_id=OuterRef("owner_id"), blocked_id=viewer_id)
         )
     )
-    others_may_see = published & Q(consent_withdrawn_at__isnull=True) & (
-        Q(visibility=Video.Visibility.PUBLIC) | (Q(visibility=Video.Visibility.FOLLOWERS) & follows_owner)
+    others_may_see = (
+        published
+        & Q(consent_withdrawn_at__isnull=True)
+        & (Q(visibility=Video.Visibility.PUBLIC) | (Q(visibility=Video.Visibility.FOLLOWERS) & follows_owner))
     )
     return videos.filter(Q(owner_id=viewer_id) | _cameo_owner_of(viewer_id) | (others_may_see & ~blocked))
 

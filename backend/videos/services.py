@@ -132,7 +132,9 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
     video.save(update_fields=["status", "removed_at", "removed_reason"])
     if was_published and video.parent_id:
         Video.objects.filter(id=video.parent_id).update(remix_count=F("remix_count") - 1)
-    audit_record(actor=by, action="video.remove", target=video, reason=reason, before=before, after={"status": "removed"})
+    audit_record(
+        actor=by, action="video.remove", target=video, reason=reason, before=before, after={"status": "removed"}
+    )
     events.video_hidden.send_on_commit(video_id=video.id)
     return video
 

@@ -99,7 +99,9 @@ class CogProvider:
         self.client = client or httpx.Client(timeout=TIMEOUT, headers=headers)
 
     def _input(self, spec: RenderSpec) -> dict:
-        restrictions = [d.split("must never appear:", 1)[1].strip() for d in spec.directions if "must never appear:" in d]
+        restrictions = [
+            d.split("must never appear:", 1)[1].strip() for d in spec.directions if "must never appear:" in d
+        ]
         prompt = spec.prompt
         if spec.directions:
             prompt += "\n" + "\n".join(spec.directions)
@@ -132,7 +134,9 @@ class CogProvider:
 
     def _prediction(self, prediction_id: str) -> dict:
         if self.poll_api:
-            return request(self.client, "GET", f"{self.base_url}/predictions/{prediction_id}", provider=self.name).json()
+            return request(
+                self.client, "GET", f"{self.base_url}/predictions/{prediction_id}", provider=self.name
+            ).json()
         return cache.get(_state_key(prediction_id)) or {"status": "processing"}
 
     def poll(self, provider_job_id: str) -> ProviderJob:

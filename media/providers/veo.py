@@ -59,7 +59,9 @@ class VeoProvider:
             "durationSeconds": next((d for d in VEO_DURATIONS if d >= spec.duration_s), VEO_DURATIONS[-1]),
             "resolution": "1080p" if short_side >= 1080 else "720p",
         }
-        restrictions = [d.split("must never appear:", 1)[1].strip() for d in spec.directions if "must never appear:" in d]
+        restrictions = [
+            d.split("must never appear:", 1)[1].strip() for d in spec.directions if "must never appear:" in d
+        ]
         if restrictions:
             parameters["negativePrompt"] = ", ".join(restrictions)
         if spec.seed is not None:

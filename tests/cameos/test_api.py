@@ -116,9 +116,11 @@ class TestReferenceMedia:
 
     def test_an_expired_link_is_refused(self, client_for, user, client, settings):
         image = SimpleUploadedFile("me.png", png_bytes(), content_type="image/png")
-        link = client_for(user).post(
-            url(), {"kind": "character", "display_name": "Pixel", "reference_image": image}, format="multipart"
-        ).data["reference_image_url"]
+        link = (
+            client_for(user)
+            .post(url(), {"kind": "character", "display_name": "Pixel", "reference_image": image}, format="multipart")
+            .data["reference_image_url"]
+        )
         settings.MEDIA_URL_EXPIRY_SECONDS = -1
         assert client.get(link).status_code == 404
 
@@ -141,8 +143,9 @@ class TestVerification:
         client = client_for(person.owner)
         challenge = client.post(url(person.id, "verification"), {}, format="json").data
         assert challenge["phrase"] and challenge["status"] == "issued"
-        assert client.post(url(person.id, "verification"), {}, format="json").data["challenge_id"] == (
-            challenge["challenge_id"]
+        assert (
+            client.post(url(person.id, "verification"), {}, format="json").data["challenge_id"]
+            == (challenge["challenge_id"])
         )
         answered = client.post(
             url(person.id, "verification"),

@@ -114,6 +114,7 @@ class TestMe:
         body = client_for(user).get(ME).data
         assert body["tier"] == "free"
         assert body["quotas"]["max_render_seconds"] == settings.TIER_QUOTAS["free"]["max_render_seconds"]
+        assert body["quotas"]["renders_left_today"] == settings.TIER_QUOTAS["free"]["daily_renders"]
 
     def test_patch_profile_and_birth_date_sets_teen_flag(self, client_for, user):
         from django.utils import timezone
@@ -159,8 +160,17 @@ class TestCreators:
     def test_public_profile_with_counts(self, api_client):
         ana, bea = UserFactory(handle="ana"), UserFactory()
         services.follow_create(follower=bea, followee=ana)
+        from tests.factories import VideoFactory
+
+        VideoFactory(owner=ana)
+        VideoFactory(owner=ana, status="draft")
         body = api_client.get(creator_url("ANA")).data
-        assert (body["handle"], body["follower_count"], body["following_count"]) == ("ana", 1, 0)
+        assert (body["handle"], body["follower_count"], body["following_count"], body["video_count"]) == (
+            "ana",
+            1,
+            0,
+            1,
+        )
 
     def test_unknown_handle_is_404_envelope(self, api_client):
         response = api_client.get(creator_url("nobody"))

@@ -161,7 +161,9 @@ def test_provider_rate_limit_then_success(start_worker, client_for, veo):
         (429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
         (200, {"name": operation}),
     ]
-    fake.script[f"GET /v1beta/{operation}"] = [(200, veo_operation(operation, done=True, uri=f"{fake.url}/files/result.mp4"))]
+    fake.script[f"GET /v1beta/{operation}"] = [
+        (200, veo_operation(operation, done=True, uri=f"{fake.url}/files/result.mp4"))
+    ]
     worker = start_worker(env=env)
     job_id = request_render(client_for(UserFactory())).data["id"]
     job = wait_for(job_id, {"succeeded", "failed"}, worker=worker)

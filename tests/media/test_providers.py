@@ -89,8 +89,15 @@ class TestVeo:
             self.provider(server).submit(spec(tmp_path))
         assert (excinfo.value.code, excinfo.value.retry_after) == ("provider_rate_limited", 7.0)
 
-    @pytest.mark.parametrize(("status", "error"), [(500, ProviderTransientError), (503, ProviderTransientError),
-                                                   (400, ProviderPermanentError), (403, ProviderPermanentError)])
+    @pytest.mark.parametrize(
+        ("status", "error"),
+        [
+            (500, ProviderTransientError),
+            (503, ProviderTransientError),
+            (400, ProviderPermanentError),
+            (403, ProviderPermanentError),
+        ],
+    )
     def test_errors_map_to_transient_or_permanent(self, server, tmp_path, status, error):
         server.script[SUBMIT] = [(status, {"error": {"code": status, "message": "nope"}})]
         with pytest.raises(error):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from backend.cameos.models import Appearance
-from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.errors import Conflict, DomainError, NotFound
 from backend.videos import lineage, services
 from backend.videos.models import Like, Video
 from media.services import RenderRefused, remix_request
@@ -137,7 +137,11 @@ class TestRemixRules:
         client = client_for(UserFactory())
         response = client.post(f"/api/v1/videos/{source.id}/remix", {"prompt": "but underwater", "duration_s": 5},
                                format="json", HTTP_IDEMPOTENCY_KEY="remix-1")  # fmt: skip
-        assert (response.status_code, response.data["kind"], response.data["source_video_id"]) == (201, "remix", source.id)
+        assert (response.status_code, response.data["kind"], response.data["source_video_id"]) == (
+            201,
+            "remix",
+            source.id,
+        )
         private = VideoFactory(visibility="private")
         assert client.post(f"/api/v1/videos/{private.id}/remix", {"prompt": "x", "duration_s": 5}, format="json",
                            HTTP_IDEMPOTENCY_KEY="remix-2").status_code == 404  # fmt: skip
@@ -183,7 +187,7 @@ def _concurrently(calls):
         try:
             barrier.wait()
             call()
-        except Exception as error:  # noqa: BLE001 - reported below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
