@@ -202,6 +202,19 @@ CAMEO_CLIP_MAX_BYTES = env.int("CAMEO_CLIP_MAX_BYTES", default=50 * 1024 * 1024)
 CAMEO_CLIP_MAX_SIDE_PX = env.int("CAMEO_CLIP_MAX_SIDE_PX", default=3840)
 CAMEO_IMAGE_MAX_BYTES = env.int("CAMEO_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 
+# Moderation: strikes expire; enough active strikes suspend the account for a while.
+STRIKE_TTL_DAYS = env.int("STRIKE_TTL_DAYS", default=90)
+STRIKES_TO_SUSPEND = env.int("STRIKES_TO_SUSPEND", default=3)
+SUSPENSION_DAYS = env.int("SUSPENSION_DAYS", default=7)
+# An outside moderation model for prompts: "" (none) or "openai" (its moderation endpoint).
+MODERATION_PROVIDER = env("MODERATION_PROVIDER", default="")
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="https://api.openai.com")
+# Flagged categories that refuse a prompt outright; other flags only mark it for review.
+MODERATION_REFUSE_CATEGORIES = env.list(
+    "MODERATION_REFUSE_CATEGORIES", default=["sexual/minors", "self-harm/instructions", "violence/graphic"]
+)
+
 # --- API -------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -326,6 +339,9 @@ RENDER_PROVIDER_CLASSES: dict[str, str] = {}
 # The C2PA signing chain (PEM) and key; a development chain is made in var/c2pa without them.
 C2PA_CERT_PATH = env("C2PA_CERT_PATH", default="")
 C2PA_KEY_PATH = env("C2PA_KEY_PATH", default="")
+# Roots trusted when reading manifests (PEM); the development CA when unset.
+C2PA_TRUST_ANCHORS_PATH = env("C2PA_TRUST_ANCHORS_PATH", default="")
+PROVENANCE_MAX_BYTES = env.int("PROVENANCE_MAX_BYTES", default=100 * 1024 * 1024)
 RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Feeds -------------------------------------------------------------------

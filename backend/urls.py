@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from backend.cameos import api as cameos_api
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
+from backend.moderation import api as moderation_api
 from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
@@ -61,6 +62,8 @@ api_v1 = [
     path("feed", feeds_api.FeedView.as_view(), name="feed"),
     path("feed/events", feeds_api.FeedEventsView.as_view(), name="feed-events"),
     path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
+    path("reports", moderation_api.ReportView.as_view(), name="reports"),
+    path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 

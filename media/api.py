@@ -155,3 +155,39 @@ class CogWebhookView(APIView):
             raise DomainError("Expected a prediction object.", code="invalid_webhook")
         cog.record_webhook(prediction_id=prediction_id, payload=request.data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProvenanceLookupInput(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class ProvenanceLookupView(APIView):
+    """Upload a clip or a frame: was it made here, by whom, when, from what."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        from backend.videos import lineage
+        from backend.videos.selectors import videos_visible_to
+        from media import provenance_lookup
+
+        data = ProvenanceLookupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = provenance_lookup.lookup(data.validated_data["file"])
+        body = {"made_here": result["match"] is not None, "video": None, "c2pa": None}
+        if result["match"]:
+            video_id, score = result["match"]
+            video = videos_visible_to(viewer=request.user).select_related("owner").filter(id=video_id).first()
+            # Details only for videos the caller may see; otherwise just that it was made here.
+            if video is not None:
+                body["video"] = {
+                    "id": video.id, "creator_handle": video.owner.handle, "created_at": video.created_at,
+                    "published_at": video.published_at, "match_score": score,
+                    "lineage": [{"id": v.id, "creator_handle": v.owner.handle} for v in lineage.ancestors(video=video)],
+                }  # fmt: skip
+        if result["c2pa"]:
+            manifest = result["c2pa"]
+            body["c2pa"] = {"claim_generator": manifest["claim_generator"], "validation_state": manifest["validation_state"],
+                            "metadata": manifest["metadata"]}  # fmt: skip
+        return Response(body)

@@ -134,6 +134,9 @@ def render_job_request(
     Refusals (quota, consent) raise and leave nothing behind; a prompt that
     policy refuses is kept as a ``blocked`` job for moderators, then raised.
     """
+    from backend.moderation.services import require_not_suspended
+
+    require_not_suspended(requester, action="render")
     cameo_ids = sorted(set(cameo_ids))
     reference_digest = _file_digest(reference_image) if reference_image else ""
     fingerprint = _request_fingerprint(
@@ -172,7 +175,8 @@ def render_job_request(
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
             )
-            refusal = _prompt_policy_refusal(requester=requester, prompt=prompt)
+            refusal, flags = _prompt_policy_refusal(requester=requester, prompt=prompt)
+            job.moderation_flags = flags
             if refusal is not None:
                 job.status = RenderJob.Status.BLOCKED
                 job.error_code = refusal.detail.code
@@ -244,15 +248,24 @@ def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
     return job
 
 
-def _prompt_policy_refusal(*, requester: User, prompt: str) -> DomainError | None:
+def _prompt_policy_refusal(*, requester: User, prompt: str) -> tuple[DomainError | None, list[str]]:
+    """The refusal (if any) and the categories a moderation model flagged for review."""
     from backend.moderation import services as moderation_services
+    from backend.moderation.providers import prompt_moderation
 
     try:
         cameo_selectors.prompt_likeness_check(user=requester, text=prompt)
         moderation_services.prompt_blocklist_check(text=prompt)
     except DomainError as refusal:
-        return refusal
-    return None
+        return refusal, []
+    verdict = prompt_moderation(prompt)
+    if verdict.refuse:
+        refusal = moderation_services.PromptRefused(
+            "This prompt was refused by content moderation.", code="prompt_flagged",
+            details={"categories": verdict.categories},
+        )  # fmt: skip
+        return refusal, verdict.categories
+    return None, verdict.categories if verdict.flagged else []
 
 
 def _file_digest(upload) -> str:

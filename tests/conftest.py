@@ -2,18 +2,30 @@ import shutil
 import tempfile
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
 
 
+def _clear_test_keys() -> None:
+    from django_redis import get_redis_connection
+
+    from redis import RedisError
+
+    try:
+        client = get_redis_connection("default")
+        for key in client.scan_iter(match="remix-test*", count=1000):
+            client.delete(key)
+    except RedisError:
+        pass  # a test that takes Redis down cleans up after itself
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache():
-    """Throttle counters and cached cards must not leak between tests."""
-    cache.delete_pattern("*")
+def _isolated_redis():
+    """Throttle counters, stored feeds, cards and seen sets must not leak between tests (or runs)."""
+    _clear_test_keys()
     yield
-    cache.delete_pattern("*")
+    _clear_test_keys()
 
 
 @pytest.fixture(autouse=True)

@@ -295,6 +295,9 @@ def verification_reject(*, verification: CameoVerification, by: User | None, not
 @transaction.atomic
 def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
     """Ask the owner for access. Repeating it changes nothing; a denial stands."""
+    from backend.moderation.services import require_not_suspended
+
+    require_not_suspended(by, action="ask for cameo access")
     try:
         with transaction.atomic():
             grant, _ = CameoGrant.objects.get_or_create(cameo=cameo, grantee=by)

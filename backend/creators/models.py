@@ -86,6 +86,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     following_count = models.PositiveIntegerField(default=0)
 
     is_active = models.BooleanField(default=True)
+    # Moderation: a suspended account may browse but not render, publish, comment or ask for cameos.
+    suspended_until = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

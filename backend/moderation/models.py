@@ -35,3 +35,78 @@ class BlockedTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class Case(models.Model):
+    """All reports about one object, triaged together; the review queue orders cases by priority."""
+
+    class TargetType(models.TextChoices):
+        VIDEO = "video", "Video"
+        COMMENT = "comment", "Comment"
+        CREATOR = "creator", "Creator"
+        CAMEO = "cameo", "Cameo"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    target_type = models.CharField(max_length=10, choices=TargetType.choices)
+    target_id = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    priority = models.IntegerField(default=0, db_index=True)
+    reporter_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target_type", "target_id"], condition=models.Q(status="open"),
+                                    name="one_open_case_per_target"),
+        ]
+        ordering = ["-priority", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.target_type} {self.target_id} ({self.status}, priority {self.priority})"
+
+
+class Report(models.Model):
+    class Reason(models.TextChoices):
+        CAMEO_MISUSE = "cameo_misuse", "Misuse of my or someone's likeness"
+        SEXUAL = "sexual", "Sexual content"
+        MINOR_SAFETY = "minor_safety", "Endangers a minor"
+        VIOLENCE = "violence", "Violence or gore"
+        HATE = "hate", "Hate or harassment"
+        SELF_HARM = "self_harm", "Self-harm"
+        MISINFORMATION = "misinformation", "Misleading or impersonation"
+        SPAM = "spam", "Spam"
+        COPYRIGHT = "copyright", "Copyright or a rights holder's character"
+        OTHER = "other", "Something else"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.CharField(max_length=1000, blank=True)
+    by_cameo_owner = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "reporter"], name="one_report_per_reporter_per_case")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} by {self.reporter_id}"
+
+
+class Strike(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="strikes")
+    reason = models.CharField(max_length=300)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="strikes")
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"strike on {self.user_id} until {self.expires_at:%Y-%m-%d}"

@@ -59,10 +59,12 @@ def _lock(video: Video) -> Video:
 def video_publish(*, video: Video, by: User, caption: str | None = None, visibility: str | None = None) -> Video:
     """Draft → published, once consent for every cameo and every character policy allow it."""
     from backend.cameos import selectors as cameo_selectors
+    from backend.moderation.services import require_not_suspended
 
     video = _lock(video)
     if video.owner_id != by.id:
         raise NotFound("No such video.")
+    require_not_suspended(by, action="publish")
     if video.status == Video.Status.PUBLISHED:
         return video
     if video.status == Video.Status.REMOVED:
@@ -204,6 +206,9 @@ def like_delete(*, video: Video, user: User) -> bool:
 
 @transaction.atomic
 def comment_create(*, video: Video, author: User, body: str) -> Comment:
+    from backend.moderation.services import require_not_suspended
+
+    require_not_suspended(author, action="comment")
     _require_published(video)
     body = body.strip()
     if not body:

@@ -18,16 +18,10 @@ FEED = "/api/v1/feed"
 
 
 @pytest.fixture(autouse=True)
-def clean_feed_keys(monkeypatch):
-    client = store.redis()
-    for key in client.scan_iter(match="remix-test:*"):
-        client.delete(key)
-    # Refills run on workers; here the page reads what the build stored.
+def no_workers(monkeypatch):
+    # Refills and fan-out run on workers (tests/e2e); here pages read what the build stored.
     monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: None)
     monkeypatch.setattr("feeds.tasks.fanout_video.delay", lambda **kwargs: None)
-    yield
-    for key in client.scan_iter(match="remix-test:*"):
-        client.delete(key)
 
 
 def videos(count, **fields):

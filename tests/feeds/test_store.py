@@ -1,18 +1,6 @@
 """The Redis feed store against a real Redis."""
 
-import pytest
-
 from feeds import store
-
-
-@pytest.fixture(autouse=True)
-def clean_feed_keys():
-    client = store.redis()
-    for key in client.scan_iter(match="remix-test:*"):
-        client.delete(key)
-    yield
-    for key in client.scan_iter(match="remix-test:*"):
-        client.delete(key)
 
 
 def test_pages_follow_append_order_and_cursors_survive_new_arrivals():
