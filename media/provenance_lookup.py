@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -33,8 +33,8 @@ class UnreadableMedia(DomainError):
 @dataclass
 class _Index:
     version: tuple = ()
-    video_ids: np.ndarray = np.empty(0, dtype=np.int64)
-    hashes: np.ndarray = np.empty(0, dtype=np.uint64)
+    video_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
 
 
 _index = _Index()
