@@ -57,14 +57,16 @@ class Case(models.Model):
     reporter_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     resolution = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["target_type", "target_id"], condition=models.Q(status="open"),
-                                    name="one_open_case_per_target"),
+            models.UniqueConstraint(
+                fields=["target_type", "target_id"], condition=models.Q(status="open"), name="one_open_case_per_target"
+            ),
         ]
         ordering = ["-priority", "created_at"]
 

@@ -174,7 +174,11 @@ def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
     """A strike; enough active ones suspend the account."""
     now = timezone.now()
     strike = Strike.objects.create(
-        user=user, reason=reason[:300], case=case, given_by=by, expires_at=now + timedelta(days=settings.STRIKE_TTL_DAYS)
+        user=user,
+        reason=reason[:300],
+        case=case,
+        given_by=by,
+        expires_at=now + timedelta(days=settings.STRIKE_TTL_DAYS),
     )
     audit_record(actor=by, action="account.strike", target=user, reason=reason)
     if Strike.objects.filter(user=user, expires_at__gt=now).count() >= settings.STRIKES_TO_SUSPEND:

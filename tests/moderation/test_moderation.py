@@ -74,7 +74,9 @@ class TestReviewQueueAsAModerator:
         video.refresh_from_db()
         assert video.status == "published"  # nothing happens without a reason
         with django_capture_on_commit_callbacks(execute=True):
-            moderator.post(changelist, {"action": "remove_target", "_selected_action": [case.id], "reason": "hate speech"})
+            moderator.post(
+                changelist, {"action": "remove_target", "_selected_action": [case.id], "reason": "hate speech"}
+            )
         video.refresh_from_db()
         case.refresh_from_db()
         assert (video.status, case.status) == ("removed", "resolved")
