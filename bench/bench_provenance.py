@@ -88,6 +88,6 @@ def run() -> dict:
             "median": round(statistics.median(match_times) * 1000, 1),
             "max": round(max(match_times) * 1000, 1),
             "query_frames": len(query),
-        },  # fmt: skip
+        },
         "whole_lookup_of_a_4s_clip_ms": {"median": round(statistics.median(lookup_times) * 1000, 1)},
     }

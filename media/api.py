@@ -188,6 +188,9 @@ class ProvenanceLookupView(APIView):
                 }  # fmt: skip
         if result["c2pa"]:
             manifest = result["c2pa"]
-            body["c2pa"] = {"claim_generator": manifest["claim_generator"], "validation_state": manifest["validation_state"],
-                            "metadata": manifest["metadata"]}  # fmt: skip
+            body["c2pa"] = {
+                "claim_generator": manifest["claim_generator"],
+                "validation_state": manifest["validation_state"],
+                "metadata": manifest["metadata"],
+            }
         return Response(body)

@@ -9,7 +9,6 @@ from tests.factories import UserFactory
 
 def _clear_test_keys() -> None:
     from django_redis import get_redis_connection
-
     from redis import RedisError
 
     try:

@@ -188,8 +188,8 @@ def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
 
 @transaction.atomic
 def video_age_restrict(*, video, by, reason: str):
-    from backend.videos.models import Video
     from backend.videos.events import video_changed
+    from backend.videos.models import Video
 
     video = Video.objects.select_for_update().get(id=video.id)
     if video.safe_for_teens:

@@ -57,8 +57,9 @@ def moderator(client):
 
 
 class TestReviewQueueAsAModerator:
-    def test_triage_remove_vanishes_from_feeds_then_restore(self, moderator, client_for,
-                                                            django_capture_on_commit_callbacks, monkeypatch):  # fmt: skip
+    def test_triage_remove_vanishes_from_feeds_then_restore(
+        self, moderator, client_for, django_capture_on_commit_callbacks, monkeypatch
+    ):
         monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: None)
         video, other = VideoFactory(caption="bad one"), VideoFactory()
         viewer = UserFactory()
