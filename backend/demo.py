@@ -45,6 +45,7 @@ def load(*, log=print) -> None:
     users = creators()
     cameos(users)
     videos(users, log=log)
+    rights(users)
 
 
 @transaction.atomic
@@ -149,3 +150,28 @@ def videos(users: dict[str, User], *, log=print) -> None:
         video = video_services.video_publish(video=job.result_video, by=users[owner], caption=caption)
         made.append(video)
         log(f"demo video {video.id} by @{owner}: {caption}")
+
+
+@transaction.atomic
+def rights(users: dict[str, User]) -> None:
+    """A studio with one character anyone may use and one nobody may, and a few revenue events."""
+    from backend.rights import services as rights_services
+    from backend.rights.models import Character, RightsHolder
+
+    holder, created = RightsHolder.objects.get_or_create(name="Moonbeam Studios")
+    if not created:
+        return
+    holder.members.add(users["sam"])
+    Character.objects.create(
+        holder=holder,
+        name="Captain Comet",
+        aliases="The Comet",
+        allowed=True,
+        restrictions="never holds a weapon",
+        revenue_share_bps=1000,
+    )
+    Character.objects.create(holder=holder, name="Professor Nebula", allowed=False)
+    for index, video in enumerate(Video.objects.filter(status="published").order_by("id")[:3]):
+        rights_services.revenue_event_record(
+            video=video, kind="ad", amount_minor=1000 + 337 * index, currency="EUR", external_id=f"demo-ad-{video.id}"
+        )

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "backend.videos",
     "backend.cameos",
     "backend.moderation",
+    "backend.rights",
     "media",
     "feeds",
 ]
@@ -214,6 +215,12 @@ OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="https://api.openai.com")
 MODERATION_REFUSE_CATEGORIES = env.list(
     "MODERATION_REFUSE_CATEGORIES", default=["sexual/minors", "self-harm/instructions", "violence/graphic"]
 )
+
+# Revenue split, in basis points of each event (backend/rights/services.py documents the rule).
+REVENUE_CAMEO_POOL_BPS = env.int("REVENUE_CAMEO_POOL_BPS", default=1500)
+REVENUE_ANCESTOR_POOL_BPS = env.int("REVENUE_ANCESTOR_POOL_BPS", default=1000)
+REVENUE_ANCESTORS_PAID = env.int("REVENUE_ANCESTORS_PAID", default=3)
+REVENUE_PLATFORM_BPS = env.int("REVENUE_PLATFORM_BPS", default=3000)
 
 # --- API -------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from backend.cameos import api as cameos_api
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
+from backend.rights import api as rights_api
 from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
@@ -64,6 +65,8 @@ api_v1 = [
     path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
     path("reports", moderation_api.ReportView.as_view(), name="reports"),
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
+    path("characters", rights_api.CharacterListView.as_view(), name="characters"),
+    path("rights/statements", rights_api.StatementView.as_view(), name="rights-statements"),
     path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 

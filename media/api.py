@@ -29,6 +29,7 @@ class RenderRequestInput(serializers.Serializer):
     aspect = serializers.ChoiceField(choices=RenderJob.Aspect.choices, default=RenderJob.Aspect.PORTRAIT)
     resolution = serializers.ChoiceField(choices=RenderJob.Resolution.choices, default=RenderJob.Resolution.HD)
     cameo_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=4, default=list)
+    character_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=4, default=list)
     reference_image = serializers.ImageField(required=False)
 
     def validate_reference_image(self, image):

@@ -50,6 +50,7 @@ class RenderJob(models.Model):
     aspect = models.CharField(max_length=5, choices=Aspect.choices, default=Aspect.PORTRAIT)
     resolution = models.CharField(max_length=5, choices=Resolution.choices, default=Resolution.HD)
     cameos = models.ManyToManyField("cameos.Cameo", blank=True, related_name="render_jobs")
+    characters = models.ManyToManyField("rights.Character", blank=True, related_name="render_jobs")
     source_video = models.ForeignKey(
         "videos.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="remix_jobs"
     )

@@ -30,6 +30,7 @@ from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
+from backend.rights import services as rights_services
 from backend.videos.models import Video
 from media import postprocessing, storage
 from media.models import RenderJob
@@ -125,6 +126,7 @@ def render_job_request(
     aspect: str = RenderJob.Aspect.PORTRAIT,
     resolution: str = RenderJob.Resolution.HD,
     cameo_ids: list[int] | tuple = (),
+    character_ids: list[int] | tuple = (),
     source_video: Video | None = None,
     reference_image=None,
 ) -> tuple[RenderJob, bool]:
@@ -145,6 +147,7 @@ def render_job_request(
         aspect=aspect,
         resolution=resolution,
         cameo_ids=cameo_ids,
+        character_ids=sorted(set(character_ids)),
         source_video=source_video.id if source_video else None,
         reference=reference_digest,
     )
@@ -161,6 +164,8 @@ def render_job_request(
             if len(cameos) != len(cameo_ids):
                 raise NotFound("No such cameo.", code="cameo_not_found")
             _require_cameo_consent(user=requester, cameos=cameos)
+            characters = rights_services.characters_in(text=prompt, character_ids=character_ids)
+            rights_services.character_policy_check(user=requester, characters=characters, source_video=source_video)
             _check_quotas(requester=requester, duration_s=duration_s)
             job = RenderJob(
                 requester=requester,
@@ -170,7 +175,8 @@ def render_job_request(
                 aspect=aspect,
                 resolution=resolution,
                 source_video=source_video,
-                directions=_cameo_directions(cameos),
+                directions=_cameo_directions(cameos)
+                + [f"{c.name} must never appear: {c.restrictions}" for c in characters if c.restrictions],
                 provider=settings.RENDER_PROVIDER,
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
@@ -188,6 +194,7 @@ def render_job_request(
             with transaction.atomic():
                 job.save()
             job.cameos.set(cameos)
+            job.characters.set(characters)
             if refusal is None:
                 from media.tasks import render_job_run
 
@@ -198,9 +205,11 @@ def render_job_request(
             storage.private().delete(stored_reference)
         existing = RenderJob.objects.get(requester=requester, idempotency_key=idempotency_key)
         return _replayed(existing, fingerprint), False
-    except Exception:
+    except Exception as error:
         if stored_reference:
             storage.private().delete(stored_reference)
+        if isinstance(error, DomainError) and error.detail.code == "character_needs_approval":
+            rights_services.usage_approval_request(character_id=error.details["character_id"], user=requester)
         raise
     if job.status == RenderJob.Status.BLOCKED:
         raise refusal
@@ -344,11 +353,19 @@ def _heartbeat(job_id):
 
 
 def _recheck_consent(job: RenderJob) -> None:
+    """Cameo consent and character policies, again, from the database."""
     for cameo in job.cameos.select_related("owner"):
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
         if not permission.allowed:
             render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo.id}: {permission.reason}")
             raise JobCancelled()
+    try:
+        rights_services.character_policy_check(
+            user=job.requester, characters=list(job.characters.select_related("holder")), source_video=job.source_video
+        )
+    except DomainError as refusal:
+        render_job_cancel(job=job, reason=refusal.detail.code, message=str(refusal.detail))
+        raise JobCancelled() from refusal
 
 
 def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
@@ -549,6 +566,7 @@ def _complete(job: RenderJob, *, outputs, published: list[str]) -> None:
     )
     for cameo in job.cameos.all():
         cameo_services.appearance_record(cameo=cameo, video=video)
+    rights_services.video_characters_record(video=video, characters=list(job.characters.all()))
     postprocessing.fingerprint_store(video=video, hashes=outputs.fingerprint)
     locked.result_video = video
     locked.progress = 100

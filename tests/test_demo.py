@@ -19,6 +19,10 @@ def test_demo_data_loads_once_with_every_audience_and_a_remix_tree(settings):
         == 4
     )
     assert all(video.mp4 and video.hls for video in Video.objects.all())
+    from backend.rights.models import Character, LedgerEntry, RevenueEvent
+
+    assert sorted(Character.objects.values_list("allowed", flat=True)) == [False, True]
+    assert RevenueEvent.objects.count() == 3 and LedgerEntry.objects.exists()
 
 
 @pytest.mark.django_db

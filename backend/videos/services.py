@@ -76,6 +76,10 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
             code="cameo_not_allowed",
             details={"cameos": refusals},
         )
+    from backend.rights.services import character_policy_check
+
+    characters = [link.character for link in video.character_links.select_related("character__holder")]
+    character_policy_check(user=by, characters=characters, source_video=video.parent)
     if caption is not None:
         video.caption = caption
     if visibility is not None:

@@ -1,0 +1,56 @@
+import re
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.core.errors import DomainError
+from backend.rights import services
+from backend.rights.models import Character
+
+
+class CharacterOutput(serializers.ModelSerializer):
+    holder = serializers.CharField(source="holder.name")
+    aliases = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Character
+        fields = ["id", "name", "aliases", "holder", "allowed", "scope", "restrictions", "needs_approval",
+                  "revenue_share_bps"]  # fmt: skip
+
+    def get_aliases(self, character) -> list[str]:
+        return character.terms[1:]
+
+
+class CharacterListView(ListAPIView):
+    """Characters of rights holders and how they may be used."""
+
+    permission_classes = [AllowAny]
+    serializer_class = CharacterOutput
+    queryset = Character.objects.select_related("holder")
+    cursor_ordering = ("name", "id")
+
+
+class StatementView(APIView):
+    """What I (and the rights holders I belong to) earned in a month; ``?export=csv`` to export."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("export", enum=["csv"])],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        period = request.query_params.get("period", "")
+        match = re.fullmatch(r"(\d{4})-(\d{2})", period)
+        if not match or not 1 <= int(match[2]) <= 12:
+            raise DomainError("Give the period as YYYY-MM.", code="invalid_period")
+        data = services.statement(user=request.user, year=int(match[1]), month=int(match[2]))
+        if request.query_params.get("export") == "csv":
+            response = HttpResponse(services.statement_csv(data), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="remix-statement-{period}.csv"'
+            return response
+        return Response(data)

@@ -1,0 +1,235 @@
+"""Characters used with permission, and revenue split so that everyone is paid their share.
+
+Split rule, for each revenue event of a published video (in basis points of
+the amount, then divided exactly by ``splits.allocate``):
+
+1. each rights holder of a character in the video: that character's
+   ``revenue_share_bps``;
+2. the cameo owners in the video: ``REVENUE_CAMEO_POOL_BPS`` shared equally
+   (the creator's own cameo included); with no cameos the pool goes to the creator;
+3. the creators of the nearest ``REVENUE_ANCESTORS_PAID`` ancestors of a
+   remix: ``REVENUE_ANCESTOR_POOL_BPS`` shared equally; with none, to the creator;
+4. the platform: ``REVENUE_PLATFORM_BPS``;
+5. the creator: the rest.
+
+Amounts are integer minor units; the largest-remainder method makes the
+parts add up to the event exactly. Entries are append-only; a replayed event
+(same ``external_id``) changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from backend.core.errors import DomainError
+from backend.rights.models import Character, LedgerEntry, RevenueEvent, UsageApproval, VideoCharacter
+from backend.rights.splits import BASIS_POINTS, allocate
+
+
+class CharacterRefused(DomainError):
+    status_code = 403
+    default_code = "character_not_allowed"
+    default_detail = "This character may not be used."
+
+
+# --- Policy ---------------------------------------------------------------------
+
+
+def characters_in(*, text: str, character_ids: list[int] | tuple = ()) -> list[Character]:
+    """Characters picked explicitly, plus those a text names (same matcher as protected likenesses)."""
+    from backend.cameos.selectors import normalize_name_text
+
+    haystack = f" {normalize_name_text(text)} "
+    found = {c.id: c for c in Character.objects.filter(id__in=character_ids).select_related("holder")}
+    if len(found) != len(set(character_ids)):
+        raise DomainError("No such character.", code="character_not_found")
+    for character in Character.objects.select_related("holder"):
+        if any(f" {normalize_name_text(term)} " in haystack for term in character.terms if term.strip()):
+            found[character.id] = character
+    return list(found.values())
+
+
+def character_policy_check(*, user, characters: list[Character], source_video=None) -> None:
+    """Refuse unless every character's policy allows this use by ``user`` now."""
+    for character in characters:
+        if not character.allowed:
+            raise CharacterRefused(f"{character.name} may not be used.", details={"character_id": character.id})
+        if character.scope == Character.Scope.OFFICIAL_REMIXES and not _is_official_remix(character, source_video):
+            raise CharacterRefused(
+                f"{character.name} may only appear in remixes of official videos.",
+                code="character_official_remixes_only",
+                details={"character_id": character.id},
+            )
+        if (
+            character.needs_approval
+            and not UsageApproval.objects.filter(
+                character=character, requester=user, status=UsageApproval.Status.APPROVED
+            ).exists()
+        ):
+            raise CharacterRefused(
+                f"{character.holder.name} must approve each use of {character.name}; your request is waiting.",
+                code="character_needs_approval",
+                details={"character_id": character.id},
+            )
+
+
+def usage_approval_request(*, character_id: int, user) -> UsageApproval:
+    """Ask the holder to approve a use (kept even though the render that needed it was refused)."""
+    approval, _ = UsageApproval.objects.get_or_create(character_id=character_id, requester=user)
+    return approval
+
+
+def _is_official_remix(character: Character, source_video) -> bool:
+    if source_video is None:
+        return False
+    from backend.videos.models import Video
+
+    root = Video.objects.filter(id=source_video.root_id or source_video.id).values_list("owner_id", flat=True).first()
+    return character.holder.members.filter(id=root).exists()
+
+
+def video_characters_record(*, video, characters: list[Character]) -> None:
+    for character in characters:
+        VideoCharacter.objects.get_or_create(video=video, character=character)
+
+
+@transaction.atomic
+def character_policy_update(*, character: Character, by, **policy) -> Character:
+    """Change a policy; turning a character off cancels queued and running renders that use it.
+
+    Published videos stay up unless the holder asks (an admin action, audited).
+    """
+    from backend.moderation.services import audit_record
+
+    character = Character.objects.select_for_update().get(id=character.id)
+    before = {name: getattr(character, name) for name in policy}
+    for name, value in policy.items():
+        setattr(character, name, value)
+    character.save(update_fields=list(policy))
+    audit_record(actor=by, action="character.policy", target=character, reason="policy changed", before=before,
+                 after=policy)  # fmt: skip
+    if before.get("allowed") and policy.get("allowed") is False:
+        transaction.on_commit(lambda: _cancel_renders_with(character.id))
+    return character
+
+
+def _cancel_renders_with(character_id: int) -> None:
+    from backend.core.errors import Conflict
+    from media.models import RenderJob
+    from media.services import render_job_cancel
+
+    for job in RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE):
+        with contextlib.suppress(Conflict):  # finished meanwhile
+            render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
+
+
+# --- Revenue ------------------------------------------------------------------------
+
+
+def _parties(video) -> list[tuple[tuple, int]]:
+    """(party key, basis points) for every party of a video's revenue, per the rule above."""
+    from backend.cameos.models import Appearance
+    from backend.videos import lineage
+
+    weights: list[tuple[tuple, int]] = []
+    creator_bps = BASIS_POINTS - settings.REVENUE_PLATFORM_BPS
+    for link in VideoCharacter.objects.filter(video=video).select_related("character__holder"):
+        share = link.character.revenue_share_bps
+        weights.append(((LedgerEntry.Party.RIGHTS_HOLDER, None, link.character.holder_id, link.character_id), share))
+        creator_bps -= share
+    cameo_owners = sorted(set(Appearance.objects.filter(video=video).values_list("cameo__owner_id", flat=True)))
+    if cameo_owners:
+        for owner_id, part in allocate(settings.REVENUE_CAMEO_POOL_BPS, [(o, 1) for o in cameo_owners]):
+            weights.append(((LedgerEntry.Party.CAMEO_OWNER, owner_id, None, None), part))
+        creator_bps -= settings.REVENUE_CAMEO_POOL_BPS
+    ancestors = list(lineage.ancestors(video=video))[::-1][: settings.REVENUE_ANCESTORS_PAID]
+    if ancestors:
+        owners = [ancestor.owner_id for ancestor in ancestors]
+        for index, part in allocate(settings.REVENUE_ANCESTOR_POOL_BPS, [(i, 1) for i in range(len(owners))]):
+            weights.append(((LedgerEntry.Party.ANCESTOR, owners[index], None, None), part))
+        creator_bps -= settings.REVENUE_ANCESTOR_POOL_BPS
+    weights.append(((LedgerEntry.Party.PLATFORM, None, None, None), settings.REVENUE_PLATFORM_BPS))
+    weights.append(((LedgerEntry.Party.CREATOR, video.owner_id, None, None), max(0, creator_bps)))
+    return weights
+
+
+@transaction.atomic
+def revenue_event_record(
+    *, video, kind: str, amount_minor: int, currency: str, external_id: str
+) -> tuple[RevenueEvent, bool]:
+    """Record an event and its ledger entries once; returns (event, created)."""
+    existing = RevenueEvent.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    if video.status != "published":
+        raise DomainError("Only published videos earn revenue.", code="video_not_published")
+    if amount_minor <= 0:
+        raise DomainError("The amount must be positive.", code="invalid_amount")
+    try:
+        with transaction.atomic():
+            event = RevenueEvent.objects.create(video=video, kind=kind, amount_minor=amount_minor,
+                                                currency=currency.upper(), external_id=external_id)  # fmt: skip
+    except IntegrityError:  # the same event arriving twice at once
+        return RevenueEvent.objects.get(external_id=external_id), False
+    entries = [
+        LedgerEntry(
+            event=event,
+            party=party,
+            user_id=user_id,
+            holder_id=holder_id,
+            character_id=character_id,
+            amount_minor=amount,
+            currency=event.currency,
+        )
+        for (party, user_id, holder_id, character_id), amount in allocate(amount_minor, _parties(video))
+        if amount
+    ]
+    LedgerEntry.objects.bulk_create(entries)
+    return event, True
+
+
+def statement(*, user, year: int, month: int) -> dict:
+    """What ``user`` (and the rights holders they belong to) earned in a month, per video and per character."""
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    holders = list(user.rights_holders.values_list("id", flat=True))
+    entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+    mine = entries.filter(user=user)
+    theirs = entries.filter(holder_id__in=holders)
+    per_video = defaultdict(dict)
+    for video_id, party, currency, total in mine.values_list("event__video_id", "party", "currency").annotate(
+        total=Sum("amount_minor")
+    ):
+        per_video[video_id].setdefault(currency, {})[party] = total
+    per_character = defaultdict(dict)
+    for character, currency, total in theirs.values_list("character__name", "currency").annotate(
+        total=Sum("amount_minor")
+    ):
+        per_character[character][currency] = total
+    totals: dict[str, int] = defaultdict(int)
+    for currency, total in (mine | theirs).values_list("currency").annotate(total=Sum("amount_minor")):
+        totals[currency] += total
+    return {"period": f"{year:04d}-{month:02d}", "totals": dict(totals), "per_video": dict(per_video),
+            "per_character": dict(per_character)}  # fmt: skip
+
+
+def statement_csv(data: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["period", "kind", "item", "party", "currency", "amount_minor"])
+    for video_id, currencies in data["per_video"].items():
+        for currency, parties in currencies.items():
+            for party, amount in parties.items():
+                writer.writerow([data["period"], "video", video_id, party, currency, amount])
+    for character, currencies in data["per_character"].items():
+        for currency, amount in currencies.items():
+            writer.writerow([data["period"], "character", character, "rights_holder", currency, amount])
+    return out.getvalue()
