@@ -39,10 +39,16 @@ def test_render_admin_retries_failed_and_cancels_queued_jobs(client, monkeypatch
     monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: None)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     user = UserFactory()
-    failed = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", status="failed",
-                                      error_code="provider_failed", idempotency_key="a", request_fingerprint="a")  # fmt: skip
-    queued = RenderJob.objects.create(requester=user, prompt="y", duration_s=3, provider="preview",
-                                      idempotency_key="b", request_fingerprint="b")  # fmt: skip
+    common = {"requester": user, "duration_s": 3, "provider": "preview"}
+    failed = RenderJob.objects.create(
+        **common,
+        prompt="x",
+        status="failed",
+        error_code="provider_failed",
+        idempotency_key="a",
+        request_fingerprint="a",
+    )
+    queued = RenderJob.objects.create(**common, prompt="y", idempotency_key="b", request_fingerprint="b")
     changelist = reverse("admin:media_renderjob_changelist")
     client.post(changelist, {"action": "retry_jobs", "_selected_action": [failed.id]})
     client.post(changelist, {"action": "cancel_jobs", "_selected_action": [queued.id]})
