@@ -196,6 +196,42 @@ def revenue_event_record(
     return event, True
 
 
+@transaction.atomic
+def character_videos_take_down(*, character: Character, by, reason: str) -> int:
+    """At the holder's request: remove every published video using the character (each audited)."""
+    from backend.moderation.services import audit_record
+    from backend.videos.models import Video
+    from backend.videos.services import video_remove
+
+    videos = Video.objects.filter(character_links__character=character, status=Video.Status.PUBLISHED)
+    count = 0
+    for video in videos:
+        video_remove(video=video, by=by, reason=f"rights holder request: {reason}")
+        count += 1
+    audit_record(actor=by, action="character.take_down", target=character, reason=reason, after={"videos": count})
+    return count
+
+
+def holder_statement(*, holder, year: int, month: int) -> dict:
+    """A rights holder's earnings in a month, per character and per video."""
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    entries = LedgerEntry.objects.filter(holder=holder, created_at__gte=start, created_at__lt=end)
+    per_character: dict = defaultdict(dict)
+    per_video: dict = defaultdict(dict)
+    for character, video_id, currency, total in entries.values_list(
+        "character__name", "event__video_id", "currency"
+    ).annotate(total=Sum("amount_minor")):
+        per_character[character][currency] = per_character[character].get(currency, 0) + total
+        per_video[video_id].setdefault(currency, {})["rights_holder"] = total
+    totals: dict[str, int] = defaultdict(int)
+    for currencies in per_character.values():
+        for currency, amount in currencies.items():
+            totals[currency] += amount
+    return {"period": f"{year:04d}-{month:02d}", "totals": dict(totals), "per_video": dict(per_video),
+            "per_character": dict(per_character)}  # fmt: skip
+
+
 def statement(*, user, year: int, month: int) -> dict:
     """What ``user`` (and the rights holders they belong to) earned in a month, per video and per character."""
     start = datetime(year, month, 1, tzinfo=UTC)

@@ -181,3 +181,43 @@ class TestLedger:
         assert csv["Content-Type"] == "text/csv"
         assert "character,Captain Comet,rights_holder,EUR,1200" in csv.content.decode()
         assert client_for(member).get("/api/v1/rights/statements", {"period": "2026-13"}).status_code == 400
+
+
+class TestAdmin:
+    @pytest.fixture
+    def staff(self, client):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        return client
+
+    def test_holder_asks_to_take_down_published_videos_audited(self, studio, staff):
+        from django.urls import reverse
+
+        from backend.moderation.models import AuditLogEntry
+
+        comet = character(studio[0])
+        creator = UserFactory()
+        video = video_services.video_create_draft(owner=creator, prompt="Captain Comet")
+        services.video_characters_record(video=video, characters=[comet])
+        video = video_services.video_publish(video=video, by=creator)
+        staff.post(reverse("admin:rights_character_changelist"), {"action": "take_down_videos",
+                                                                  "_selected_action": [comet.id]})  # fmt: skip
+        video.refresh_from_db()
+        assert video.status == "removed"
+        assert AuditLogEntry.objects.filter(action="character.take_down").exists()
+
+    def test_statement_export_and_approvals_queue(self, studio, staff):
+        from django.urls import reverse
+
+        holder, _ = studio
+        video = _video_with_everyone(studio)
+        services.revenue_event_record(video=video, kind="ad", amount_minor=5000, currency="EUR", external_id="adm")
+        response = staff.post(reverse("admin:rights_rightsholder_changelist"),
+                              {"action": "this_months_statement", "_selected_action": [holder.id]})  # fmt: skip
+        assert "character,Captain Comet,rights_holder,EUR,600" in response.content.decode()
+        approval = UsageApproval.objects.create(character=Character.objects.get(), requester=UserFactory())
+        staff.post(reverse("admin:rights_usageapproval_changelist"), {"action": "approve",
+                                                                      "_selected_action": [approval.id]})  # fmt: skip
+        approval.refresh_from_db()
+        assert approval.status == "approved"
+        for model in ("revenueevent", "ledgerentry", "character", "usageapproval"):
+            assert staff.get(reverse(f"admin:rights_{model}_changelist")).status_code == 200
