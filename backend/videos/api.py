@@ -312,17 +312,12 @@ class VideoRemixesView(APIView):
         )
 
 
-class CreatorVideosView(ListAPIView):
+class _PublicVideoListView(ListAPIView):
+    """A page of videos with whether the viewer liked each, in one query for all likes."""
+
     permission_classes = [AllowAny]
     serializer_class = VideoOutput
     queryset = Video.objects.none()  # for the schema
-
-    def get_queryset(self):
-        viewer = _viewer(self.request)
-        owner = creator_selectors.creator_get(viewer=viewer, handle=self.kwargs["handle"])
-        return selectors.creator_videos(viewer=viewer, owner=owner)
-
-    cursor_ordering = ("-published_at", "-id")
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -332,6 +327,15 @@ class CreatorVideosView(ListAPIView):
         return self.get_paginated_response(data)
 
 
+class CreatorVideosView(_PublicVideoListView):
+    def get_queryset(self):
+        viewer = _viewer(self.request)
+        owner = creator_selectors.creator_get(viewer=viewer, handle=self.kwargs["handle"])
+        return selectors.creator_videos(viewer=viewer, owner=owner)
+
+    cursor_ordering = ("-published_at", "-id")
+
+
 class HashtagOutput(serializers.Serializer):
     name = serializers.CharField()
     is_challenge = serializers.BooleanField()
@@ -339,12 +343,8 @@ class HashtagOutput(serializers.Serializer):
     description = serializers.CharField()
 
 
-class HashtagVideosView(ListAPIView):
+class HashtagVideosView(_PublicVideoListView):
     """A hashtag or challenge page: its entries by recency (default) or by likes."""
-
-    permission_classes = [AllowAny]
-    serializer_class = VideoOutput
-    queryset = Video.objects.none()  # for the schema
 
     @extend_schema(parameters=[OpenApiParameter("order", enum=["recent", "likes"])])
     def get(self, request, *args, **kwargs):
@@ -356,10 +356,3 @@ class HashtagVideosView(ListAPIView):
 
     def cursor_ordering(self, request):
         return ("-like_count", "-id") if request.query_params.get("order") == "likes" else ("-published_at", "-id")
-
-    def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        viewer = _viewer(request)
-        liked = selectors.liked_by(viewer=viewer, video_ids=[video.id for video in page])
-        data = VideoOutput(page, many=True, context={"viewer": viewer, "liked_ids": liked}).data
-        return self.get_paginated_response(data)
