@@ -328,12 +328,12 @@ class _PublicVideoListView(ListAPIView):
 
 
 class CreatorVideosView(_PublicVideoListView):
+    cursor_ordering = ("-published_at", "-id")
+
     def get_queryset(self):
         viewer = _viewer(self.request)
         owner = creator_selectors.creator_get(viewer=viewer, handle=self.kwargs["handle"])
         return selectors.creator_videos(viewer=viewer, owner=owner)
-
-    cursor_ordering = ("-published_at", "-id")
 
 
 class HashtagOutput(serializers.Serializer):
