@@ -14,12 +14,13 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from redis import RedisError
 
 from backend.cameos.models import Appearance
 from backend.core.errors import DomainError
-from backend.creators.models import Follow, User
+from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
 from feeds import cursors, store
@@ -80,15 +81,31 @@ def cards_build(video_ids: list[int]) -> dict[int, dict]:
     }
 
 
-def _hydrate(viewer: User, video_ids: list[int], *, use_cache: bool = True) -> list[dict]:
-    cached = store.cards_get(video_ids) if use_cache else {}
+def _viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int]]:
+    """Who is blocked either way, and which of these videos the viewer liked: one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT 'b', CASE WHEN blocker_id = %s THEN blocked_id ELSE blocker_id END
+              FROM {Block._meta.db_table} WHERE blocker_id = %s OR blocked_id = %s
+            UNION ALL
+            SELECT 'l', video_id FROM {Like._meta.db_table} WHERE user_id = %s AND video_id = ANY(%s)
+            """,
+            [viewer_id, viewer_id, viewer_id, viewer_id, list(video_ids)],
+        )
+        rows = cursor.fetchall()
+    return {value for kind, value in rows if kind == "b"}, {value for kind, value in rows if kind == "l"}
+
+
+def _hydrate(viewer: User, video_ids: list[int], *, use_cache: bool = True, cached: dict | None = None) -> list[dict]:
+    if cached is None:
+        cached = store.cards_get(video_ids) if use_cache else {}
     missing = [video_id for video_id in video_ids if video_id not in cached]
     fresh = cards_build(missing) if missing else {}
     if use_cache and fresh:
         store.cards_put(fresh)
     cards = cached | fresh
-    hidden = blocked_user_ids(viewer.id)
-    liked = set(Like.objects.filter(user_id=viewer.id, video_id__in=video_ids).values_list("video_id", flat=True))
+    hidden, liked = _viewer_context(viewer.id, video_ids)
     page = []
     for video_id in video_ids:
         card = cards.get(video_id)
@@ -108,10 +125,13 @@ def feed_page(*, viewer: User, kind: str, cursor: str | None = None) -> dict:
     position = cursors.decode(cursor, kind=kind, user_id=viewer.id, max_age_s=CURSOR_MAX_AGE_S) if cursor else None
     try:
         _check_teen_limit(viewer)
-        page, next_position = (_for_you if kind == FOR_YOU else _following)(viewer, position)
+        if kind == FOR_YOU:
+            page, next_position = _for_you(viewer, position)  # records what it served itself
+        else:
+            page, next_position = _following(viewer, position)
+            store.mark_seen(viewer.id, [card["id"] for card in page])
         if viewer.is_teen:
             store.teen_cards_today(viewer.id, len(page))
-        store.mark_seen(viewer.id, [card["id"] for card in page])
     except RedisError:
         logger.warning("feed for %s served from PostgreSQL: Redis failed", viewer.id, exc_info=True)
         page, next_position = _from_database(viewer, kind, position)
@@ -124,24 +144,33 @@ def _for_you(viewer: User, position) -> tuple[list[dict], object]:
 
     if isinstance(position, dict) and position.get("db"):
         return _from_database(viewer, FOR_YOU, position)
-    if position is None and not store.for_you_exists(viewer.id):
+    exists, head = store.for_you_state(viewer.id)
+    if position is None and not exists:
         from feeds.services import feed_build
 
         feed_build(user=viewer)  # a cold feed is built on the spot: the first page must not wait for a worker
     # Opening the app again continues where the viewer stopped.
-    head = store.for_you_head(viewer.id)
     after = float(position) if position is not None else head
     page: list[dict] = []
     remaining = 0
     # Cards may drop out (blocked, removed or seen elsewhere since): read on until the page is full.
     for _ in range(3):
-        ids, after, remaining = store.for_you_page(viewer.id, after=after, limit=settings.FEED_PAGE_SIZE - len(page))
-        seen = store.seen_among(viewer.id, ids)
-        page += _hydrate(viewer, [video_id for video_id in ids if video_id not in seen])
-        if len(page) >= settings.FEED_PAGE_SIZE or not remaining:
+        wanted = settings.FEED_PAGE_SIZE - len(page)
+        window = store.for_you_window(viewer.id, after=after, limit=wanted)
+        ids = []
+        scanned = 0
+        for video_id, position_of in window["rows"]:
+            if len(ids) == wanted:
+                break
+            after = position_of
+            scanned += 1
+            if video_id not in window["hidden"] and video_id not in window["seen"]:
+                ids.append(video_id)
+        remaining = window["remaining"] - scanned
+        page += _hydrate(viewer, ids, cached={i: c for i, c in window["cards"].items() if i in ids})
+        if len(page) >= settings.FEED_PAGE_SIZE or remaining <= 0:
             break
-    if after > head:
-        store.for_you_set_head(viewer.id, after)
+    store.for_you_served(viewer.id, head=after if after > head else None, video_ids=[card["id"] for card in page])
     if remaining < settings.FEED_REFILL_BELOW:
         refill_feed.delay(user_id=viewer.id)
     if not page and not remaining:

@@ -78,40 +78,55 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
     return len(fresh)
 
 
-def for_you_page(user_id: int, *, after: float, limit: int) -> tuple[list[int], float, int]:
-    """Ids after position ``after`` minus hidden ones; the new cursor; how many remain."""
+def for_you_window(user_id: int, *, after: float, limit: int) -> dict:
+    """Everything one page needs from Redis, in two round trips.
+
+    The next ``limit * 2`` stored ids after ``after`` with their positions, how
+    many remain after ``after``, and for those ids: which are hidden, which the
+    viewer has seen, and their cached cards.
+    """
     key = feed_key(user_id, FOR_YOU)
     client = redis()
-    # Read a little more than a page so hidden ids do not shorten it.
-    rows = client.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit * 2, withscores=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit * 2, withscores=True)
+    pipe.zcount(key, f"({after}", "+inf")
+    rows, remaining = pipe.execute()
     ids = [int(member) for member, _ in rows]
-    hidden = set(_hidden_among(client, ids))
-    page: list[int] = []
-    cursor = after
-    for (_member, position), video_id in zip(rows, ids, strict=True):
-        if len(page) == limit:
-            break
-        cursor = position
-        if video_id not in hidden:
-            page.append(video_id)
-    remaining = client.zcount(key, f"({cursor}", "+inf")
-    return page, cursor, remaining
+    if not ids:
+        return {"rows": [], "remaining": remaining, "hidden": set(), "seen": set(), "cards": {}}
+    members = [str(video_id) for video_id in ids]
+    pipe = client.pipeline(transaction=False)
+    pipe.smismember(hidden_key(), members)
+    pipe.smismember(seen_key(user_id), members)
+    pipe.mget([card_key(video_id) for video_id in ids])
+    hidden, seen, cards = pipe.execute()
+    return {
+        "rows": [(video_id, position) for video_id, (_, position) in zip(ids, rows, strict=True)],
+        "remaining": remaining,
+        "hidden": {video_id for video_id, flag in zip(ids, hidden, strict=True) if flag},
+        "seen": {video_id for video_id, flag in zip(ids, seen, strict=True) if flag},
+        "cards": {video_id: json.loads(card) for video_id, card in zip(ids, cards, strict=True) if card},
+    }
 
 
-def for_you_head(user_id: int) -> float:
-    """The position after the last card served: where a page without a cursor starts."""
-    return float(redis().get(_key("feed", f"{{u{user_id}}}", "head")) or 0)
+def for_you_state(user_id: int) -> tuple[bool, float]:
+    """Whether the viewer has a stored feed, and where they stopped reading it."""
+    pipe = redis().pipeline(transaction=False)
+    pipe.exists(feed_key(user_id, FOR_YOU))
+    pipe.get(_key("feed", f"{{u{user_id}}}", "head"))
+    exists, head = pipe.execute()
+    return bool(exists), float(head or 0)
 
 
-def for_you_set_head(user_id: int, position: float) -> None:
-    key = _key("feed", f"{{u{user_id}}}", "head")
-    pipe = redis().pipeline()
-    pipe.set(key, position, ex=settings.FEED_TTL_S)
+def for_you_served(user_id: int, *, head: float | None, video_ids: list[int]) -> None:
+    """Move the read head and remember what was shown, in one round trip."""
+    pipe = redis().pipeline(transaction=False)
+    if head is not None:
+        pipe.set(_key("feed", f"{{u{user_id}}}", "head"), head, ex=settings.FEED_TTL_S)
+    if video_ids:
+        pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in video_ids))
+        pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
     pipe.execute()
-
-
-def for_you_exists(user_id: int) -> bool:
-    return bool(redis().exists(feed_key(user_id, FOR_YOU)))
 
 
 def for_you_ids(user_id: int) -> set[int]:

@@ -3,14 +3,24 @@
 from feeds import store
 
 
+def page_after(user_id, after, limit):
+    """The ids a page would show after ``after`` (hidden ones skipped), and the next cursor."""
+    window = store.for_you_window(user_id, after=after, limit=limit)
+    shown = [video_id for video_id, _ in window["rows"] if video_id not in window["hidden"]][:limit]
+    cursor = (
+        next((position for video_id, position in window["rows"] if video_id == shown[-1]), after) if shown else after
+    )
+    return shown, cursor, window["remaining"] - len(shown)
+
+
 def test_pages_follow_append_order_and_cursors_survive_new_arrivals():
     store.for_you_append(1, [10, 11, 12, 13, 14])
-    page, cursor, remaining = store.for_you_page(1, after=0, limit=2)
+    page, cursor, remaining = page_after(1, 0, 2)
     assert (page, remaining) == ([10, 11], 3)
     store.for_you_append(1, [20, 21, 10])  # a refill while the user scrolls; 10 is already there
     served = list(page)
     while True:
-        page, cursor, remaining = store.for_you_page(1, after=cursor, limit=2)
+        page, cursor, remaining = page_after(1, cursor, 2)
         if not page:
             break
         served += page
@@ -27,11 +37,11 @@ def test_hidden_videos_vanish_from_pages_and_card_cache():
     store.for_you_append(1, [1, 2, 3])
     store.cards_put({2: {"id": 2}, 3: {"id": 3}})
     store.hide_videos([2])
-    page, _, _ = store.for_you_page(1, after=0, limit=3)
+    page, _, _ = page_after(1, 0, 3)
     assert page == [1, 3]
     assert store.cards_get([2, 3]) == {3: {"id": 3}}
     store.unhide_videos([2])
-    assert store.for_you_page(1, after=0, limit=3)[0] == [1, 2, 3]
+    assert page_after(1, 0, 3)[0] == [1, 2, 3]
 
 
 def test_following_feed_is_newest_first_with_a_time_cursor():
@@ -54,3 +64,12 @@ def test_seen_videos_are_remembered_per_user():
 def test_keys_of_one_user_share_a_cluster_hash_tag():
     keys = [store.feed_key(42, store.FOR_YOU), store.feed_key(42, store.FOLLOWING), store.seen_key(42)]
     assert {key[key.index("{") : key.index("}") + 1] for key in keys} == {"{u42}"}
+
+
+def test_a_window_reports_seen_cards_and_cached_cards():
+    store.for_you_append(3, [7, 8, 9])
+    store.mark_seen(3, [8])
+    store.cards_put({9: {"id": 9}})
+    window = store.for_you_window(3, after=0, limit=5)
+    assert ([v for v, _ in window["rows"]], window["seen"], window["cards"], window["remaining"]) == (
+        [7, 8, 9], {8}, {9: {"id": 9}}, 3)  # fmt: skip
