@@ -23,3 +23,4 @@ RENDER_POLL_INTERVAL_S = 0.05
 TIER_QUOTAS = {tier: {**quota, "daily_renders": 10_000, "concurrent_renders": 100}
                for tier, quota in TIER_QUOTAS.items()}  # noqa: F405  # fmt: skip
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+ROOT_URLCONF = "bench.urls"

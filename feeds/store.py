@@ -157,10 +157,6 @@ def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int
     return [(int(member), score) for member, score in rows if int(member) not in hidden][:limit]
 
 
-def following_exists(user_id: int) -> bool:
-    return bool(redis().exists(feed_key(user_id, FOLLOWING)))
-
-
 # --- Seen, cards, hidden ------------------------------------------------------
 
 
