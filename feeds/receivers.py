@@ -5,7 +5,8 @@ import logging
 from django.dispatch import receiver
 from redis import RedisError
 
-from backend.videos.events import video_changed, video_hidden, video_published, video_shown
+from backend.creators.events import block_changed
+from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store
 
 logger = logging.getLogger(__name__)
@@ -36,3 +37,25 @@ def fan_out(sender, *, video_id: int, **kwargs) -> None:
     from feeds.tasks import fanout_video
 
     fanout_video.delay(video_id=video_id)
+
+
+@receiver(video_liked, dispatch_uid="feeds.remember_like")
+def remember_like(sender, *, video_id: int, user_id: int, liked: bool, **kwargs) -> None:
+    try:
+        store.viewer_set_change(user_id, "liked", video_id, present=liked)
+    except RedisError:
+        store_unavailable("like")
+
+
+@receiver(block_changed, dispatch_uid="feeds.forget_blocks")
+def forget_blocks(sender, *, user_ids: list[int], **kwargs) -> None:
+    try:
+        for user_id in user_ids:
+            store.viewer_set_drop(user_id, "blocked")
+    except RedisError:
+        store_unavailable("block")
+
+
+def store_unavailable(what: str) -> None:
+    # The sets expire within FEED_VIEWER_SET_TTL_S; until then a page may be slightly stale.
+    logger.exception("could not update the feed's %s set in Redis", what)

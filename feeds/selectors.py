@@ -11,11 +11,12 @@ the cache.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 from redis import RedisError
 
 from backend.cameos.models import Appearance
@@ -97,7 +98,31 @@ def _viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set
     return {value for kind, value in rows if kind == "b"}, {value for kind, value in rows if kind == "l"}
 
 
-def _hydrate(viewer: User, video_ids: list[int], *, use_cache: bool = True, cached: dict | None = None) -> list[dict]:
+def _viewer_sets(viewer: User, window: dict, ids: list[int]) -> tuple[set[int], set[int]]:
+    """Blocked users and liked videos from Redis; loaded from PostgreSQL once when missing."""
+    blocked, liked = window["blocked"], window["liked"]
+    if blocked is None:
+        blocked = blocked_user_ids(viewer.id)
+        store.viewer_set_fill(viewer.id, "blocked", blocked)
+    if liked is None:
+        since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS * 2)
+        recent = set(Like.objects.filter(user_id=viewer.id, created_at__gte=since).values_list("video_id", flat=True))
+        store.viewer_set_fill(viewer.id, "liked", recent)
+        liked = recent & set(ids) | set(
+            Like.objects.filter(user_id=viewer.id, video_id__in=set(ids) - recent).values_list("video_id", flat=True)
+        )
+    return blocked, liked
+
+
+def _hydrate(
+    viewer: User,
+    video_ids: list[int],
+    *,
+    use_cache: bool = True,
+    cached: dict | None = None,
+    context: tuple[set[int], set[int]] | None = None,
+) -> list[dict]:
+    """Cards with ``liked`` for the viewer, minus blocked authors and (for minors) unsafe videos."""
     if cached is None:
         cached = store.cards_get(video_ids) if use_cache else {}
     missing = [video_id for video_id in video_ids if video_id not in cached]
@@ -105,7 +130,7 @@ def _hydrate(viewer: User, video_ids: list[int], *, use_cache: bool = True, cach
     if use_cache and fresh:
         store.cards_put(fresh)
     cards = cached | fresh
-    hidden, liked = _viewer_context(viewer.id, video_ids)
+    hidden, liked = context if context is not None else _viewer_context(viewer.id, video_ids)
     page = []
     for video_id in video_ids:
         card = cards.get(video_id)
@@ -167,7 +192,8 @@ def _for_you(viewer: User, position) -> tuple[list[dict], object]:
             if video_id not in window["hidden"] and video_id not in window["seen"]:
                 ids.append(video_id)
         remaining = window["remaining"] - scanned
-        page += _hydrate(viewer, ids, cached={i: c for i, c in window["cards"].items() if i in ids})
+        context = _viewer_sets(viewer, window, ids)
+        page += _hydrate(viewer, ids, cached={i: c for i, c in window["cards"].items() if i in ids}, context=context)
         if len(page) >= settings.FEED_PAGE_SIZE or remaining <= 0:
             break
     store.for_you_served(viewer.id, head=after if after > head else None, video_ids=[card["id"] for card in page])

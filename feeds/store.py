@@ -93,20 +93,56 @@ def for_you_window(user_id: int, *, after: float, limit: int) -> dict:
     rows, remaining = pipe.execute()
     ids = [int(member) for member, _ in rows]
     if not ids:
-        return {"rows": [], "remaining": remaining, "hidden": set(), "seen": set(), "cards": {}}
+        return {"rows": [], "remaining": remaining, "hidden": set(), "seen": set(), "cards": {}, "blocked": set(),
+                "liked": set()}  # fmt: skip
     members = [str(video_id) for video_id in ids]
     pipe = client.pipeline(transaction=False)
     pipe.smismember(hidden_key(), members)
     pipe.smismember(seen_key(user_id), members)
     pipe.mget([card_key(video_id) for video_id in ids])
-    hidden, seen, cards = pipe.execute()
+    pipe.smembers(viewer_set_key(user_id, "blocked"))
+    pipe.smismember(viewer_set_key(user_id, "liked"), [_SENTINEL, *members])
+    hidden, seen, cards, blocked, liked = pipe.execute()
     return {
         "rows": [(video_id, position) for video_id, (_, position) in zip(ids, rows, strict=True)],
         "remaining": remaining,
         "hidden": {video_id for video_id, flag in zip(ids, hidden, strict=True) if flag},
         "seen": {video_id for video_id, flag in zip(ids, seen, strict=True) if flag},
         "cards": {video_id: json.loads(card) for video_id, card in zip(ids, cards, strict=True) if card},
+        # None: not loaded in Redis yet.
+        "blocked": {int(m) for m in blocked if m not in (_SENTINEL, _SENTINEL.encode())} if blocked else None,
+        "liked": {video_id for video_id, flag in zip(ids, liked[1:], strict=True) if flag} if liked[0] else None,
     }
+
+
+# Who a viewer blocked or was blocked by, and what they liked: kept in Redis so a
+# page needs no SQL beyond authentication. A set holds a sentinel member so an
+# empty set still exists; a missing set is loaded from PostgreSQL.
+_SENTINEL = "-"
+
+
+def viewer_set_key(user_id: int, name: str) -> str:
+    return _key("feed", f"{{u{user_id}}}", name)
+
+
+def viewer_set_fill(user_id: int, name: str, members: Iterable[int]) -> None:
+    key = viewer_set_key(user_id, name)
+    pipe = redis().pipeline()
+    pipe.delete(key)
+    pipe.sadd(key, _SENTINEL, *(str(member) for member in members))
+    pipe.expire(key, settings.FEED_VIEWER_SET_TTL_S)
+    pipe.execute()
+
+
+def viewer_set_change(user_id: int, name: str, member: int, *, present: bool) -> None:
+    """Keep a loaded set in step; an unloaded one is left to be loaded fresh."""
+    key = viewer_set_key(user_id, name)
+    script = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call(ARGV[1], KEYS[1], ARGV[2]) end return 0"
+    redis().eval(script, 1, key, "SADD" if present else "SREM", str(member))
+
+
+def viewer_set_drop(user_id: int, name: str) -> None:
+    redis().delete(viewer_set_key(user_id, name))
 
 
 def for_you_state(user_id: int) -> tuple[bool, float]:

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
 from backend.core.errors import Conflict, DomainError, NotFound
-from backend.creators import selectors
+from backend.creators import events, selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
 from media import storage
 
@@ -230,9 +230,11 @@ def block_create(*, blocker: User, blocked: User) -> Block:
         _follow_remove(follower_id=blocker.id, followee_id=blocked.id)
         _follow_remove(follower_id=blocked.id, followee_id=blocker.id)
         grants_revoke_between(user_a=blocker, user_b=blocked)
+        events.block_changed.send_on_commit(user_ids=[blocker.id, blocked.id])
     return block
 
 
 @transaction.atomic
 def block_delete(*, blocker: User, blocked: User) -> None:
-    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if Block.objects.filter(blocker=blocker, blocked=blocked).delete()[0]:
+        events.block_changed.send_on_commit(user_ids=[blocker.id, blocked.id])

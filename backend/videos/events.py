@@ -8,3 +8,5 @@ video_changed = DomainEvent()
 video_hidden = DomainEvent()
 # video_id: restored by a moderator.
 video_shown = DomainEvent()
+# video_id, user_id, liked: a like was added or taken back (feeds keep who liked what).
+video_liked = DomainEvent()

@@ -197,6 +197,7 @@ def like_create(*, video: Video, user: User) -> bool:
         created = cursor.fetchone() is not None
     if created:
         Video.objects.filter(id=video.id).update(like_count=F("like_count") + 1)
+        events.video_liked.send_on_commit(video_id=video.id, user_id=user.id, liked=True)
     return created
 
 
@@ -205,6 +206,7 @@ def like_delete(*, video: Video, user: User) -> bool:
     deleted, _ = Like.objects.filter(video_id=video.id, user_id=user.id).delete()
     if deleted:
         Video.objects.filter(id=video.id).update(like_count=F("like_count") - 1)
+        events.video_liked.send_on_commit(video_id=video.id, user_id=user.id, liked=False)
     return bool(deleted)
 
 

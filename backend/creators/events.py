@@ -1,0 +1,4 @@
+from backend.core.events import DomainEvent
+
+# user_ids: a block between these users was made or lifted (caches of who is hidden from whom are stale).
+block_changed = DomainEvent()
