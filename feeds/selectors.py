@@ -197,7 +197,7 @@ def _for_you(viewer: User, position) -> tuple[list[dict], object]:
         if len(page) >= settings.FEED_PAGE_SIZE or remaining <= 0:
             break
     store.for_you_served(viewer.id, head=after if after > head else None, video_ids=[card["id"] for card in page])
-    if remaining < settings.FEED_REFILL_BELOW:
+    if remaining < settings.FEED_REFILL_BELOW and store.refill_claim(viewer.id):
         refill_feed.delay(user_id=viewer.id)
     if not page and not remaining:
         return [], None

@@ -145,6 +145,11 @@ def viewer_set_drop(user_id: int, name: str) -> None:
     redis().delete(viewer_set_key(user_id, name))
 
 
+def refill_claim(user_id: int, seconds: int = 30) -> bool:
+    """True for the first page that asks for a refill in ``seconds``: one queued refill, not one per page."""
+    return bool(redis().set(_key("feed", f"{{u{user_id}}}", "refilling"), 1, nx=True, ex=seconds))
+
+
 def for_you_state(user_id: int) -> tuple[bool, float]:
     """Whether the viewer has a stored feed, and where they stopped reading it."""
     pipe = redis().pipeline(transaction=False)

@@ -73,3 +73,9 @@ def test_a_window_reports_seen_cards_and_cached_cards():
     window = store.for_you_window(3, after=0, limit=5)
     assert ([v for v, _ in window["rows"]], window["seen"], window["cards"], window["remaining"]) == (
         [7, 8, 9], {8}, {9: {"id": 9}}, 3)  # fmt: skip
+
+
+def test_a_refill_is_claimed_once_at_a_time():
+    assert store.refill_claim(5) is True
+    assert store.refill_claim(5) is False
+    assert store.refill_claim(6) is True
