@@ -221,3 +221,39 @@ class TestAdmin:
         assert approval.status == "approved"
         for model in ("revenueevent", "ledgerentry", "character", "usageapproval"):
             assert staff.get(reverse(f"admin:rights_{model}_changelist")).status_code == 200
+
+
+POLICY_CHANGES = {
+    "not_allowed": ({"allowed": False}, "character_not_allowed"),
+    "official_remixes_only": ({"scope": "official_remixes"}, "character_official_remixes_only"),
+    "needs_approval": ({"needs_approval": True}, "character_needs_approval"),
+}
+
+
+@pytest.mark.parametrize("policy", POLICY_CHANGES)
+def test_every_policy_at_start(studio, policy):
+    comet = character(studio[0])
+    job, _ = request(UserFactory())
+    change, code = POLICY_CHANGES[policy]
+    Character.objects.filter(id=comet.id).update(**change)
+    RenderJob.objects.filter(id=job.id).update(status="running")
+    job.refresh_from_db()
+    with pytest.raises(JobCancelled):
+        _recheck_consent(job)
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == ("cancelled", code)
+
+
+@pytest.mark.parametrize("policy", POLICY_CHANGES)
+def test_every_policy_at_publish(studio, policy):
+    comet = character(studio[0])
+    creator = UserFactory()
+    draft = video_services.video_create_draft(owner=creator, prompt="Captain Comet")
+    services.video_characters_record(video=draft, characters=[comet])
+    change, code = POLICY_CHANGES[policy]
+    Character.objects.filter(id=comet.id).update(**change)
+    with pytest.raises(DomainError) as excinfo:
+        video_services.video_publish(video=draft, by=creator)
+    assert excinfo.value.detail.code == code
+    draft.refresh_from_db()
+    assert draft.status == "draft"
