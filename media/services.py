@@ -430,7 +430,9 @@ def render_job_execute(*, job_id: str) -> None:
             with _stage(job, "storing", progress=85):
                 with open(result, "rb") as handle:
                     stored_original = storage.private().save(f"renders/{job.id}/original.mp4", File(handle))
-                _update_running(job, original=stored_original, stage="awaiting_post_processing", heartbeat_at=None)
+                # The heartbeat stays set: if this process dies before the post-processing
+                # message is sent, the reaper sees the job go stale and sends it.
+                _update_running(job, original=stored_original, stage="awaiting_post_processing")
     except JobCancelled:
         _after_cancel(job, provider, provider_job_id, [stored_original])
         return
@@ -618,9 +620,9 @@ def render_jobs_reap() -> dict[str, int]:
             job = RenderJob.objects.select_for_update(skip_locked=True).filter(id=job_id).first()
             if job is None or job.status != RenderJob.Status.RUNNING or job.heartbeat_at >= _heartbeat_deadline():
                 continue
-            if job.stage == "post_processing":
+            if job.stage in ("post_processing", "awaiting_post_processing"):
                 job.stage = "awaiting_post_processing"
-                job.heartbeat_at = None
+                job.heartbeat_at = timezone.now()  # not re-sent again before another timeout
                 job.save(update_fields=["stage", "heartbeat_at"])
                 transaction.on_commit(lambda job_id=job.id: postprocess_render.delay(job_id=str(job_id)))
                 counts["requeued"] += 1

@@ -141,3 +141,23 @@ def test_revoking_consent_cancels_queued_jobs_at_once(client_for, user, queued, 
         client_for(cameo.owner).patch(f"/api/v1/cameos/{cameo.id}", {"audience": "only_me"}, format="json")
     job = RenderJob.objects.get(id=job_id)
     assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
+
+
+def test_the_reaper_resends_post_processing_whose_message_was_lost(user, settings, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):  # fmt: skip
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media.services import render_jobs_reap
+
+    sent = []
+    monkeypatch.setattr("media.tasks.postprocess_render.delay", lambda **kwargs: sent.append(kwargs))
+    stale = timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
+    job = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", status="running",
+                                   stage="awaiting_post_processing", heartbeat_at=stale, attempts=1,
+                                   idempotency_key="lost", request_fingerprint="f")  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert render_jobs_reap() == {"requeued": 1, "failed": 0}
+        assert render_jobs_reap() == {"requeued": 0, "failed": 0}  # not again before another timeout
+    assert sent == [{"job_id": str(job.id)}]
