@@ -323,6 +323,8 @@ RENDER_POLL_INTERVAL_S = env.float("RENDER_POLL_INTERVAL_S", default=2.0)
 RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=10.0)
 # A running job whose heartbeat is older than this lost its worker: the reaper re-queues it.
 RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=120)
+# A queued job nobody claimed for this long lost its message (a broker flush): the reaper sends it again.
+RENDER_QUEUED_RESEND_S = env.int("RENDER_QUEUED_RESEND_S", default=900)
 RENDER_SOFT_TIME_LIMIT_S = env.int("RENDER_SOFT_TIME_LIMIT_S", default=1800)
 RENDER_PROVIDER = env("RENDER_PROVIDER", default="preview")
 # Options each provider is built with (keys of RENDER_PROVIDER_OPTIONS are provider names).

@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
@@ -636,7 +637,32 @@ def render_jobs_reap() -> dict[str, int]:
                 job.save(update_fields=["status", "stage", "heartbeat_at"])
                 transaction.on_commit(lambda job_id=job.id: render_job_run.delay(job_id=str(job_id)))
                 counts["requeued"] += 1
+    counts["resent"] = _resend_lost_queued_jobs()
     return counts
+
+
+def _resend_lost_queued_jobs() -> int:
+    """Queued jobs nobody claimed for a long time (their message was lost): send them again.
+
+    A duplicate message is harmless: the claim takes a job once.
+    """
+    from media.tasks import render_job_run
+
+    since = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S)
+    lost = RenderJob.objects.filter(status=RenderJob.Status.QUEUED).filter(
+        Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, created_at__lt=since)
+    )
+    resent = 0
+    for job_id in lost.values_list("id", flat=True):
+        with transaction.atomic():
+            job = RenderJob.objects.select_for_update(skip_locked=True).filter(id=job_id, status="queued").first()
+            if job is None:
+                continue
+            job.heartbeat_at = timezone.now()  # marks when it was last sent
+            job.save(update_fields=["heartbeat_at"])
+            transaction.on_commit(lambda job_id=job.id: render_job_run.delay(job_id=str(job_id)))
+            resent += 1
+    return resent
 
 
 @transaction.atomic

@@ -111,12 +111,12 @@ def test_a_worker_killed_mid_render_completes_the_job_exactly_once(start_worker,
     assert RenderJob.objects.get(id=job_id).status == "running"
 
     time.sleep(settings.RENDER_HEARTBEAT_TIMEOUT_S + 0.5)
-    assert services.render_jobs_reap() == {"requeued": 1, "failed": 0}
+    assert services.render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
     replacement = start_worker(concurrency=1)
     job = wait_for(job_id, {"succeeded", "failed"}, timeout=180, worker=replacement)
     assert (job.status, job.attempts) == ("succeeded", 2)
     assert Video.objects.filter(owner=creator).count() == 1
-    assert services.render_jobs_reap() == {"requeued": 0, "failed": 0}
+    assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
 
 
 def test_consent_revoked_mid_render_cancels_and_leaves_nothing(start_worker, client_for, s3):

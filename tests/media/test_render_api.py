@@ -158,6 +158,27 @@ def test_the_reaper_resends_post_processing_whose_message_was_lost(user, setting
                                    stage="awaiting_post_processing", heartbeat_at=stale, attempts=1,
                                    idempotency_key="lost", request_fingerprint="f")  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
-        assert render_jobs_reap() == {"requeued": 1, "failed": 0}
-        assert render_jobs_reap() == {"requeued": 0, "failed": 0}  # not again before another timeout
+        assert render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
+        assert render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}  # not again before another timeout
     assert sent == [{"job_id": str(job.id)}]
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once(user, settings, monkeypatch,
+                                                                django_capture_on_commit_callbacks):  # fmt: skip
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media.services import render_jobs_reap
+
+    sent = []
+    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+    old = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S + 1)
+    lost = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", created_at=old,
+                                    idempotency_key="lost", request_fingerprint="f")  # fmt: skip
+    RenderJob.objects.create(requester=user, prompt="y", duration_s=3, provider="preview", idempotency_key="new",
+                             request_fingerprint="g")  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert render_jobs_reap()["resent"] == 1
+        assert render_jobs_reap()["resent"] == 0
+    assert sent == [{"job_id": str(lost.id)}]
