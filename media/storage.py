@@ -35,15 +35,3 @@ def upload(store: Storage, local_path: Path, name: str) -> str:
         store.delete(name)
     with open(local_path, "rb") as handle:
         return store.save(name, File(handle))
-
-
-def delete_prefix(store: Storage, prefix: str) -> None:
-    """Delete every object under a folder-like prefix."""
-    try:
-        directories, files = store.listdir(prefix)
-    except FileNotFoundError:
-        return
-    for file_name in files:
-        store.delete(f"{prefix.rstrip('/')}/{file_name}")
-    for directory in directories:
-        delete_prefix(store, f"{prefix.rstrip('/')}/{directory}")
