@@ -202,6 +202,8 @@ CAMEO_CLIP_MAX_S = 30
 CAMEO_CLIP_MAX_BYTES = env.int("CAMEO_CLIP_MAX_BYTES", default=50 * 1024 * 1024)
 CAMEO_CLIP_MAX_SIDE_PX = env.int("CAMEO_CLIP_MAX_SIDE_PX", default=3840)
 CAMEO_IMAGE_MAX_BYTES = env.int("CAMEO_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+CAMEO_VOICE_MIN_S = 3
+CAMEO_VOICE_MAX_S = env.int("CAMEO_VOICE_MAX_S", default=60)
 
 # Moderation: strikes expire; enough active strikes suspend the account for a while.
 STRIKE_TTL_DAYS = env.int("STRIKE_TTL_DAYS", default=90)

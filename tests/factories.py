@@ -69,3 +69,56 @@ class VideoFactory(factory.django.DjangoModelFactory):
             from backend.videos.lineage import lineage_insert
 
             lineage_insert(video=video)
+
+
+class PersonCameoFactory(CameoFactory):
+    """A person cameo waiting for verification (use ``status="active"`` for a verified one)."""
+
+    kind = "person"
+    status = "pending_verification"
+    audience = "only_me"
+    display_name = factory.Sequence(lambda n: f"Person {n}")
+    verified_at = factory.LazyAttribute(lambda cameo: timezone.now() if cameo.status == "active" else None)
+
+
+class CameoGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cameos.CameoGrant"
+
+    cameo = factory.SubFactory(CameoFactory, audience="approved")
+    grantee = factory.SubFactory(UserFactory)
+    status = "requested"
+
+
+def _in_fifteen_minutes():
+    from datetime import timedelta
+
+    return timezone.now() + timedelta(minutes=15)
+
+
+class CameoVerificationFactory(factory.django.DjangoModelFactory):
+    """An issued challenge on a person cameo waiting for verification."""
+
+    class Meta:
+        model = "cameos.CameoVerification"
+
+    cameo = factory.SubFactory(PersonCameoFactory)
+    phrase = "amber river willow 42"
+    expires_at = factory.LazyFunction(_in_fifteen_minutes)
+    status = "issued"
+
+
+class AppearanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cameos.Appearance"
+
+    cameo = factory.SubFactory(CameoFactory)
+    video = factory.SubFactory(VideoFactory)
+
+
+class ProtectedLikenessFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cameos.ProtectedLikeness"
+
+    name = factory.Sequence(lambda n: f"Famous Person {n}")
+    kind = "public_figure"

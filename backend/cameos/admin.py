@@ -1,50 +1,141 @@
+"""What moderators see of cameos. Every change of state goes through the services.
+
+Cameos, grants and appearances are not added, edited or deleted here by hand
+(that would skip consent events, takedowns and the audit log); moderators act
+with the list actions. The one editable field is a cameo's link to a protected
+likeness.
+"""
+
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from backend.cameos import services
+from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
 from backend.core.errors import DomainError
 from backend.core.private_media import private_media_url
 
 
+def _player(name: str, tag: str) -> str:
+    if not name:
+        return "-"
+    if tag == "img":
+        return format_html('<img src="{}" style="max-width:240px;max-height:240px">', private_media_url(name))
+    return format_html('<{} src="{}" controls preload="metadata" width="360"></{}>', tag, private_media_url(name), tag)
+
+
+def _run_each(modeladmin, request, queryset, action, verb: str) -> None:
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            done += 1
+        except DomainError as error:
+            modeladmin.message_user(request, f"{obj}: {error.detail}", level=messages.WARNING)
+    modeladmin.message_user(request, f"{done} {queryset.model._meta.verbose_name_plural} {verb}.")
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Cameo)
-class CameoAdmin(admin.ModelAdmin):
+class CameoAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["display_name", "owner", "kind", "status", "audience", "verified_at", "created_at"]
     list_filter = ["status", "audience", "kind", "created_at"]
     search_fields = ["display_name", "owner__handle", "owner__email"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner", "protected_likeness"]
-    readonly_fields = [
+    raw_id_fields = ["protected_likeness"]
+    fields = [
+        "owner",
+        "kind",
+        "display_name",
         "status",
+        "status_reason",
+        "audience",
+        "appearance_notes",
+        "restrictions",
+        "protected_likeness",
         "verified_at",
-        "reference_image",
-        "reference_clip",
-        "voice_sample",
+        "reference_image_preview",
+        "reference_clip_player",
+        "voice_sample_player",
         "created_at",
         "updated_at",
     ]
-    actions = ["suspend"]
+    readonly_fields = [field for field in fields if field != "protected_likeness"]
+    actions = ["suspend", "restore"]
+
+    @admin.display(description="reference image")
+    def reference_image_preview(self, cameo):
+        return _player(cameo.reference_image, "img")
+
+    @admin.display(description="reference clip")
+    def reference_clip_player(self, cameo):
+        return _player(cameo.reference_clip, "video")
+
+    @admin.display(description="voice sample")
+    def voice_sample_player(self, cameo):
+        return _player(cameo.voice_sample, "audio")
 
     @admin.action(description="Suspend the selected cameos (cancels their renders)")
     def suspend(self, request, queryset):
-        for cameo in queryset:
-            services.cameo_suspend(cameo=cameo, by=request.user, reason="suspended by a moderator in the admin")
-        self.message_user(request, f"{queryset.count()} cameo(s) suspended.")
+        reason = "suspended by a moderator in the admin"
+        _run_each(self, request, queryset, lambda c: services.cameo_suspend(cameo=c, by=request.user, reason=reason),
+                  "suspended")  # fmt: skip
+
+    @admin.action(description="Lift the suspension of the selected cameos")
+    def restore(self, request, queryset):
+        reason = "restored by a moderator in the admin"
+        _run_each(self, request, queryset, lambda c: services.cameo_restore(cameo=c, by=request.user, reason=reason),
+                  "restored")  # fmt: skip
+
+
+class VerificationQueueFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for a decision; other states are one click away."""
+
+    title = "status"
+    parameter_name = "queue"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*CameoVerification.Status.choices, (self.ALL, "All")]
+
+    def value(self):
+        return super().value() or CameoVerification.Status.SUBMITTED
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
 
 
 @admin.register(CameoVerification)
-class CameoVerificationAdmin(admin.ModelAdmin):
+class CameoVerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """The verification queue: watch the clip, compare with the phrase, approve or reject."""
 
-    list_display = ["cameo", "owner", "phrase", "status", "submitted_at", "clip_duration_s", "verifier"]
-    list_filter = ["status", "verifier", "submitted_at"]
+    list_display = ["cameo", "owner", "phrase", "status", "submitted_at", "clip_duration_s", "protected_name"]
+    list_filter = [VerificationQueueFilter, "verifier", "submitted_at"]
     search_fields = ["cameo__display_name", "cameo__owner__handle", "phrase"]
     list_select_related = ["cameo__owner"]
-    ordering = ["submitted_at"]
+    ordering = ["submitted_at", "id"]
     readonly_fields = [
         "cameo",
+        "owner",
         "phrase",
+        "protected_name",
         "expires_at",
         "status",
         "clip_player",
@@ -58,76 +149,82 @@ class CameoVerificationAdmin(admin.ModelAdmin):
         "review_note",
     ]
     fields = readonly_fields
-    actions = ["approve", "reject"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        # The queue shows what waits for a decision unless a status filter is chosen.
-        if "status__exact" not in request.GET:
-            queryset = queryset.filter(status=CameoVerification.Status.SUBMITTED)
-        return queryset
-
-    def has_add_permission(self, request):
-        return False
+    actions = ["approve", "approve_as_protected", "reject"]
 
     @admin.display(description="owner")
     def owner(self, verification):
         return verification.cameo.owner
 
+    @admin.display(description="name is protected")
+    def protected_name(self, verification):
+        likeness = selectors.protected_likeness_match(text=verification.cameo.display_name)
+        return likeness.name if likeness else "-"
+
     @admin.display(description="clip")
     def clip_player(self, verification):
-        if not verification.clip:
-            return "-"
-        return format_html('<video src="{}" controls width="360"></video>', private_media_url(verification.clip))
-
-    def _decide(self, request, queryset, decide, verb):
-        done = 0
-        for verification in queryset:
-            try:
-                decide(verification)
-                done += 1
-            except DomainError as error:
-                self.message_user(request, f"{verification}: {error.detail}", level=messages.WARNING)
-        self.message_user(request, f"{done} verification(s) {verb}.")
+        return _player(verification.clip, "video")
 
     @admin.action(description="Approve: the clip shows this person saying the phrase")
     def approve(self, request, queryset):
-        self._decide(
-            request, queryset, lambda v: services.verification_approve(verification=v, by=request.user), "approved"
-        )
+        _run_each(self, request, queryset, lambda v: services.verification_approve(verification=v, by=request.user),
+                  "approved")  # fmt: skip
+
+    @admin.action(description="Approve as the protected person the cameo's name matches (identity checked)")
+    def approve_as_protected(self, request, queryset):
+        def approve(verification):
+            likeness = selectors.protected_likeness_match(text=verification.cameo.display_name)
+            if likeness is None:
+                raise DomainError("The cameo's name matches no protected likeness; use Approve.")
+            services.verification_approve(verification=verification, by=request.user, protected_likeness=likeness)
+
+        _run_each(self, request, queryset, approve, "approved")
 
     @admin.action(description="Reject the selected clips")
     def reject(self, request, queryset):
         note = f"rejected by a moderator on {timezone.localdate()}"
-        self._decide(
-            request,
-            queryset,
-            lambda v: services.verification_reject(verification=v, by=request.user, note=note),
-            "rejected",
-        )
+
+        def reject(verification):
+            services.verification_reject(verification=verification, by=request.user, note=note)
+
+        _run_each(self, request, queryset, reject, "rejected")
 
 
 @admin.register(CameoGrant)
-class CameoGrantAdmin(admin.ModelAdmin):
+class CameoGrantAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["cameo", "grantee", "status", "requested_at", "decided_at", "revoked_at"]
     list_filter = ["status", "requested_at"]
     search_fields = ["cameo__display_name", "grantee__handle", "cameo__owner__handle"]
     list_select_related = ["cameo__owner", "grantee"]
-    raw_id_fields = ["cameo", "grantee"]
-    readonly_fields = ["status", "requested_at", "decided_at", "revoked_at"]
+    readonly_fields = ["cameo", "grantee", "status", "requested_at", "decided_at", "revoked_at"]
+    fields = readonly_fields
 
 
 @admin.register(Appearance)
-class AppearanceAdmin(admin.ModelAdmin):
-    list_display = ["cameo", "video", "created_at", "removed_by_owner_at"]
-    list_filter = ["created_at", "removed_by_owner_at"]
+class AppearanceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Take a video down from the videos admin (audited); appearances themselves are a record."""
+
+    list_display = ["cameo", "video", "video_status", "created_at", "removed_by_owner_at"]
+    list_filter = ["created_at", "removed_by_owner_at", "video__status"]
     search_fields = ["cameo__display_name", "cameo__owner__handle", "video__owner__handle"]
     list_select_related = ["cameo__owner", "video"]
-    raw_id_fields = ["cameo", "video"]
+    readonly_fields = ["cameo", "video", "created_at", "removed_by_owner_at"]
+    fields = readonly_fields
+
+    @admin.display(description="video status")
+    def video_status(self, appearance):
+        return appearance.video.status
 
 
 @admin.register(ProtectedLikeness)
 class ProtectedLikenessAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "requested_by", "requested_on", "is_active", "created_at"]
+    """Public figures and estates that opted out; a name or alias here is refused in prompts and cameo names."""
+
+    list_display = ["name", "kind", "requested_by", "requested_on", "is_active", "verified_person", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "aliases", "requested_by"]
+    fields = ["name", "aliases", "kind", "requested_by", "requested_on", "note", "is_active"]
+
+    @admin.display(description="verified cameo")
+    def verified_person(self, likeness):
+        cameo = likeness.verified_cameos.filter(status=Cameo.Status.ACTIVE).select_related("owner").first()
+        return f"@{cameo.owner.handle}" if cameo else "-"

@@ -21,7 +21,9 @@ class CameoCreateInput(serializers.Serializer):
     audience = serializers.ChoiceField(choices=Cameo.Audience.choices, default=Cameo.Audience.ONLY_ME)
     appearance_notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     restrictions = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    reference_image = serializers.FileField(required=False)
+    reference_image = serializers.FileField(required=False, help_text="JPEG, PNG or WebP; re-encoded, EXIF dropped.")
+    reference_clip = serializers.FileField(required=False, help_text="A video of 3 to 30 seconds (sound optional).")
+    voice_sample = serializers.FileField(required=False, help_text="A recording of the voice, 3 to 60 seconds.")
 
 
 class CameoUpdateInput(serializers.Serializer):
@@ -30,6 +32,8 @@ class CameoUpdateInput(serializers.Serializer):
     appearance_notes = serializers.CharField(max_length=500, required=False, allow_blank=True)
     restrictions = serializers.CharField(max_length=500, required=False, allow_blank=True)
     reference_image = serializers.FileField(required=False)
+    reference_clip = serializers.FileField(required=False)
+    voice_sample = serializers.FileField(required=False)
 
 
 class CameoOutput(serializers.ModelSerializer):
@@ -43,18 +47,22 @@ class CameoOutput(serializers.ModelSerializer):
 class OwnCameoOutput(CameoOutput):
     """What the owner sees: settings and short-lived links to the private media."""
 
-    reference_image_url = serializers.SerializerMethodField()
-    reference_clip_url = serializers.SerializerMethodField()
+    reference_image_url = serializers.SerializerMethodField(help_text="Short-lived signed link, or null.")
+    reference_clip_url = serializers.SerializerMethodField(help_text="Short-lived signed link, or null.")
+    voice_sample_url = serializers.SerializerMethodField(help_text="Short-lived signed link, or null.")
 
     class Meta(CameoOutput.Meta):
-        fields = [*CameoOutput.Meta.fields, "appearance_notes", "restrictions", "verified_at",
-                  "reference_image_url", "reference_clip_url"]  # fmt: skip
+        fields = [*CameoOutput.Meta.fields, "appearance_notes", "restrictions", "status_reason", "verified_at",
+                  "reference_image_url", "reference_clip_url", "voice_sample_url"]  # fmt: skip
 
     def get_reference_image_url(self, cameo: Cameo) -> str | None:
         return private_media_url(cameo.reference_image) if cameo.reference_image else None
 
     def get_reference_clip_url(self, cameo: Cameo) -> str | None:
         return private_media_url(cameo.reference_clip) if cameo.reference_clip else None
+
+    def get_voice_sample_url(self, cameo: Cameo) -> str | None:
+        return private_media_url(cameo.voice_sample) if cameo.voice_sample else None
 
 
 def cameo_body(cameo: Cameo, viewer) -> dict:
@@ -183,11 +191,16 @@ class CameoGrantsView(ListAPIView):
         cameo = selectors.cameo_owned_by(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
         return selectors.grants_of(cameo=cameo)
 
-    @extend_schema(request=None, responses={201: GrantOutput, 200: GrantOutput})
+    @extend_schema(
+        request=None,
+        responses={201: GrantOutput, 200: GrantOutput},
+        description="Ask for access (201). Asking again returns the same request, in whatever state it is (200).",
+    )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
+        existed = selectors.grant_for(cameo=cameo, user=request.user) is not None
         grant = services.grant_request(cameo=cameo, by=request.user)
-        return Response(GrantOutput(grant).data, status=status.HTTP_201_CREATED)
+        return Response(GrantOutput(grant).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
 class GrantDecisionView(APIView):

@@ -1,7 +1,23 @@
+"""Domain events of the cameos app.
+
+``consent_withdrawn`` is sent (only after the causing transaction commits, via
+``send_on_commit``) whenever access to a cameo may have narrowed. Receivers are
+called with keyword arguments:
+
+- ``cameo_id: int``: the cameo;
+- ``user_id: int | None``: the one user who lost access, or ``None`` when it may
+  be anyone (possibly the owner too);
+- ``reason: str``: ``audience_changed``, ``grant_revoked``, ``blocked``,
+  ``cameo_suspended`` or ``cameo_deleted``.
+
+One event per cameo and cause (a block sends one per live cameo of each party,
+naming the other). The event says "re-check", not "refuse": receivers call
+``backend.cameos.selectors.cameo_permission`` for what they hold (queued and
+running renders, drafts, videos in feeds) and act on its answer. Current
+receivers: ``media.receivers`` (cancels renders) and ``backend.videos.receivers``
+(takes published videos out of feeds).
+"""
+
 from backend.core.events import DomainEvent
 
-# cameo_id, user_id (None: everyone but possibly the owner lost access), reason.
-# Sent after commit whenever access to a cameo may have narrowed: audience
-# changed, grant revoked, a block, the cameo suspended or deleted. Receivers
-# re-check consent for what they hold (queued renders, videos in feeds).
 consent_withdrawn = DomainEvent()

@@ -112,6 +112,10 @@ def cameo_requestable_by(*, user: User, cameo_id: int) -> Cameo:
     return cameo
 
 
+def grant_for(*, cameo: Cameo, user: User) -> CameoGrant | None:
+    return CameoGrant.objects.filter(cameo=cameo, grantee=user).first()
+
+
 def grants_of(*, cameo: Cameo) -> QuerySet[CameoGrant]:
     return cameo.grants.select_related("grantee").order_by("-requested_at")
 
@@ -156,24 +160,52 @@ def cameo_ids_in_video(*, video_id: int) -> list[int]:
 
 # --- Protected likenesses -------------------------------------------------------
 
+# Letters that carry their accent inside them, so NFKD cannot strip it.
+_UNDECOMPOSABLE = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "\u0131": "i", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
 
 def normalize_name_text(text: str) -> str:
-    """Case-, accent- and punctuation-blind form: "Beyoncé's" → "beyonce s"."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Case-, accent- and punctuation-blind form, words separated by one space: "Beyoncé's" → "beyonce s".
+
+    Invisible formatting characters (zero-width spaces and joiners, soft hyphens)
+    are dropped first, so they cannot split a name; every other non-letter,
+    non-digit (punctuation, hyphens, apostrophes, line breaks) separates words.
+    """
+    visible = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    decomposed = unicodedata.normalize("NFKD", visible.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    words = re.sub(r"[\W_]+", " ", without_marks.casefold())
+    words = re.sub(r"[\W_]+", " ", without_marks.translate(_UNDECOMPOSABLE))
     return " ".join(words.split())
 
 
-def protected_likeness_match(*, text: str) -> ProtectedLikeness | None:
-    """The first active protected likeness named in ``text`` on word boundaries, if any."""
+def _needles(term: str) -> set[str]:
+    """A term as words, and (for several words) run together as one, as in #TaylorSwift."""
+    words = normalize_name_text(term)
+    return {words, words.replace(" ", "")} - {""}
+
+
+def protected_likenesses_in(*, text: str) -> list[ProtectedLikeness]:
+    """Every active protected likeness that ``text`` names, by name or alias, on word boundaries.
+
+    "Obama" matches "obama's speech" and "OBAMA!" but not "Obamacare"; "Jean-Luc
+    Godard" matches "jean luc godard" and "#JeanLucGodard".
+    """
     haystack = f" {normalize_name_text(text)} "
-    for likeness in ProtectedLikeness.objects.filter(is_active=True).order_by("id"):
-        for term in likeness.terms:
-            needle = normalize_name_text(term)
-            if needle and f" {needle} " in haystack:
-                return likeness
-    return None
+    if not haystack.strip():
+        return []
+    return [
+        likeness
+        for likeness in ProtectedLikeness.objects.filter(is_active=True).order_by("id")
+        if any(f" {needle} " in haystack for term in likeness.terms for needle in _needles(term))
+    ]
+
+
+def protected_likeness_match(*, text: str) -> ProtectedLikeness | None:
+    """The first active protected likeness named in ``text``, if any."""
+    found = protected_likenesses_in(text=text)
+    return found[0] if found else None
 
 
 class ProtectedLikenessRefused(DomainError):
@@ -183,15 +215,21 @@ class ProtectedLikenessRefused(DomainError):
 
 
 def prompt_likeness_check(*, user: User, text: str) -> None:
-    """Refuse a text naming a protected person, unless ``user`` is that person (verified)."""
-    likeness = protected_likeness_match(text=text)
-    if likeness is None:
+    """Refuse (``protected_likeness``, 403) a text naming a protected person, unless ``user`` is that
+    person: the owner of an active, verified person cameo linked to that likeness. Every name in the
+    text is checked; being one protected person does not clear another.
+    """
+    named = protected_likenesses_in(text=text)
+    if not named:
         return
-    is_them = Cameo.objects.filter(
-        owner=user, kind=Cameo.Kind.PERSON, status=Cameo.Status.ACTIVE, protected_likeness=likeness
-    ).exists()
-    if not is_them:
-        raise ProtectedLikenessRefused(
-            f"“{likeness.name}” is a protected likeness and cannot be used.",
-            details={"protected_likeness": likeness.name},
-        )
+    own = set(
+        Cameo.objects.filter(
+            owner=user, kind=Cameo.Kind.PERSON, status=Cameo.Status.ACTIVE, protected_likeness__in=named
+        ).values_list("protected_likeness_id", flat=True)
+    )
+    for likeness in named:
+        if likeness.id not in own:
+            raise ProtectedLikenessRefused(
+                f"“{likeness.name}” is a protected likeness and cannot be used.",
+                details={"protected_likeness": likeness.name},
+            )

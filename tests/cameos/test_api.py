@@ -3,9 +3,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification
 from backend.videos.models import Video
-from tests.cameos.conftest import ALLOWED, AUDIENCES, RELATIONSHIPS
-from tests.factories import CameoFactory, UserFactory, VideoFactory
-from tests.media_files import make_clip, png_bytes
+from tests.cameos.conftest import ALLOWED, AUDIENCES, RELATIONSHIPS, png_upload, stored_private_files, upload
+from tests.factories import (
+    AppearanceFactory,
+    CameoFactory,
+    CameoGrantFactory,
+    PersonCameoFactory,
+    UserFactory,
+    VideoFactory,
+)
+from tests.media_files import png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -14,32 +21,9 @@ def url(*parts):
     return "/api/v1/cameos" + "".join(f"/{part}" for part in parts)
 
 
-@pytest.fixture(scope="session")
-def clips(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("clips")
-    good = make_clip(folder / "good.mp4", seconds=4)
-    truncated = folder / "truncated.mp4"
-    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    image_as_mp4 = folder / "image.mp4"
-    image_as_mp4.write_bytes(png_bytes((320, 240)))
-    return {
-        "good": good,
-        "silent": make_clip(folder / "silent.mp4", seconds=4, audio=False),
-        "long": make_clip(folder / "long.mp4", seconds=31, size="64x48"),
-        "short": make_clip(folder / "short.mp4", seconds=1),
-        "truncated": truncated,
-        "image": image_as_mp4,
-        "text": _text_file(folder / "notes.mp4"),
-    }
-
-
-def _text_file(path):
-    path.write_text("just some notes, not a video\n" * 50)
-    return path
-
-
-def upload(path, name="clip.mp4"):
-    return SimpleUploadedFile(name, path.read_bytes(), content_type="video/mp4")
+@pytest.fixture
+def clips(media_files):
+    return media_files
 
 
 class TestMatrixThroughTheApi:
@@ -55,6 +39,8 @@ class TestMatrixThroughTheApi:
         assert detail.status_code == (200 if allowed else 404)
         if not allowed:
             assert detail.data["error"]["code"] == "not_found"
+        elif relationship != "owner":
+            assert "reference_image_url" not in detail.data and "restrictions" not in detail.data
 
 
 class TestCreateAndSettings:
@@ -177,9 +163,9 @@ class TestVerification:
             ("silent", 400, "no_audio"),
             ("long", 400, "too_long"),
             ("short", 400, "too_short"),
-            ("truncated", 400, "unreadable_video"),
+            ("truncated", 400, "truncated"),
             ("image", 400, "not_a_video"),
-            ("text", 400, "unreadable_video"),
+            ("text", 400, "not_a_video"),
         ],
     )
     def test_bad_clips_are_refused_with_their_reason_and_leave_nothing(
@@ -301,3 +287,167 @@ class TestAppearances:
         assert video.status == Video.Status.REMOVED
         assert not list((settings.MEDIA_ROOT / "private").rglob("*.jpg"))
         assert client.get(url(created["id"])).status_code == 404
+
+
+ENDPOINTS = [
+    ("get", ()),
+    ("post", ()),
+    ("get", ("available",)),
+    ("get", ("{id}",)),
+    ("patch", ("{id}",)),
+    ("delete", ("{id}",)),
+    ("post", ("{id}", "verification")),
+    ("get", ("{id}", "grants")),
+    ("post", ("{id}", "grants")),
+    ("post", ("{id}", "grants", "{grant}", "approve")),
+    ("post", ("{id}", "grants", "{grant}", "deny")),
+    ("post", ("{id}", "grants", "{grant}", "revoke")),
+    ("get", ("{id}", "appearances")),
+    ("delete", ("{id}", "appearances", "{video}")),
+]
+
+
+def _endpoint_id(value):
+    return value if isinstance(value, str) else "/".join(value) or "cameos"
+
+
+def _fill(parts, **ids):
+    return [str(part).format(**ids) for part in parts]
+
+
+class TestWhoMayCallWhat:
+    @pytest.mark.parametrize(("method", "parts"), ENDPOINTS, ids=_endpoint_id)
+    def test_anonymous_callers_are_refused(self, api_client, method, parts):
+        appearance = AppearanceFactory(cameo=CameoFactory(audience="approved"))
+        grant = CameoGrantFactory(cameo=appearance.cameo)
+        path = url(*_fill(parts, id=appearance.cameo_id, grant=grant.id, video=appearance.video_id))
+        response = getattr(api_client, method)(path)
+        assert (response.status_code, response.data["error"]["code"]) == (401, "not_authenticated")
+
+    @pytest.mark.parametrize(
+        ("method", "parts"),
+        [
+            (method, parts)
+            for method, parts in ENDPOINTS
+            if parts[:1] == ("{id}",) and (method, parts) not in (("get", ("{id}",)), ("post", ("{id}", "grants")))
+        ],
+        ids=_endpoint_id,
+    )
+    def test_owner_only_endpoints_are_404_even_for_someone_who_may_use_the_cameo(self, client_for, method, parts):
+        # Given a cameo everyone may use, one of its grants and an appearance
+        appearance = AppearanceFactory(cameo=CameoFactory(audience="everyone"))
+        cameo = appearance.cameo
+        grant = CameoGrantFactory(cameo=cameo)
+        # When a user who is not its owner calls an owner's endpoint
+        path = url(*_fill(parts, id=cameo.id, grant=grant.id, video=appearance.video_id))
+        response = getattr(client_for(UserFactory()), method)(path, {}, format="json")
+        # Then it does not exist for them, and nothing changed
+        assert (response.status_code, response.data["error"]["code"]) == (404, "not_found")
+        assert CameoGrant.objects.get(id=grant.id).status == "requested"
+        assert Video.objects.get(id=appearance.video_id).status == "published"
+        assert Cameo.objects.get(id=cameo.id).status == "active"
+
+    def test_a_missing_or_deleted_cameo_is_404(self, client_for):
+        cameo = CameoFactory()
+        client = client_for(cameo.owner)
+        assert client.get(url(cameo.id + 1000)).status_code == 404
+        assert client.delete(url(cameo.id)).status_code == 204
+        assert client.get(url(cameo.id)).status_code == 404
+        assert client.patch(url(cameo.id), {"audience": "everyone"}, format="json").status_code == 404
+        assert cameo.id not in {item["id"] for item in client.get(url()).data["results"]}
+
+
+class TestListAndAvailable:
+    def test_the_own_list_shows_every_live_cameo_of_the_caller_only(self, client_for, user):
+        mine = [CameoFactory(owner=user), PersonCameoFactory(owner=user), CameoFactory(owner=user, status="suspended")]
+        CameoFactory(owner=user, status="deleted")
+        CameoFactory(audience="everyone")
+        listed = client_for(user).get(url()).data["results"]
+        assert {item["id"] for item in listed} == {cameo.id for cameo in mine}
+
+    def test_available_lists_own_active_and_permitted_cameos(self, client_for, user):
+        own = CameoFactory(owner=user, audience="only_me")
+        PersonCameoFactory(owner=user)  # waiting for verification: not usable yet
+        public = CameoFactory(audience="everyone")
+        CameoFactory(audience="only_me")
+        listed = client_for(user).get(url("available")).data["results"]
+        assert {item["id"] for item in listed} == {own.id, public.id}
+
+    def test_available_costs_the_same_queries_for_many_cameos(self, client_for, user, django_assert_num_queries):
+        client = client_for(user)
+        for _ in range(3):
+            CameoFactory(audience="everyone")
+        with django_assert_num_queries(2):  # the JWT's user, then the page
+            client.get(url("available"))
+        for _ in range(15):
+            CameoFactory(audience="everyone")
+        with django_assert_num_queries(2):
+            assert len(client.get(url("available")).data["results"]) == 18
+
+
+class TestMediaThroughTheApi:
+    def test_create_with_every_kind_of_media_and_only_the_owner_gets_links(self, client_for, user, client, clips):
+        created = client_for(user).post(
+            url(),
+            {
+                "kind": "character",
+                "display_name": "Pixel",
+                "audience": "everyone",
+                "reference_image": png_upload(),
+                "reference_clip": upload(clips["silent"]),
+                "voice_sample": upload(clips["voice"], content_type="audio/mp4"),
+            },
+            format="multipart",
+        )
+        assert created.status_code == 201, created.data
+        links = [created.data[field] for field in ("reference_image_url", "reference_clip_url", "voice_sample_url")]
+        types = [client.get(link)["Content-Type"] for link in links]
+        assert types == ["image/jpeg", "video/mp4", "audio/mp4"]
+        for viewer in (client_for(UserFactory()),):
+            body = str(viewer.get(url(created.data["id"])).data) + str(viewer.get(url("available")).data)
+            assert "cameos/" not in body and "/media/private/" not in body
+
+    def test_patch_replaces_a_voice_sample(self, client_for, user, clips):
+        cameo = CameoFactory(owner=user)
+        response = client_for(user).patch(
+            url(cameo.id), {"voice_sample": upload(clips["voice_wav"], content_type="audio/wav")}, format="multipart"
+        )
+        assert response.status_code == 200 and response.data["voice_sample_url"]
+
+    @pytest.mark.parametrize(
+        ("field", "clip", "code"),
+        [
+            ("reference_clip", "image", "not_a_video"),
+            ("reference_clip", "truncated", "truncated"),
+            ("reference_clip", "long", "too_long"),
+            ("voice_sample", "voice_short", "too_short"),
+            ("voice_sample", "text", "not_audio"),
+        ],
+    )
+    def test_bad_media_refuse_the_request_and_leave_nothing(self, client_for, user, clips, settings, field, clip, code):
+        response = client_for(user).post(
+            url(),
+            {"kind": "character", "display_name": "Pixel", "reference_image": png_upload(), field: upload(clips[clip])},
+            format="multipart",
+        )
+        assert (response.status_code, response.data["error"]["code"]) == (400, code)
+        assert not Cameo.objects.exists() and stored_private_files(settings) == []
+
+
+class TestGrantStatusCodes:
+    def test_first_request_is_201_and_a_repeat_200(self, client_for):
+        cameo = CameoFactory(audience="approved")
+        client = client_for(UserFactory())
+        assert client.post(url(cameo.id, "grants")).status_code == 201
+        assert client.post(url(cameo.id, "grants")).status_code == 200
+
+    def test_denying_an_approved_grant_is_a_conflict(self, client_for):
+        grant = CameoGrantFactory(status="approved")
+        response = client_for(grant.cameo.owner).post(url(grant.cameo_id, "grants", grant.id, "deny"))
+        assert (response.status_code, response.data["error"]["code"]) == (409, "grant_approved")
+
+    def test_a_grant_of_another_cameo_is_404(self, client_for):
+        grant = CameoGrantFactory()
+        other = CameoFactory(owner=grant.cameo.owner, audience="approved")
+        response = client_for(grant.cameo.owner).post(url(other.id, "grants", grant.id, "approve"))
+        assert response.status_code == 404

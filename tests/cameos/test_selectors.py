@@ -56,16 +56,51 @@ def test_mutuals_is_evaluated_at_the_moment_of_the_check(cameo_and_user):
     assert not selectors.cameo_permission(user=user, cameo=cameo).allowed
 
 
-def test_available_cameos_take_a_constant_number_of_queries(django_assert_num_queries):
+def _cameos_of_every_kind_for(user, n: int) -> int:
+    """``n`` rounds of cameos ``user`` may use (everyone, mutuals, granted, own) and may not; returns how many may."""
+    from backend.creators import services as creator_services
+    from tests.factories import CameoGrantFactory
+
+    for _ in range(n):
+        CameoFactory(audience="everyone")
+        friend = CameoFactory(audience="mutuals")
+        creator_services.follow_create(follower=user, followee=friend.owner)
+        creator_services.follow_create(follower=friend.owner, followee=user)
+        CameoGrantFactory(cameo=CameoFactory(audience="approved"), grantee=user, status="approved")
+        CameoFactory(owner=user, audience="only_me")
+        CameoFactory(audience="only_me")
+        CameoFactory(audience="mutuals")
+        CameoGrantFactory(cameo=CameoFactory(audience="approved"), grantee=user, status="denied")
+        blocked = CameoFactory(audience="everyone")
+        creator_services.block_create(blocker=blocked.owner, blocked=user)
+    return 4 * n
+
+
+def test_available_cameos_take_one_query_however_many_there_are(django_assert_num_queries):
     user = UserFactory()
-    for _ in range(5):
-        CameoFactory(audience="everyone")
+    expected = _cameos_of_every_kind_for(user, 2)
     with django_assert_num_queries(1):
-        assert len(list(selectors.cameos_usable_by(user=user))) == 5
-    for _ in range(20):
-        CameoFactory(audience="everyone")
+        assert len(list(selectors.cameos_usable_by(user=user))) == expected
+    expected += _cameos_of_every_kind_for(user, 5)
     with django_assert_num_queries(1):
-        assert len(list(selectors.cameos_usable_by(user=user))) == 25
+        assert len(list(selectors.cameos_usable_by(user=user))) == expected
+
+
+@pytest.mark.parametrize(
+    ("audience", "relationship", "queries"),
+    [
+        ("only_me", "owner", 0),
+        ("everyone", "stranger", 1),
+        ("mutuals", "mutual", 2),
+        ("approved", "approved", 2),
+    ],
+)
+def test_the_permission_check_costs_at_most_two_queries(
+    cameo_and_user, django_assert_num_queries, audience, relationship, queries
+):
+    cameo, user = cameo_and_user(audience, relationship)
+    with django_assert_num_queries(queries):
+        assert selectors.cameo_permission(user=user, cameo=cameo).allowed
 
 
 def test_visible_to_is_a_404_for_anyone_who_may_not_use_it(cameo_and_user):
@@ -84,6 +119,8 @@ class TestProtectedLikenessMatching:
         ProtectedLikeness.objects.create(name="Barack Obama", aliases="Obama")
         ProtectedLikeness.objects.create(name="Jean-Luc Godard", kind="estate_opt_out", requested_by="the estate")
         ProtectedLikeness.objects.create(name="Retired Star", is_active=False)
+        ProtectedLikeness.objects.create(name="Lech Wałęsa")
+        ProtectedLikeness.objects.create(name="Taylor Swift")
 
     @pytest.mark.parametrize(
         "text",
@@ -91,12 +128,28 @@ class TestProtectedLikenessMatching:
             "beyonce dancing on the moon",
             "BEYONCÉ at the beach",
             "Beyoncé's new dog",
+            "Beyonce\u0301 with a combining accent",
+            "beyonc\u00e9\u2019s curly apostrophe",
             "a portrait of  barack\nobama  in oil",
+            "barack\tobama",
             "obama, eating soup",
+            "(obama)",
+            "Obama!!!",
             "Jean Luc Godard directs a cat",
             "jean-luc GODARD",
+            "Jean\u2013Luc Godard with an en dash",
+            "#JeanLucGodard",
+            "@BarackObama tweets",
             "queen b sings",
             "«Obama»",
+            "\uff2f\uff22\uff21\uff2d\uff21 in full-width letters",
+            "o\u200bbama split by a zero-width space",
+            "ob\u00adama with a soft hyphen",
+            "obama_2024",
+            "Lech Walesa shakes hands",
+            "LECH WAŁĘSA",
+            "\u0130STANBUL NIGHTS BY TAYLOR SWIFT",
+            "TAYLOR SWIFT'S cat",
         ],
     )
     def test_names_and_aliases_match_whatever_the_case_accents_and_punctuation(self, text):
@@ -110,7 +163,13 @@ class TestProtectedLikenessMatching:
             "queen bee documentary",
             "godardian long takes",
             "retired star on a yacht",
+            "barack the builder",
+            "a swift taylor",
+            "taylorswiftie fan art",
+            "Swifties unite",
+            "jean godard",
             "",
+            "   \n\t ",
         ],
     )
     def test_words_inside_other_words_and_inactive_entries_do_not_match(self, text):
@@ -126,3 +185,39 @@ class TestProtectedLikenessMatching:
         with pytest.raises(selectors.ProtectedLikenessRefused):
             selectors.prompt_likeness_check(user=stranger, text="Obama surfing")
         selectors.prompt_likeness_check(user=himself, text="Obama surfing")
+
+    def test_every_name_in_a_prompt_is_checked_not_only_the_first(self):
+        from backend.cameos.models import ProtectedLikeness
+
+        obama = ProtectedLikeness.objects.get(name="Barack Obama")
+        himself = UserFactory()
+        Cameo.objects.create(owner=himself, kind="person", display_name="Barack", status="active",
+                             protected_likeness=obama)  # fmt: skip
+        assert [p.name for p in selectors.protected_likenesses_in(text="Obama and Beyoncé")] == [
+            "Beyoncé Knowles",
+            "Barack Obama",
+        ]
+        with pytest.raises(selectors.ProtectedLikenessRefused) as caught:
+            selectors.prompt_likeness_check(user=himself, text="Obama dancing with Beyoncé")
+        assert caught.value.details == {"protected_likeness": "Beyoncé Knowles"}
+
+    @pytest.mark.parametrize("status", ["pending_verification", "suspended", "deleted"])
+    def test_a_person_cameo_that_is_not_active_does_not_clear_the_name(self, status):
+        from backend.cameos.models import ProtectedLikeness
+
+        obama = ProtectedLikeness.objects.get(name="Barack Obama")
+        himself = UserFactory()
+        Cameo.objects.create(owner=himself, kind="person", display_name="Barack", status=status,
+                             protected_likeness=obama)  # fmt: skip
+        with pytest.raises(selectors.ProtectedLikenessRefused):
+            selectors.prompt_likeness_check(user=himself, text="Obama surfing")
+
+    def test_a_character_linked_by_mistake_does_not_clear_the_name(self):
+        from backend.cameos.models import ProtectedLikeness
+
+        obama = ProtectedLikeness.objects.get(name="Barack Obama")
+        owner = UserFactory()
+        Cameo.objects.create(owner=owner, kind="character", display_name="Barack the dog", status="active",
+                             protected_likeness=obama)  # fmt: skip
+        with pytest.raises(selectors.ProtectedLikenessRefused):
+            selectors.prompt_likeness_check(user=owner, text="Obama surfing")
