@@ -11,8 +11,8 @@ import uuid
 
 from django.db import transaction
 
-from backend.cameos import services as cameo_services
-from backend.cameos.models import Cameo, CameoGrant, CameoVerification
+from backend.cameos.demo import create_demo_cameos
+from backend.cameos.models import Cameo
 from backend.creators import services as creator_services
 from backend.creators.models import InviteCode, User
 from backend.videos import services as video_services
@@ -43,7 +43,7 @@ FOLLOWS = [
 
 def load(*, log=print) -> None:
     users = creators()
-    cameos(users)
+    create_demo_cameos(users)
     videos(users, log=log)
     rights(users)
 
@@ -70,36 +70,6 @@ def creators() -> dict[str, User]:
     for follower, followee in FOLLOWS:
         creator_services.follow_create(follower=users[follower], followee=users[followee])
     return users
-
-
-@transaction.atomic
-def cameos(users: dict[str, User]) -> None:
-    if Cameo.objects.filter(owner__in=users.values()).exists():
-        return
-    for handle, audience in (("maya", "mutuals"), ("leo", "everyone")):
-        Cameo.objects.create(
-            owner=users[handle],
-            kind="person",
-            display_name=users[handle].display_name,
-            status="active",
-            audience=audience,
-            appearance_notes="casual streetwear",
-            restrictions="never drinking",
-        )
-    pixel = cameo_services.cameo_create(
-        owner=users["ines"],
-        kind="character",
-        display_name="Pixel the dog",
-        audience="approved",
-        appearance_notes="a small white terrier with a red collar",
-    )
-    grant = cameo_services.grant_request(cameo=pixel, by=users["maya"])
-    cameo_services.grant_approve(grant=grant, by=users["ines"])
-    CameoGrant.objects.get_or_create(cameo=pixel, grantee=users["kai"])  # waiting for ines
-    cameo_services.cameo_create(owner=users["sam"], kind="character", display_name="Toaster 3000")  # only_me
-    pending = cameo_services.cameo_create(owner=users["kai"], kind="person", display_name="Kai")
-    cameo_services.verification_challenge(cameo=pending, by=users["kai"])
-    assert pending.verifications.filter(status=CameoVerification.Status.ISSUED).exists()
 
 
 # (who, prompt, caption, parent index or None, cameo owner handle or None)
