@@ -364,8 +364,10 @@ FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
 # Cards carry counts; a few minutes of lag on a like count is the price of a cheap page.
 FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=600)
 FEED_PAGE_SIZE = 10
-FEED_WARM_CARDS = env.int("FEED_WARM_CARDS", default=300)  # cards cached by each build, ahead of the viewer
+# Cards cached ahead of the viewer; a refill caches more when a third of them is left.
+FEED_WARM_CARDS = env.int("FEED_WARM_CARDS", default=300)
 FEED_REFILL_BELOW = 30  # stored ids left before a refill is queued
+FEED_REFILL_CLAIM_S = 30  # one queued refill per viewer in this time
 FEED_CANDIDATES_PER_SOURCE = env.int("FEED_CANDIDATES_PER_SOURCE", default=300)
 FEED_CANDIDATE_WINDOW_DAYS = env.int("FEED_CANDIDATE_WINDOW_DAYS", default=14)
 # Authors with more followers than this are merged into followers' feeds at read

@@ -14,7 +14,11 @@ from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
 
+# Django tries the patterns in order: the most requested routes come first.
 api_v1 = [
+    path("feed", feeds_api.FeedView.as_view(), name="feed"),
+    path("feed/events", feeds_api.FeedEventsView.as_view(), name="feed-events"),
+    path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
     path("auth/register", creators_api.RegisterView.as_view(), name="auth-register"),
     path("auth/token", creators_api.TokenView.as_view(), name="auth-token"),
     path("auth/token/refresh", creators_api.TokenRefreshOnceView.as_view(), name="auth-token-refresh"),
@@ -60,9 +64,6 @@ api_v1 = [
         name="video-comment",
     ),
     path("webhooks/cog/<str:prediction_id>", media_api.CogWebhookView.as_view(), name="cog-webhook"),
-    path("feed", feeds_api.FeedView.as_view(), name="feed"),
-    path("feed/events", feeds_api.FeedEventsView.as_view(), name="feed-events"),
-    path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
     path("reports", moderation_api.ReportView.as_view(), name="reports"),
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),

@@ -21,6 +21,7 @@ from backend.creators.models import Follow, User
 from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
 from feeds import ranking, sources, store
+from feeds.cards import cards_build
 from feeds.models import CounterFlush, FeedPreference
 
 EVENT_TYPES = ("impression", "watch", "complete", "skip")
@@ -117,18 +118,28 @@ def feed_build(*, user: User) -> int:
         ),
         weights=_weights(),
     )
-    ids = [candidate.video_id for candidate in ordered]
-    appended = store.for_you_append(user.id, ids)
-    _warm_cards(ids[: settings.FEED_WARM_CARDS])
+    appended = store.for_you_append(user.id, [candidate.video_id for candidate in ordered])
+    feed_cards_warm(user_id=user.id)
     return appended
 
 
-def _warm_cards(video_ids: list[int]) -> None:
-    """Cache the cards of the next pages now, so serving them costs no SQL."""
-    from feeds.selectors import cards_build
-
+def feed_cards_warm(*, user_id: int) -> int:
+    """Cache the cards of the viewer's next pages, so serving them costs no SQL; returns how many were built."""
+    video_ids, last_position = store.for_you_ahead(user_id, limit=settings.FEED_WARM_CARDS)
     cached = store.cards_get(video_ids)
-    store.cards_put(cards_build([video_id for video_id in video_ids if video_id not in cached]))
+    built = cards_build([video_id for video_id in video_ids if video_id not in cached])
+    store.cards_put(built.values())
+    if last_position is not None:
+        store.cards_warmed_until(user_id, last_position)
+    return len(built)
+
+
+def feed_refill(*, user: User) -> None:
+    """Keep a viewer's feed ahead of them: rank more when few ids are left, else cache the next cards."""
+    if store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW:
+        feed_build(user=user)
+    else:
+        feed_cards_warm(user_id=user.id)
 
 
 def video_fanout(*, video_id: int) -> int:

@@ -9,17 +9,22 @@ because of the cache.
   refills append with increasing positions and never reorder what is there,
   so a cursor (the last position served) stays valid while new cards arrive.
 - ``feed:{u42}:following`` is scored by publish time (fan-out on publish).
-- ``card:<video id>`` is the JSON a player needs, shared by every viewer.
-- ``hidden`` holds removed or consent-withdrawn videos, checked on every page.
+- ``card:<video id>`` is the JSON a player needs, shared by every viewer; a
+  removed or consent-withdrawn video's card is replaced by a tombstone, so one
+  MGET tells a page both what to show and what to drop. Cards are written only
+  where no tombstone (or card) is, so a card built from a read made just before
+  the removal cannot bring the video back.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django_redis import get_redis_connection
+
+from feeds.cards import Card
 
 FOR_YOU = "for_you"
 FOLLOWING = "following"
@@ -33,24 +38,25 @@ def _key(*parts: str) -> str:
     return ":".join((settings.FEED_KEY_PREFIX, *parts))
 
 
+def user_key(user_id: int, name: str) -> str:
+    """A key of one viewer: the hash tag keeps all of them on one cluster slot."""
+    return _key("feed", f"{{u{user_id}}}", name)
+
+
 def feed_key(user_id: int, kind: str) -> str:
-    return _key("feed", f"{{u{user_id}}}", kind)
+    return user_key(user_id, kind)
 
 
 def _sequence_key(user_id: int) -> str:
-    return _key("feed", f"{{u{user_id}}}", "for_you_seq")
+    return user_key(user_id, "for_you_seq")
 
 
 def seen_key(user_id: int) -> str:
-    return _key("feed", f"{{u{user_id}}}", "seen")
+    return user_key(user_id, "seen")
 
 
 def card_key(video_id: int) -> str:
     return _key("card", str(video_id))
-
-
-def hidden_key() -> str:
-    return _key("hidden")
 
 
 # --- For you ------------------------------------------------------------------
@@ -78,55 +84,99 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
     return len(fresh)
 
 
-def for_you_window(user_id: int, *, after: float, limit: int) -> dict:
-    """Everything one page needs from Redis, in two round trips.
+# One page of a stored feed in one round trip. Every key is the viewer's ({uN}), so
+# the script runs on one Redis Cluster slot. From ``after`` (or the viewer's read
+# head) it takes up to ``limit`` ids not seen yet, marks them seen and moves the
+# head past them at once; the caller drops hidden and blocked ones afterwards,
+# which stay marked seen: they are never shown again anyway.
+_TAKE_SCRIPT = """
+local feed, head, seen, liked, blocked, refilling, warm_until = unpack(KEYS)
+local after, limit = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', feed) == 0 then
+  redis.call('DEL', head)  -- positions of a feed built anew start again
+  return false
+end
+local current = redis.call('GET', head) or '0'
+if after == '' then after = current end
+local rows = redis.call('ZRANGEBYSCORE', feed, '(' .. after, '+inf', 'LIMIT', 0, limit * 2)
+local ids, last = {}, after
+if #rows > 0 then
+  local seen_flags = redis.call('SMISMEMBER', seen, unpack(rows))
+  local looked = #rows
+  for i, member in ipairs(rows) do
+    if #ids == limit then looked = i - 1 break end
+    if seen_flags[i] == 0 then ids[#ids + 1] = member end
+  end
+  last = redis.call('ZSCORE', feed, rows[looked])
+end
+if tonumber(last) > tonumber(current) then redis.call('SET', head, last, 'EX', ARGV[3]) end
+if #ids > 0 then
+  redis.call('SADD', seen, unpack(ids))
+  redis.call('EXPIRE', seen, ARGV[4])
+end
+local remaining = redis.call('ZCOUNT', feed, '(' .. last, '+inf')
+-- Low on ids, or on cached cards ahead of the viewer: one refill at a time keeps both ahead.
+local cards_ahead = tonumber(redis.call('GET', warm_until) or '0') - tonumber(last)
+local refill = 0
+if (remaining < tonumber(ARGV[5]) or (remaining > 0 and cards_ahead < tonumber(ARGV[8])))
+    and redis.call('SET', refilling, 1, 'NX', 'EX', ARGV[6]) then
+  refill = 1
+end
+-- The viewer's sets hold a sentinel member: without it, the set is not loaded yet.
+local liked_flags = redis.call('SMISMEMBER', liked, ARGV[7], unpack(ids))
+return {last, remaining, refill, ids, liked_flags, redis.call('SMEMBERS', blocked)}
+"""
+_take_script = None
 
-    The next ``limit * 2`` stored ids after ``after`` with their positions, how
-    many remain after ``after``, and for those ids: which are hidden, which the
-    viewer has seen, and their cached cards.
-    """
-    key = feed_key(user_id, FOR_YOU)
+
+@dataclass(frozen=True)
+class Taken:
+    """What ``for_you_take`` took: ids in feed order, and what serving them needs."""
+
+    video_ids: list[int]
+    position: float  # of the last id looked at: the next page starts after it
+    remaining: int
+    refill_claimed: bool
+    liked: set[int] | None  # None: the viewer's set is not in Redis yet
+    blocked: set[int] | None
+
+
+def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | None:
+    """Take the next ``limit`` unseen ids after ``after`` (None: the read head); None when there is no stored feed."""
+    global _take_script
     client = redis()
-    pipe = client.pipeline(transaction=False)
-    pipe.zrangebyscore(key, f"({after}", "+inf", start=0, num=limit * 2, withscores=True)
-    pipe.zcount(key, f"({after}", "+inf")
-    rows, remaining = pipe.execute()
-    ids = [int(member) for member, _ in rows]
-    if not ids:
-        return {"rows": [], "remaining": remaining, "hidden": set(), "seen": set(), "cards": {}, "blocked": set(),
-                "liked": set()}  # fmt: skip
-    members = [str(video_id) for video_id in ids]
-    pipe = client.pipeline(transaction=False)
-    pipe.smismember(hidden_key(), members)
-    pipe.smismember(seen_key(user_id), members)
-    pipe.mget([card_key(video_id) for video_id in ids])
-    pipe.smembers(viewer_set_key(user_id, "blocked"))
-    pipe.smismember(viewer_set_key(user_id, "liked"), [_SENTINEL, *members])
-    hidden, seen, cards, blocked, liked = pipe.execute()
-    return {
-        "rows": [(video_id, position) for video_id, (_, position) in zip(ids, rows, strict=True)],
-        "remaining": remaining,
-        "hidden": {video_id for video_id, flag in zip(ids, hidden, strict=True) if flag},
-        "seen": {video_id for video_id, flag in zip(ids, seen, strict=True) if flag},
-        "cards": {video_id: json.loads(card) for video_id, card in zip(ids, cards, strict=True) if card},
-        # None: not loaded in Redis yet.
-        "blocked": {int(m) for m in blocked if m not in (_SENTINEL, _SENTINEL.encode())} if blocked else None,
-        "liked": {video_id for video_id, flag in zip(ids, liked[1:], strict=True) if flag} if liked[0] else None,
-    }
+    if _take_script is None:
+        _take_script = client.register_script(_TAKE_SCRIPT)
+    names = (FOR_YOU, "head", "seen", "liked", "blocked", "refilling", "warm_until")
+    reply = _take_script(
+        keys=[user_key(user_id, name) for name in names],
+        args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, settings.FEED_SEEN_TTL_S,
+              settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _SENTINEL, settings.FEED_WARM_CARDS // 3],
+        client=client,
+    )  # fmt: skip
+    if reply is None:
+        return None
+    position, remaining, refill, ids, liked_flags, blocked = reply
+    video_ids = [int(member) for member in ids]
+    return Taken(
+        video_ids=video_ids,
+        position=float(position),
+        remaining=remaining,
+        refill_claimed=bool(refill),
+        liked={v for v, flag in zip(video_ids, liked_flags[1:], strict=True) if flag} if liked_flags[0] else None,
+        blocked={int(member) for member in blocked if member not in _SENTINELS} if blocked else None,
+    )
 
 
 # Who a viewer blocked or was blocked by, and what they liked: kept in Redis so a
 # page needs no SQL beyond authentication. A set holds a sentinel member so an
 # empty set still exists; a missing set is loaded from PostgreSQL.
 _SENTINEL = "-"
-
-
-def viewer_set_key(user_id: int, name: str) -> str:
-    return _key("feed", f"{{u{user_id}}}", name)
+_SENTINELS = (_SENTINEL, _SENTINEL.encode())
 
 
 def viewer_set_fill(user_id: int, name: str, members: Iterable[int]) -> None:
-    key = viewer_set_key(user_id, name)
+    key = user_key(user_id, name)
     pipe = redis().pipeline()
     pipe.delete(key)
     pipe.sadd(key, _SENTINEL, *(str(member) for member in members))
@@ -136,38 +186,32 @@ def viewer_set_fill(user_id: int, name: str, members: Iterable[int]) -> None:
 
 def viewer_set_change(user_id: int, name: str, member: int, *, present: bool) -> None:
     """Keep a loaded set in step; an unloaded one is left to be loaded fresh."""
-    key = viewer_set_key(user_id, name)
+    key = user_key(user_id, name)
     script = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call(ARGV[1], KEYS[1], ARGV[2]) end return 0"
     redis().eval(script, 1, key, "SADD" if present else "SREM", str(member))
 
 
 def viewer_set_drop(user_id: int, name: str) -> None:
-    redis().delete(viewer_set_key(user_id, name))
+    redis().delete(user_key(user_id, name))
 
 
-def refill_claim(user_id: int, seconds: int = 30) -> bool:
-    """True for the first page that asks for a refill in ``seconds``: one queued refill, not one per page."""
-    return bool(redis().set(_key("feed", f"{{u{user_id}}}", "refilling"), 1, nx=True, ex=seconds))
+def for_you_ahead(user_id: int, *, limit: int) -> tuple[list[int], float | None]:
+    """The next ``limit`` ids after the viewer's read head, and the position of the last one."""
+    client = redis()
+    head = client.get(user_key(user_id, "head")) or b"0"
+    rows = client.zrangebyscore(feed_key(user_id, FOR_YOU), b"(" + head, "+inf", start=0, num=limit, withscores=True)
+    return [int(member) for member, _ in rows], rows[-1][1] if rows else None
 
 
-def for_you_state(user_id: int) -> tuple[bool, float]:
-    """Whether the viewer has a stored feed, and where they stopped reading it."""
-    pipe = redis().pipeline(transaction=False)
-    pipe.exists(feed_key(user_id, FOR_YOU))
-    pipe.get(_key("feed", f"{{u{user_id}}}", "head"))
-    exists, head = pipe.execute()
-    return bool(exists), float(head or 0)
+def for_you_remaining(user_id: int) -> int:
+    client = redis()
+    head = client.get(user_key(user_id, "head")) or b"0"
+    return client.zcount(feed_key(user_id, FOR_YOU), b"(" + head, "+inf")
 
 
-def for_you_served(user_id: int, *, head: float | None, video_ids: list[int]) -> None:
-    """Move the read head and remember what was shown, in one round trip."""
-    pipe = redis().pipeline(transaction=False)
-    if head is not None:
-        pipe.set(_key("feed", f"{{u{user_id}}}", "head"), head, ex=settings.FEED_TTL_S)
-    if video_ids:
-        pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in video_ids))
-        pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
-    pipe.execute()
+def cards_warmed_until(user_id: int, position: float) -> None:
+    """Cards are cached up to ``position``, for as long as cards live."""
+    redis().set(user_key(user_id, "warm_until"), position, ex=settings.FEED_CARD_TTL_S)
 
 
 def for_you_ids(user_id: int) -> set[int]:
@@ -190,15 +234,12 @@ def following_push(follower_ids: Iterable[int], video_id: int, published_ts: flo
 
 def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int, float]]:
     """(id, publish time) newest first, strictly older than ``before``."""
-    client = redis()
-    rows = client.zrevrangebyscore(
-        feed_key(user_id, FOLLOWING), f"({before}", "-inf", start=0, num=limit * 2, withscores=True
-    )
-    hidden = set(_hidden_among(client, [int(member) for member, _ in rows]))
-    return [(int(member), score) for member, score in rows if int(member) not in hidden][:limit]
+    rows = redis().zrevrangebyscore(feed_key(user_id, FOLLOWING), f"({before}", "-inf", start=0, num=limit,
+                                    withscores=True)  # fmt: skip
+    return [(int(member), score) for member, score in rows]
 
 
-# --- Seen, cards, hidden ------------------------------------------------------
+# --- Seen, cards, hidden videos ----------------------------------------------
 
 
 def mark_seen(user_id: int, video_ids: Iterable[int]) -> None:
@@ -218,44 +259,47 @@ def seen_among(user_id: int, video_ids: Sequence[int]) -> set[int]:
     return {video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag}
 
 
-def cards_get(video_ids: Sequence[int]) -> dict[int, dict]:
+_TOMBSTONE = b"-"
+
+
+def cards_get(video_ids: Sequence[int]) -> dict[int, Card]:
+    return cards_and_hidden(video_ids)[0]
+
+
+def cards_and_hidden(video_ids: Sequence[int]) -> tuple[dict[int, Card], set[int]]:
+    """Cached cards of these videos, and which of them are hidden: one MGET."""
     if not video_ids:
-        return {}
-    raw = redis().mget([card_key(video_id) for video_id in video_ids])
-    return {video_id: json.loads(value) for video_id, value in zip(video_ids, raw, strict=True) if value}
+        return {}, set()
+    cards, hidden = {}, set()
+    for video_id, stored in zip(video_ids, redis().mget([card_key(video_id) for video_id in video_ids]), strict=True):
+        if stored == _TOMBSTONE:
+            hidden.add(video_id)
+        elif stored:
+            cards[video_id] = Card.loads(video_id, stored)
+    return cards, hidden
 
 
-def cards_put(cards: dict[int, dict]) -> None:
-    if not cards:
-        return
+def cards_put(cards: Iterable[Card]) -> None:
+    """Cache cards where nothing is cached (a tombstone stays; a changed video's card was deleted)."""
     pipe = redis().pipeline(transaction=False)
-    for video_id, card in cards.items():
-        pipe.set(card_key(video_id), json.dumps(card, default=str), ex=settings.FEED_CARD_TTL_S)
+    for card in cards:
+        pipe.set(card_key(card.video_id), card.dumps(), ex=settings.FEED_CARD_TTL_S, nx=True)
     pipe.execute()
 
 
 def hide_videos(video_ids: Iterable[int]) -> None:
     """Removed or consent-withdrawn: gone from every feed and card cache at once."""
-    video_ids = [str(video_id) for video_id in video_ids]
-    if not video_ids:
-        return
-    pipe = redis().pipeline()
-    pipe.sadd(hidden_key(), *video_ids)
-    pipe.delete(*(card_key(int(video_id)) for video_id in video_ids))
+    pipe = redis().pipeline(transaction=False)
+    for video_id in video_ids:
+        # Long after the tombstone, a card is rebuilt from PostgreSQL, which knows the video is gone.
+        pipe.set(card_key(video_id), _TOMBSTONE, ex=settings.FEED_TTL_S)
     pipe.execute()
 
 
 def unhide_videos(video_ids: Iterable[int]) -> None:
-    video_ids = [str(video_id) for video_id in video_ids]
+    video_ids = list(video_ids)
     if video_ids:
-        redis().srem(hidden_key(), *video_ids)
-
-
-def _hidden_among(client, video_ids: Sequence[int]) -> list[int]:
-    if not video_ids:
-        return []
-    flags = client.smismember(hidden_key(), [str(video_id) for video_id in video_ids])
-    return [video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag]
+        redis().delete(*(card_key(video_id) for video_id in video_ids))
 
 
 # --- Trending and event counters ----------------------------------------------

@@ -4,11 +4,11 @@ from celery import shared_task
 @shared_task(name="feeds.refill_feed", acks_late=True, ignore_result=True)
 def refill_feed(*, user_id: int) -> None:
     from backend.creators.models import User
-    from feeds.services import feed_build
+    from feeds.services import feed_refill
 
     user = User.objects.filter(id=user_id, is_active=True).first()
     if user is not None:
-        feed_build(user=user)
+        feed_refill(user=user)
 
 
 @shared_task(name="feeds.fanout_video", acks_late=True, ignore_result=True)

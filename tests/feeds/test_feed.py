@@ -10,7 +10,7 @@ from django_redis import get_redis_connection
 from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
-from feeds import services, store
+from feeds import services, store, tasks
 from tests.factories import CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def videos(count, **fields):
 def all_pages(client, kind="for_you", limit=50):
     served, cursor = [], None
     for _ in range(limit):
-        body = client.get(FEED, {"kind": kind, **({"cursor": cursor} if cursor else {})}).data
+        body = client.get(FEED, {"kind": kind, **({"cursor": cursor} if cursor else {})}).json()
         served += [card["id"] for card in body["results"]]
         cursor = body["next"]
         if not cursor:
@@ -49,7 +49,7 @@ def test_cards_carry_what_a_player_needs(client_for):
     Appearance.objects.create(cameo=cameo, video=video)
     viewer = UserFactory()
     video_services.like_create(video=video, user=viewer)
-    card = client_for(viewer).get(FEED).data["results"][0]
+    card = client_for(viewer).get(FEED).json()["results"][0]
     assert card["id"] == video.id
     assert card["hls_url"].endswith("master.m3u8") and card["mp4_url"].endswith("video.mp4")
     assert (card["liked"], card["like_count"], card["ai_generated"]) == (True, 1, True)
@@ -65,7 +65,7 @@ def test_no_page_has_more_than_two_videos_of_one_author(client_for):
     client = client_for(UserFactory())
     cursor, pages = None, []
     while True:
-        body = client.get(FEED, {"cursor": cursor} if cursor else {}).data
+        body = client.get(FEED, {"cursor": cursor} if cursor else {}).json()
         pages.append(body["results"])
         cursor = body["next"]
         if not cursor:
@@ -127,13 +127,13 @@ def test_cursor_is_stable_while_new_videos_arrive(client_for):
     viewer = UserFactory()
     client = client_for(viewer)
     first_batch = {v.id for v in videos(25)}
-    body = client.get(FEED).data
+    body = client.get(FEED).json()
     served = [card["id"] for card in body["results"]]
     cursor = body["next"]
     newcomers = {v.id for v in videos(10)}
     services.feed_build(user=viewer)  # a refill lands while the viewer scrolls
     while cursor:
-        body = client.get(FEED, {"cursor": cursor}).data
+        body = client.get(FEED, {"cursor": cursor}).json()
         served += [card["id"] for card in body["results"]]
         cursor = body["next"]
     assert len(served) == len(set(served)), "a card was served twice"
@@ -143,15 +143,24 @@ def test_cursor_is_stable_while_new_videos_arrive(client_for):
 def test_a_tampered_or_foreign_cursor_is_refused(client_for):
     videos(15)
     ana, bea = UserFactory(), UserFactory()
-    cursor = client_for(ana).get(FEED).data["next"]
-    assert client_for(bea).get(FEED, {"cursor": cursor}).data["error"]["code"] == "invalid_cursor"
+    cursor = client_for(ana).get(FEED).json()["next"]
+    assert client_for(bea).get(FEED, {"cursor": cursor}).json()["error"]["code"] == "invalid_cursor"
     assert client_for(ana).get(FEED, {"cursor": cursor[:-3] + "abc"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [({"kind": "trending"}, "kind"), ({"kind": ""}, "kind"), ({"cursor": "x" * 2001}, "cursor")]
+)
+def test_a_bad_query_is_400_naming_the_field(client_for, query, field):
+    response = client_for(UserFactory()).get(FEED, query)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid" and field in response.json()["error"]["details"]
 
 
 def test_a_page_costs_the_same_number_of_queries_wherever_it_is(client_for, django_assert_max_num_queries):
     videos(40)
     client = client_for(UserFactory())
-    body = client.get(FEED).data
+    body = client.get(FEED).json()
     counts = []
     cursor = body["next"]
     for _ in range(3):
@@ -159,12 +168,34 @@ def test_a_page_costs_the_same_number_of_queries_wherever_it_is(client_for, djan
         from django.test.utils import CaptureQueriesContext
 
         with CaptureQueriesContext(connection) as queries:
-            body = client.get(FEED, {"cursor": cursor}).data
+            body = client.get(FEED, {"cursor": cursor}).json()
         counts.append(len(queries))
         cursor = body["next"]
     # only authentication: blocks, likes, cards and the page all come from Redis (videos and cameos
     # are queried only for cards not cached yet; each build caches the cards of the next pages)
     assert counts[:2] == [1, 1] and max(counts) <= 3, counts
+
+
+def test_cards_stay_cached_ahead_of_the_viewer(client_for, settings, monkeypatch, django_assert_num_queries):
+    settings.FEED_WARM_CARDS = 12  # a refill is due with fewer than 4 cached cards ahead
+    refills = []
+    monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: refills.append(kwargs))
+    videos(60)
+    viewer = UserFactory()
+    client = client_for(viewer)
+    first = client.get(FEED).json()  # builds the feed and caches the cards of the first 12
+    in_order = [video_id for video_id, _ in sorted(store.redis().zrange(store.feed_key(viewer.id, "for_you"), 0, -1,
+                                                                        withscores=True), key=lambda row: row[1])]  # fmt: skip
+    in_order = [int(video_id) for video_id in in_order]
+    assert set(store.cards_get(in_order)) == set(in_order[:12])
+    assert refills == [{"user_id": viewer.id}]  # 10 served, 2 cached ahead
+
+    tasks.refill_feed(user_id=viewer.id)
+    tasks.refill_feed(user_id=viewer.id)  # a second run finds nothing to do
+    assert set(store.cards_get(in_order)) == set(in_order[:22])  # the next 12
+    with django_assert_num_queries(1):  # authentication only: every card of the page was cached
+        second = client.get(FEED, {"cursor": first["next"]}).json()
+    assert [card["id"] for card in second["results"]] == in_order[10:20]
 
 
 def test_following_feed_is_newest_first_from_fan_out(client_for):
@@ -201,15 +232,15 @@ class TestRedisDown:
         client = client_for(UserFactory())
         first = client.get(FEED)
         assert first.status_code == 200
-        second = client.get(FEED, {"cursor": first.data["next"]}).data
-        served = [c["id"] for c in first.data["results"] + second["results"]]
+        second = client.get(FEED, {"cursor": first.json()["next"]}).json()
+        served = [c["id"] for c in first.json()["results"] + second["results"]]
         assert served == [v.id for v in sorted(made, key=lambda v: (v.published_at, v.id), reverse=True)]
 
     def test_following_too(self, client_for, redis_down):
         viewer, author = UserFactory(), UserFactory()
         creator_services.follow_create(follower=viewer, followee=author)
         post = VideoFactory(owner=author, visibility="followers")
-        assert [c["id"] for c in client_for(viewer).get(FEED, {"kind": "following"}).data["results"]] == [post.id]
+        assert [c["id"] for c in client_for(viewer).get(FEED, {"kind": "following"}).json()["results"]] == [post.id]
 
 
 class TestTeens:
@@ -227,9 +258,9 @@ class TestTeens:
         videos(25)
         client = client_for(teen)
         first = client.get(FEED)
-        assert len(first.data["results"]) == 10
-        limited = client.get(FEED, {"cursor": first.data["next"]})
-        assert (limited.status_code, limited.data["error"]["code"]) == (429, "teen_daily_limit")
+        assert len(first.json()["results"]) == 10
+        limited = client.get(FEED, {"cursor": first.json()["next"]})
+        assert (limited.status_code, limited.json()["error"]["code"]) == (429, "teen_daily_limit")
         adult = client_for(UserFactory())
         assert adult.get(FEED).status_code == 200
 
@@ -294,8 +325,8 @@ class TestSteering:
 def test_opening_the_app_again_continues_where_the_viewer_stopped(client_for):
     made = {v.id for v in videos(25)}
     client = client_for(UserFactory())
-    first = [card["id"] for card in client.get(FEED).data["results"]]
-    reopened = [card["id"] for card in client.get(FEED).data["results"]]
+    first = [card["id"] for card in client.get(FEED).json()["results"]]
+    reopened = [card["id"] for card in client.get(FEED).json()["results"]]
     assert len(first) == len(reopened) == 10
     assert not set(first) & set(reopened)
     assert set(first) | set(reopened) <= made
@@ -307,7 +338,7 @@ def test_likes_and_blocks_made_while_scrolling_show_on_the_next_pages(client_for
     others = {v.id for v in videos(20)}
     viewer = UserFactory()
     client = client_for(viewer)
-    first = client.get(FEED).data
+    first = client.get(FEED).json()
     shown = {card["id"] for card in first["results"]}
     to_like = next(video_id for video_id in sorted(others - shown))
     with django_capture_on_commit_callbacks(execute=True):
@@ -315,7 +346,7 @@ def test_likes_and_blocks_made_while_scrolling_show_on_the_next_pages(client_for
         creator_services.block_create(blocker=viewer, blocked=author)
     later, cursor = [], first["next"]
     while cursor:
-        body = client.get(FEED, {"cursor": cursor}).data
+        body = client.get(FEED, {"cursor": cursor}).json()
         later += body["results"]
         cursor = body["next"]
     assert not theirs & {card["id"] for card in later}

@@ -1,30 +1,28 @@
 """The Redis feed store against a real Redis."""
 
 from feeds import store
+from feeds.cards import Card
 
 
-def page_after(user_id, after, limit):
-    """The ids a page would show after ``after`` (hidden ones skipped), and the next cursor."""
-    window = store.for_you_window(user_id, after=after, limit=limit)
-    shown = [video_id for video_id, _ in window["rows"] if video_id not in window["hidden"]][:limit]
-    cursor = (
-        next((position for video_id, position in window["rows"] if video_id == shown[-1]), after) if shown else after
-    )
-    return shown, cursor, window["remaining"] - len(shown)
+def take_all(user_id, after, limit):
+    """Every page from ``after`` to the end, as lists of ids."""
+    pages = []
+    while (taken := store.for_you_take(user_id, after=after, limit=limit)).video_ids:
+        pages.append(taken.video_ids)
+        after = taken.position
+    return pages
 
 
 def test_pages_follow_append_order_and_cursors_survive_new_arrivals():
     store.for_you_append(1, [10, 11, 12, 13, 14])
-    page, cursor, remaining = page_after(1, 0, 2)
-    assert (page, remaining) == ([10, 11], 3)
+    first = store.for_you_take(1, after=None, limit=2)
+    assert (first.video_ids, first.remaining) == ([10, 11], 3)
     store.for_you_append(1, [20, 21, 10])  # a refill while the user scrolls; 10 is already there
-    served = list(page)
-    while True:
-        page, cursor, remaining = page_after(1, cursor, 2)
-        if not page:
-            break
-        served += page
-    assert served == [10, 11, 12, 13, 14, 20, 21]
+    assert take_all(1, first.position, 2) == [[12, 13], [14, 20], [21]]
+
+
+def test_there_is_nothing_to_take_without_a_stored_feed():
+    assert store.for_you_take(1, after=None, limit=5) is None
 
 
 def test_the_stored_feed_is_capped(settings):
@@ -33,15 +31,20 @@ def test_the_stored_feed_is_capped(settings):
     assert store.for_you_ids(1) == {4, 5, 6, 7, 8}
 
 
-def test_hidden_videos_vanish_from_pages_and_card_cache():
-    store.for_you_append(1, [1, 2, 3])
-    store.cards_put({2: {"id": 2}, 3: {"id": 3}})
+def test_hidden_videos_are_reported_and_leave_the_card_cache():
+    two, three = Card(2, 7, True, b'{"id":2}'), Card(3, 8, False, b'{"id":3}')
+    store.cards_put([two, three])
     store.hide_videos([2])
-    page, _, _ = page_after(1, 0, 3)
-    assert page == [1, 3]
-    assert store.cards_get([2, 3]) == {3: {"id": 3}}
+    assert store.cards_and_hidden([1, 2, 3]) == ({3: three}, {2})
     store.unhide_videos([2])
-    assert page_after(1, 0, 3)[0] == [1, 2, 3]
+    assert store.cards_and_hidden([1, 2, 3]) == ({3: three}, set())
+
+
+def test_a_card_built_just_before_a_removal_cannot_bring_the_video_back():
+    stale = Card(2, 7, True, b'{"id":2}')  # read from PostgreSQL before the removal committed
+    store.hide_videos([2])
+    store.cards_put([stale])
+    assert store.cards_and_hidden([2]) == ({}, {2})
 
 
 def test_following_feed_is_newest_first_with_a_time_cursor():
@@ -66,16 +69,39 @@ def test_keys_of_one_user_share_a_cluster_hash_tag():
     assert {key[key.index("{") : key.index("}") + 1] for key in keys} == {"{u42}"}
 
 
-def test_a_window_reports_seen_cards_and_cached_cards():
-    store.for_you_append(3, [7, 8, 9])
+def test_taking_skips_seen_ids_marks_the_taken_seen_and_moves_the_read_head():
+    store.for_you_append(3, [7, 8, 9, 10])
     store.mark_seen(3, [8])
-    store.cards_put({9: {"id": 9}})
-    window = store.for_you_window(3, after=0, limit=5)
-    assert ([v for v, _ in window["rows"]], window["seen"], window["cards"], window["remaining"]) == (
-        [7, 8, 9], {8}, {9: {"id": 9}}, 3)  # fmt: skip
+    taken = store.for_you_take(3, after=None, limit=2)
+    assert (taken.video_ids, taken.remaining) == ([7, 9], 1)
+    assert store.seen_among(3, [7, 9, 10]) == {7, 9}
+    assert store.for_you_take(3, after=None, limit=2).video_ids == [10]  # no cursor: from the read head
+    assert store.for_you_take(3, after=0, limit=5).video_ids == []  # an old cursor: all seen since
 
 
-def test_a_refill_is_claimed_once_at_a_time():
-    assert store.refill_claim(5) is True
-    assert store.refill_claim(5) is False
-    assert store.refill_claim(6) is True
+def test_taking_reports_the_viewers_likes_and_blocks_once_loaded():
+    store.for_you_append(4, [1, 2])
+    taken = store.for_you_take(4, after=None, limit=1)
+    assert (taken.liked, taken.blocked) == (None, None)
+    store.viewer_set_fill(4, "liked", [2])
+    store.viewer_set_fill(4, "blocked", [])
+    taken = store.for_you_take(4, after=taken.position, limit=1)
+    assert (taken.video_ids, taken.liked, taken.blocked) == ([2], {2}, set())
+
+
+def test_a_refill_is_claimed_once_at_a_time(settings):
+    settings.FEED_REFILL_BELOW = 3
+    settings.FEED_WARM_CARDS = 3
+    store.for_you_append(5, [1, 2, 3, 4, 5])
+    store.cards_warmed_until(5, 5)  # cached cards do not run low here
+    claims = [store.for_you_take(5, after=None, limit=1).refill_claimed for _ in range(4)]
+    assert claims == [False, False, True, False]  # 4, 3, then 2 left: claimed once, below 3
+
+
+def test_a_refill_is_claimed_when_cached_cards_run_low_ahead_of_the_viewer(settings):
+    settings.FEED_WARM_CARDS = 6  # a refill is due with fewer than 2 cached cards ahead
+    settings.FEED_REFILL_BELOW = 1  # ids do not run low here
+    store.for_you_append(6, list(range(1, 21)))
+    store.cards_warmed_until(6, 6)
+    claims = [store.for_you_take(6, after=None, limit=2).refill_claimed for _ in range(3)]
+    assert claims == [False, False, True]  # 4, 2, then 0 cached cards ahead

@@ -81,7 +81,7 @@ class TestReviewQueueAsAModerator:
         video.refresh_from_db()
         case.refresh_from_db()
         assert (video.status, case.status) == ("removed", "resolved")
-        served = [c["id"] for c in client_for(viewer).get("/api/v1/feed").data["results"]]
+        served = [c["id"] for c in client_for(viewer).get("/api/v1/feed").json()["results"]]
         assert video.id not in served and other.id in served
         entry = AuditLogEntry.objects.get(action="video.remove")
         assert (entry.actor, entry.reason, entry.before, entry.after) == (
@@ -95,7 +95,7 @@ class TestReviewQueueAsAModerator:
         video.refresh_from_db()
         assert video.status == "published"
         store.redis().delete(store.feed_key(viewer.id, store.FOR_YOU), store.seen_key(viewer.id))
-        assert video.id in [c["id"] for c in client_for(viewer).get("/api/v1/feed").data["results"]]
+        assert video.id in [c["id"] for c in client_for(viewer).get("/api/v1/feed").json()["results"]]
 
     def test_age_restrict_and_suspend_cameo_and_strike(self, moderator, client_for):
         video = VideoFactory()

@@ -1,0 +1,83 @@
+"""Video cards: what a player needs to show one video, shared by every viewer.
+
+A card is serialized to JSON once, when it is built, and served as those bytes:
+a page joins cached cards instead of decoding and encoding them again. The two
+facts serving filters on (author, safe for minors) travel beside the JSON, not
+in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from backend.cameos.models import Appearance
+from backend.videos.models import Video
+from media import storage
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    video_id: int
+    author_id: int
+    safe_for_teens: bool
+    body: bytes  # the card as the API returns it, less the viewer's "liked"
+
+    def for_viewer(self, *, liked: bool) -> bytes:
+        return self.body[:-1] + (b',"liked":true}' if liked else b',"liked":false}')
+
+    def dumps(self) -> bytes:
+        """The stored form: ``<author id> <0|1> <json>``."""
+        return b"%d %d %s" % (self.author_id, self.safe_for_teens, self.body)
+
+    @classmethod
+    def loads(cls, video_id: int, stored: bytes) -> Card:
+        author_id, safe_for_teens, body = stored.split(b" ", 2)
+        return cls(video_id, int(author_id), safe_for_teens == b"1", body)
+
+
+def _url(name: str) -> str | None:
+    return storage.public().url(name) if name else None
+
+
+def cards_build(video_ids: list[int]) -> dict[int, Card]:
+    """Cards of the videos that may be shown in feeds: two queries, whatever the count."""
+    videos = Video.objects.filter(
+        id__in=video_ids, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True
+    ).select_related("owner")
+    cameo_handles: dict[int, set[str]] = {}
+    for video_id, handle in Appearance.objects.filter(video_id__in=video_ids).values_list(
+        "video_id", "cameo__owner__handle"
+    ):
+        cameo_handles.setdefault(video_id, set()).add(handle)
+    return {video.id: _card(video, sorted(cameo_handles.get(video.id, ()))) for video in videos}
+
+
+def _card(video: Video, cameo_handles: list[str]) -> Card:
+    public = {
+        "id": video.id,
+        "author": {"handle": video.owner.handle, "display_name": video.owner.display_name},
+        "caption": video.caption,
+        "prompt": None if video.prompt_hidden else video.prompt,
+        "hls_url": _url(video.hls),
+        "mp4_url": _url(video.mp4),
+        "poster_url": _url(video.poster),
+        "duration_s": video.duration_s,
+        "width": video.width,
+        "height": video.height,
+        "like_count": video.like_count,
+        "comment_count": video.comment_count,
+        "remix_count": video.remix_count,
+        "view_count": video.view_count,
+        "remix_of": video.parent_id,
+        "cameo_handles": cameo_handles,
+        "ai_generated": True,
+        "published_at": video.published_at.isoformat(),
+    }
+    body = json.dumps(public, ensure_ascii=False, separators=(",", ":")).encode()
+    return Card(video.id, video.owner_id, video.safe_for_teens, body)
+
+
+def page_json(cards: list[bytes], next_cursor: str | None) -> bytes:
+    """The feed page envelope around cards already in JSON."""
+    return b'{"results":[%s],"next":%s}' % (b",".join(cards), json.dumps(next_cursor).encode())
