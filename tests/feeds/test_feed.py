@@ -184,9 +184,7 @@ def test_cards_stay_cached_ahead_of_the_viewer(client_for, settings, monkeypatch
     viewer = UserFactory()
     client = client_for(viewer)
     first = client.get(FEED).json()  # builds the feed and caches the cards of the first 12
-    in_order = [video_id for video_id, _ in sorted(store.redis().zrange(store.feed_key(viewer.id, "for_you"), 0, -1,
-                                                                        withscores=True), key=lambda row: row[1])]  # fmt: skip
-    in_order = [int(video_id) for video_id in in_order]
+    in_order = [int(video_id) for video_id in store.redis().zrange(store.feed_key(viewer.id, "for_you"), 0, -1)]
     assert set(store.cards_get(in_order)) == set(in_order[:12])
     assert refills == [{"user_id": viewer.id}]  # 10 served, 2 cached ahead
 
