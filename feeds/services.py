@@ -137,9 +137,13 @@ def feed_cards_warm(*, user_id: int) -> int:
 def feed_refill(*, user: User) -> None:
     """Keep a viewer's feed ahead of them: rank more when few ids are left, else cache the next cards."""
     if store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW:
-        feed_build(user=user)
+        progressed = feed_build(user=user) > 0
     else:
-        feed_cards_warm(user_id=user.id)
+        progressed = feed_cards_warm(user_id=user.id) > 0
+    if progressed:
+        # The next page that finds the feed low may queue another at once; with nothing new,
+        # the claim's expiry spaces out the retries.
+        store.refill_release(user.id)
 
 
 def video_fanout(*, video_id: int) -> int:

@@ -118,7 +118,7 @@ local remaining = redis.call('ZCOUNT', feed, '(' .. last, '+inf')
 -- Low on ids, or on cached cards ahead of the viewer: one refill at a time keeps both ahead.
 local cards_ahead = tonumber(redis.call('GET', warm_until) or '0') - tonumber(last)
 local refill = 0
-if (remaining < tonumber(ARGV[5]) or (remaining > 0 and cards_ahead < tonumber(ARGV[8])))
+if (remaining < tonumber(ARGV[5]) or cards_ahead < math.min(tonumber(ARGV[8]), remaining))
     and redis.call('SET', refilling, 1, 'NX', 'EX', ARGV[6]) then
   refill = 1
 end
@@ -207,6 +207,10 @@ def for_you_remaining(user_id: int) -> int:
     client = redis()
     head = client.get(user_key(user_id, "head")) or b"0"
     return client.zcount(feed_key(user_id, FOR_YOU), b"(" + head, "+inf")
+
+
+def refill_release(user_id: int) -> None:
+    redis().delete(user_key(user_id, "refilling"))
 
 
 def cards_warmed_until(user_id: int, position: float) -> None:

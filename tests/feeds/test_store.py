@@ -105,3 +105,10 @@ def test_a_refill_is_claimed_when_cached_cards_run_low_ahead_of_the_viewer(setti
     store.cards_warmed_until(6, 6)
     claims = [store.for_you_take(6, after=None, limit=2).refill_claimed for _ in range(3)]
     assert claims == [False, False, True]  # 4, 2, then 0 cached cards ahead
+
+
+def test_no_refill_is_claimed_while_every_remaining_card_is_cached(settings):
+    settings.FEED_REFILL_BELOW = 1
+    store.for_you_append(7, list(range(1, 11)))
+    store.cards_warmed_until(7, 10)
+    assert not any(store.for_you_take(7, after=None, limit=2).refill_claimed for _ in range(4))
