@@ -550,6 +550,14 @@ def grants_revoke_between(*, user_a: User, user_b: User) -> None:
             consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other.id, reason="blocked")
 
 
+def mutual_access_end(*, user_a: User, user_b: User) -> None:
+    """They are no longer mutuals: ``consent_withdrawn`` for each one's live ``mutuals`` cameos, naming the other."""
+    for owner, other in ((user_a, user_b), (user_b, user_a)):
+        live = Cameo.objects.filter(owner=owner, status=Cameo.Status.ACTIVE, audience=Cameo.Audience.MUTUALS)
+        for cameo_id in live.order_by("id").values_list("id", flat=True):
+            consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other.id, reason="unfollowed")
+
+
 # --- Appearances ----------------------------------------------------------------
 
 

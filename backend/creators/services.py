@@ -212,7 +212,12 @@ def _follow_remove(*, follower_id: int, followee_id: int) -> bool:
 
 @transaction.atomic
 def follow_delete(*, follower: User, followee: User) -> None:
-    _follow_remove(follower_id=follower.id, followee_id=followee.id)
+    """Unfollow. Between mutuals, each loses the other's ``mutuals`` cameos at once."""
+    were_mutuals = Follow.objects.filter(follower_id=followee.id, followee_id=follower.id).exists()
+    if _follow_remove(follower_id=follower.id, followee_id=followee.id) and were_mutuals:
+        from backend.cameos.services import mutual_access_end
+
+        mutual_access_end(user_a=follower, user_b=followee)
 
 
 @transaction.atomic

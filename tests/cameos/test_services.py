@@ -389,6 +389,36 @@ class TestGrants:
         assert caught.value.detail.code == "blocked"
 
 
+    def test_unfollowing_a_mutual_withdraws_consent_for_mutuals_cameos_both_ways(
+        self, withdrawn, django_capture_on_commit_callbacks
+    ):
+        alice, bob = UserFactory(), UserFactory()
+        creator_services.follow_create(follower=alice, followee=bob)
+        creator_services.follow_create(follower=bob, followee=alice)
+        alices, bobs = CameoFactory(owner=alice, audience="mutuals"), CameoFactory(owner=bob, audience="mutuals")
+        CameoFactory(owner=alice, audience="everyone")
+        bobs_video = VideoFactory(owner=bob)
+        AppearanceFactory(cameo=alices, video=bobs_video)
+        assert selectors.cameo_permission(user=bob, cameo=alices).allowed
+        with django_capture_on_commit_callbacks(execute=True):
+            creator_services.follow_delete(follower=bob, followee=alice)
+            creator_services.follow_delete(follower=bob, followee=alice)  # again: nothing more to withdraw
+        assert sorted(withdrawn) == sorted([(alices.id, bob.id, "unfollowed"), (bobs.id, alice.id, "unfollowed")])
+        assert not selectors.cameo_permission(user=bob, cameo=alices).allowed
+        bobs_video.refresh_from_db()
+        assert bobs_video.consent_withdrawn_at is not None  # out of every feed
+
+    def test_unfollowing_someone_who_does_not_follow_back_withdraws_nothing(
+        self, withdrawn, django_capture_on_commit_callbacks
+    ):
+        alice, bob = UserFactory(), UserFactory()
+        creator_services.follow_create(follower=bob, followee=alice)
+        CameoFactory(owner=alice, audience="mutuals")
+        with django_capture_on_commit_callbacks(execute=True):
+            creator_services.follow_delete(follower=bob, followee=alice)
+        assert withdrawn == []
+
+
 class TestAppearances:
     def test_recording_an_appearance_is_idempotent(self):
         cameo, video = CameoFactory(), VideoFactory()
