@@ -388,7 +388,6 @@ class TestGrants:
             services.grant_approve(grant=alices, by=alice)
         assert caught.value.detail.code == "blocked"
 
-
     def test_unfollowing_a_mutual_withdraws_consent_for_mutuals_cameos_both_ways(
         self, withdrawn, django_capture_on_commit_callbacks
     ):
