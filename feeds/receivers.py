@@ -5,7 +5,7 @@ import logging
 from django.dispatch import receiver
 from redis import RedisError
 
-from backend.creators.events import block_changed
+from backend.creators.events import block_changed, follow_ended
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store
 
@@ -54,6 +54,16 @@ def forget_blocks(sender, *, user_ids: list[int], **kwargs) -> None:
             store.viewer_set_drop(user_id, "blocked")
     except RedisError:
         store_unavailable("block")
+
+
+@receiver(follow_ended, dispatch_uid="feeds.forget_unfollowed_author")
+def forget_unfollowed_author(sender, *, follower_id: int, followee_id: int, **kwargs) -> None:
+    from feeds.services import following_author_drop
+
+    try:
+        following_author_drop(follower_id=follower_id, author_id=followee_id)
+    except RedisError:
+        store_unavailable("following")
 
 
 def store_unavailable(what: str) -> None:

@@ -158,6 +158,12 @@ def video_fanout(*, video_id: int) -> int:
     return len(followers)
 
 
+def following_author_drop(*, follower_id: int, author_id: int) -> None:
+    """An author no longer followed leaves the follower's following feed."""
+    recent = Video.objects.filter(owner_id=author_id).order_by("-published_at").values_list("id", flat=True)
+    store.following_remove(follower_id, list(recent[: settings.FEED_CAP]))
+
+
 # --- Events -------------------------------------------------------------------
 
 

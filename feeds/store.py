@@ -236,6 +236,11 @@ def following_push(follower_ids: Iterable[int], video_id: int, published_ts: flo
     pipe.execute()
 
 
+def following_remove(user_id: int, video_ids: Sequence[int]) -> None:
+    if video_ids:
+        redis().zrem(feed_key(user_id, FOLLOWING), *(str(video_id) for video_id in video_ids))
+
+
 def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int, float]]:
     """(id, publish time) newest first, strictly older than ``before``."""
     rows = redis().zrevrangebyscore(feed_key(user_id, FOLLOWING), f"({before}", "-inf", start=0, num=limit,

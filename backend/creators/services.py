@@ -207,6 +207,7 @@ def _follow_remove(*, follower_id: int, followee_id: int) -> bool:
     if deleted:
         User.objects.filter(id=follower_id).update(following_count=F("following_count") - 1)
         User.objects.filter(id=followee_id).update(follower_count=F("follower_count") - 1)
+        events.follow_ended.send_on_commit(follower_id=follower_id, followee_id=followee_id)
     return bool(deleted)
 
 

@@ -207,6 +207,18 @@ def test_following_feed_is_newest_first_from_fan_out(client_for):
     assert all_pages(client_for(viewer), kind="following") == [new.id, old.id]
 
 
+def test_unfollowed_authors_leave_the_following_feed(client_for, django_capture_on_commit_callbacks):
+    viewer, author, other = UserFactory(), UserFactory(), UserFactory()
+    for followee in (author, other):
+        creator_services.follow_create(follower=viewer, followee=followee)
+    posts = [VideoFactory(owner=author), VideoFactory(owner=other)]
+    for post in posts:
+        services.video_fanout(video_id=post.id)
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_services.follow_delete(follower=viewer, followee=author)
+    assert all_pages(client_for(viewer), kind="following") == [posts[1].id]
+
+
 def test_large_accounts_are_merged_in_at_read_time(client_for, settings):
     settings.FEED_FANOUT_MAX_FOLLOWERS = 0
     viewer, star = UserFactory(), UserFactory()
