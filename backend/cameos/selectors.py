@@ -6,6 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from confusable_homoglyphs import confusables
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
@@ -166,14 +168,30 @@ _UNDECOMPOSABLE = str.maketrans(
 )
 
 
+def _latin_lookalikes() -> dict[int, str]:
+    """Letters of other scripts drawn like a Latin letter or digit (Cyrillic "о", Greek "Ν"), from Unicode's
+    confusables list, so "Nоva" with a Cyrillic "о" is read as "nova"."""
+    table = {}
+    for char, homoglyphs in confusables.confusables_data.items():
+        latin = [glyph["c"] for glyph in homoglyphs if glyph["c"].isascii() and glyph["c"].isalnum()]
+        if len(char) == 1 and not char.isascii() and latin:
+            table[ord(char)] = latin[0]
+    return table
+
+
+_LOOKALIKES = _latin_lookalikes()
+
+
 def normalize_name_text(text: str) -> str:
     """Case-, accent- and punctuation-blind form, words separated by one space: "Beyoncé's" → "beyonce s".
 
     Invisible formatting characters (zero-width spaces and joiners, soft hyphens)
-    are dropped first, so they cannot split a name; every other non-letter,
+    are dropped first, so they cannot split a name; letters of other scripts that
+    look Latin are read as the Latin letter they imitate; every other non-letter,
     non-digit (punctuation, hyphens, apostrophes, line breaks) separates words.
     """
-    visible = "".join(char for char in text if unicodedata.category(char) != "Cf")
+    # Look-alikes before case folding: a capital Cyrillic "В" looks like "B", its small "в" like no Latin letter.
+    visible = "".join(char for char in text if unicodedata.category(char) != "Cf").translate(_LOOKALIKES)
     decomposed = unicodedata.normalize("NFKD", visible.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
     words = re.sub(r"[\W_]+", " ", without_marks.translate(_UNDECOMPOSABLE))

@@ -150,6 +150,9 @@ class TestProtectedLikenessMatching:
             "LECH WAŁĘSA",
             "\u0130STANBUL NIGHTS BY TAYLOR SWIFT",
             "TAYLOR SWIFT'S cat",
+            "\u041e\u0412\u0410\u041c\u0410 in Cyrillic capitals",
+            "\u039f\u0392\u0391\u039c\u0391 in Greek capitals",
+            "T\u0430yl\u043er Sw\u0456ft",
         ],
     )
     def test_names_and_aliases_match_whatever_the_case_accents_and_punctuation(self, text):
