@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from confusable_homoglyphs import confusables
-
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
