@@ -168,8 +168,8 @@ _UNDECOMPOSABLE = str.maketrans(
 
 
 def _latin_lookalikes() -> dict[int, str]:
-    """Letters of other scripts drawn like a Latin letter or digit (Cyrillic "о", Greek "Ν"), from Unicode's
-    confusables list, so "Nоva" with a Cyrillic "о" is read as "nova"."""
+    """Letters of other scripts drawn like a Latin letter or digit (Cyrillic o, U+043E; Greek N, U+039D),
+    from Unicode's confusables list, so "Nova" spelt with a Cyrillic o is read as "Nova"."""
     table = {}
     for char, homoglyphs in confusables.confusables_data.items():
         latin = [glyph["c"] for glyph in homoglyphs if glyph["c"].isascii() and glyph["c"].isalnum()]
@@ -189,7 +189,7 @@ def normalize_name_text(text: str) -> str:
     look Latin are read as the Latin letter they imitate; every other non-letter,
     non-digit (punctuation, hyphens, apostrophes, line breaks) separates words.
     """
-    # Look-alikes before case folding: a capital Cyrillic "В" looks like "B", its small "в" like no Latin letter.
+    # Look-alikes before case folding: a capital Cyrillic Ve (U+0412) looks like "B", its small form like no Latin letter.
     visible = "".join(char for char in text if unicodedata.category(char) != "Cf").translate(_LOOKALIKES)
     decomposed = unicodedata.normalize("NFKD", visible.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
