@@ -189,7 +189,7 @@ def normalize_name_text(text: str) -> str:
     look Latin are read as the Latin letter they imitate; every other non-letter,
     non-digit (punctuation, hyphens, apostrophes, line breaks) separates words.
     """
-    # Look-alikes before case folding: a capital Cyrillic Ve (U+0412) looks like "B", its small form like no Latin letter.
+    # Look-alikes before case folding: a capital Cyrillic Ve (U+0412) looks like "B", its small form does not.
     visible = "".join(char for char in text if unicodedata.category(char) != "Cf").translate(_LOOKALIKES)
     decomposed = unicodedata.normalize("NFKD", visible.casefold())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
