@@ -2,8 +2,8 @@
 
 A warm for-you page costs two Redis round trips and no SQL: one script over
 the viewer's keys (take the next unseen ids, mark them seen, move the read
-head, read the viewer's likes and blocks) and one MGET of the shared cards with
-their hidden flags; cards are served as the JSON they were cached as. A card not
+head, read the viewer's likes and blocks) and one MGET of the shared cards (a
+removed video's is a tombstone); cards are served as the JSON they were cached as. A card not
 cached costs one SQL query for the videos plus one for their cameos, whatever
 their count. When Redis fails, the same page comes from one indexed PostgreSQL
 query, so the feed never errors because of the cache.
