@@ -4,6 +4,10 @@ A card is serialized to JSON once, when it is built, and served as those bytes:
 a page joins cached cards instead of decoding and encoding them again. The two
 facts serving filters on (author, safe for minors) travel beside the JSON, not
 in it.
+
+Private videos get no card: a post made private drops out of every feed the
+moment its stale card is deleted. Followers-only posts get one, marked not
+public, which only the following feed serves.
 """
 
 from __future__ import annotations
@@ -21,19 +25,20 @@ class Card:
     video_id: int
     author_id: int
     safe_for_teens: bool
+    public: bool  # False: followers only
     body: bytes  # the card as the API returns it, less the viewer's "liked"
 
     def for_viewer(self, *, liked: bool) -> bytes:
         return self.body[:-1] + (b',"liked":true}' if liked else b',"liked":false}')
 
     def dumps(self) -> bytes:
-        """The stored form: ``<author id> <0|1> <json>``."""
-        return b"%d %d %s" % (self.author_id, self.safe_for_teens, self.body)
+        """The stored form: ``<author id> <safe for teens 0|1><public 0|1> <json>``."""
+        return b"%d %d%d %s" % (self.author_id, self.safe_for_teens, self.public, self.body)
 
     @classmethod
     def loads(cls, video_id: int, stored: bytes) -> Card:
-        author_id, safe_for_teens, body = stored.split(b" ", 2)
-        return cls(video_id, int(author_id), safe_for_teens == b"1", body)
+        author_id, flags, body = stored.split(b" ", 2)
+        return cls(video_id, int(author_id), flags[:1] == b"1", flags[1:2] == b"1", body)
 
 
 def _url(name: str) -> str | None:
@@ -42,9 +47,11 @@ def _url(name: str) -> str | None:
 
 def cards_build(video_ids: list[int]) -> dict[int, Card]:
     """Cards of the videos that may be shown in feeds: two queries, whatever the count."""
-    videos = Video.objects.filter(
-        id__in=video_ids, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True
-    ).select_related("owner")
+    videos = (
+        Video.objects.filter(id__in=video_ids, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True)
+        .exclude(visibility=Video.Visibility.PRIVATE)
+        .select_related("owner")
+    )
     cameo_handles: dict[int, set[str]] = {}
     for video_id, handle in Appearance.objects.filter(video_id__in=video_ids).values_list(
         "video_id", "cameo__owner__handle"
@@ -54,7 +61,7 @@ def cards_build(video_ids: list[int]) -> dict[int, Card]:
 
 
 def _card(video: Video, cameo_handles: list[str]) -> Card:
-    public = {
+    fields = {
         "id": video.id,
         "author": {"handle": video.owner.handle, "display_name": video.owner.display_name},
         "caption": video.caption,
@@ -74,8 +81,9 @@ def _card(video: Video, cameo_handles: list[str]) -> Card:
         "ai_generated": True,
         "published_at": video.published_at.isoformat(),
     }
-    body = json.dumps(public, ensure_ascii=False, separators=(",", ":")).encode()
-    return Card(video.id, video.owner_id, video.safe_for_teens, body)
+    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    public = video.visibility == Video.Visibility.PUBLIC
+    return Card(video.id, video.owner_id, video.safe_for_teens, public, body)
 
 
 def page_json(cards: list[bytes], next_cursor: str | None) -> bytes:

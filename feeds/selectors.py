@@ -78,11 +78,12 @@ def _hydrate(
     viewer: User,
     video_ids: list[int],
     *,
+    kind: str,
     use_cache: bool = True,
     context: tuple[set[int], set[int]] | None = None,
 ) -> dict[int, bytes]:
-    """Cards in JSON with ``liked`` for the viewer, in order, minus hidden videos, blocked authors and
-    (for minors) unsafe ones."""
+    """Cards in JSON with ``liked`` for the viewer, in order, minus hidden videos, blocked authors,
+    (for minors) unsafe ones and, outside the following feed, followers-only ones."""
     cached, hidden = store.cards_and_hidden(video_ids) if use_cache else ({}, set())
     missing = [video_id for video_id in video_ids if video_id not in cached and video_id not in hidden]
     fresh = cards_build(missing) if missing else {}
@@ -97,6 +98,7 @@ def _hydrate(
         and video_id not in hidden
         and card.author_id not in blocked
         and (card.safe_for_teens or not viewer.is_teen)
+        and (card.public or kind == FOLLOWING)
     }
 
 
@@ -154,7 +156,7 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
             if taken is None:
                 break
         after, refill = taken.position, refill or taken.refill_claimed
-        page |= _hydrate(viewer, taken.video_ids, context=_viewer_sets(viewer, taken))
+        page |= _hydrate(viewer, taken.video_ids, kind=FOR_YOU, context=_viewer_sets(viewer, taken))
         if len(page) >= settings.FEED_PAGE_SIZE or taken.remaining <= 0:
             break
     if refill:
@@ -174,7 +176,9 @@ def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
     big = Follow.objects.filter(
         follower_id=viewer.id, followee__follower_count__gt=settings.FEED_FANOUT_MAX_FOLLOWERS
     ).values("followee_id")
-    published = Video.objects.filter(owner_id__in=big, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True)
+    published = Video.objects.filter(
+        owner_id__in=big, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True
+    ).exclude(visibility=Video.Visibility.PRIVATE)
     if before != float("inf"):
         published = published.filter(published_at__lt=datetime.fromtimestamp(before, tz=UTC))
     for video_id, published_at in published.order_by("-published_at").values_list("id", "published_at")[
@@ -184,7 +188,7 @@ def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
     newest = sorted(merged.items(), key=lambda item: (-item[1], -item[0]))[: settings.FEED_PAGE_SIZE]
     if not newest:
         return {}, None
-    return _hydrate(viewer, [video_id for video_id, _ in newest]), newest[-1][1]
+    return _hydrate(viewer, [video_id for video_id, _ in newest], kind=FOLLOWING), newest[-1][1]
 
 
 def _from_database(viewer: User, kind: str, position) -> tuple[dict[int, bytes], object]:
@@ -207,6 +211,6 @@ def _from_database(viewer: User, kind: str, position) -> tuple[dict[int, bytes],
     rows = list(videos.order_by("-published_at", "-id").values_list("id", "published_at")[: settings.FEED_PAGE_SIZE])
     if not rows:
         return {}, None
-    page = _hydrate(viewer, [video_id for video_id, _ in rows], use_cache=False)
+    page = _hydrate(viewer, [video_id for video_id, _ in rows], kind=kind, use_cache=False)
     last_id, last_published = rows[-1]
     return page, {"db": True, "t": last_published.isoformat(), "id": last_id}

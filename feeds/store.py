@@ -56,7 +56,9 @@ def seen_key(user_id: int) -> str:
 
 
 def card_key(video_id: int) -> str:
-    return _key("card", str(video_id))
+    # The version changes with the stored form of a card (``Card.dumps``): cards of an
+    # older form are simply rebuilt, and PostgreSQL keeps hiding what was removed.
+    return _key("card", "v2", str(video_id))
 
 
 # --- For you ------------------------------------------------------------------

@@ -224,6 +224,7 @@ def test_large_accounts_are_merged_in_at_read_time(client_for, settings):
     viewer, star = UserFactory(), UserFactory()
     creator_services.follow_create(follower=viewer, followee=star)
     post = VideoFactory(owner=star)
+    VideoFactory(owner=star, visibility="private")
     assert services.video_fanout(video_id=post.id) == 0
     assert all_pages(client_for(viewer), kind="following") == [post.id]
 
@@ -361,3 +362,20 @@ def test_likes_and_blocks_made_while_scrolling_show_on_the_next_pages(client_for
         cursor = body["next"]
     assert not theirs & {card["id"] for card in later}
     assert {card["id"] for card in later if card["liked"]} == {to_like}
+
+
+@pytest.mark.parametrize(("visibility", "in_following"), [("private", False), ("followers", True)])
+def test_a_post_made_non_public_leaves_for_you_feeds_already_built(
+    client_for, django_capture_on_commit_callbacks, visibility, in_following
+):
+    viewer, author = UserFactory(), UserFactory()
+    creator_services.follow_create(follower=viewer, followee=author)
+    post, other = VideoFactory(owner=author), VideoFactory()
+    services.feed_build(user=viewer)
+    services.video_fanout(video_id=post.id)
+    assert store.for_you_ids(viewer.id) == {post.id, other.id}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(author).patch(f"/api/v1/videos/{post.id}", {"visibility": visibility}, format="json")
+    assert response.status_code == 200
+    assert all_pages(client_for(viewer)) == [other.id]
+    assert all_pages(client_for(viewer), kind="following") == ([post.id] if in_following else [])

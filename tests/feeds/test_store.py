@@ -32,7 +32,7 @@ def test_the_stored_feed_is_capped(settings):
 
 
 def test_hidden_videos_are_reported_and_leave_the_card_cache():
-    two, three = Card(2, 7, True, b'{"id":2}'), Card(3, 8, False, b'{"id":3}')
+    two, three = Card(2, 7, True, True, b'{"id":2}'), Card(3, 8, False, True, b'{"id":3}')
     store.cards_put([two, three])
     store.hide_videos([2])
     assert store.cards_and_hidden([1, 2, 3]) == ({3: three}, {2})
@@ -41,7 +41,7 @@ def test_hidden_videos_are_reported_and_leave_the_card_cache():
 
 
 def test_a_card_built_just_before_a_removal_cannot_bring_the_video_back():
-    stale = Card(2, 7, True, b'{"id":2}')  # read from PostgreSQL before the removal committed
+    stale = Card(2, 7, True, True, b'{"id":2}')  # read from PostgreSQL before the removal committed
     store.hide_videos([2])
     store.cards_put([stale])
     assert store.cards_and_hidden([2]) == ({}, {2})
