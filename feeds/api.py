@@ -79,8 +79,14 @@ class EventsInput(serializers.Serializer):
     events = EventInput(many=True, allow_empty=False, max_length=services.MAX_EVENTS_PER_BATCH)
 
 
-EventsOutput = inline_serializer("EventsAccepted", {"accepted": serializers.IntegerField(),
-                                                     "duplicates": serializers.IntegerField()})  # fmt: skip
+EventsOutput = inline_serializer(
+    "EventsAccepted",
+    {
+        "accepted": serializers.IntegerField(help_text="events counted"),
+        "duplicates": serializers.IntegerField(help_text="event ids sent before: counted once already"),
+        "ignored": serializers.IntegerField(help_text="events on videos you can no longer see: not counted"),
+    },
+)
 
 
 class FeedEventsView(APIView):

@@ -1,8 +1,16 @@
-"""Videos appear in and vanish from feeds as their state changes."""
+"""Videos appear in and vanish from feeds as their state changes.
 
+Receivers run after the change committed, inside the request or task that made
+it. A Redis or broker outage must not turn that committed change into an
+error: each receiver logs the failure and lets the request succeed, and the
+feed corrects itself as its keys expire and serving re-reads PostgreSQL.
+"""
+
+import functools
 import logging
 
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError as BrokerError
 from redis import RedisError
 
 from backend.creators.events import block_changed, follow_ended
@@ -12,27 +20,39 @@ from feeds import store
 logger = logging.getLogger(__name__)
 
 
+def _tolerate_outage(receiver_function):
+    @functools.wraps(receiver_function)
+    def guarded(sender, **payload) -> None:
+        try:
+            receiver_function(sender, **payload)
+        except (RedisError, BrokerError):
+            logger.exception("feeds could not take %s in: Redis is unavailable", receiver_function.__name__)
+
+    return guarded
+
+
 @receiver(video_hidden, dispatch_uid="feeds.hide_video")
+@_tolerate_outage
 def hide_video(sender, *, video_id: int, **kwargs) -> None:
     # Synchronous: removal and withdrawn consent must leave every feed within a second.
-    try:
-        store.hide_videos([video_id])
-    except RedisError:
-        # Serving re-checks the database on a cache miss, and a cold cache misses.
-        logger.exception("could not hide video %s in Redis", video_id)
+    # Should Redis fail, serving re-checks PostgreSQL once the card expires (FEED_CARD_TTL_S).
+    store.hide_videos([video_id])
 
 
 @receiver(video_shown, dispatch_uid="feeds.show_video")
+@_tolerate_outage
 def show_video(sender, *, video_id: int, **kwargs) -> None:
-    store.unhide_videos([video_id])
+    store.cards_drop([video_id])
 
 
 @receiver(video_changed, dispatch_uid="feeds.refresh_card")
+@_tolerate_outage
 def refresh_card(sender, *, video_id: int, **kwargs) -> None:
-    store.redis().delete(store.card_key(video_id))
+    store.cards_drop([video_id])
 
 
 @receiver(video_published, dispatch_uid="feeds.fan_out")
+@_tolerate_outage
 def fan_out(sender, *, video_id: int, **kwargs) -> None:
     from feeds.tasks import fanout_video
 
@@ -40,32 +60,22 @@ def fan_out(sender, *, video_id: int, **kwargs) -> None:
 
 
 @receiver(video_liked, dispatch_uid="feeds.remember_like")
+@_tolerate_outage
 def remember_like(sender, *, video_id: int, user_id: int, liked: bool, **kwargs) -> None:
-    try:
-        store.viewer_set_change(user_id, "liked", video_id, present=liked)
-    except RedisError:
-        store_unavailable("like")
+    # Should Redis fail, the viewer's set is reloaded when it expires (FEED_VIEWER_SET_TTL_S).
+    store.viewer_set_change(user_id, "liked", video_id, present=liked)
 
 
 @receiver(block_changed, dispatch_uid="feeds.forget_blocks")
+@_tolerate_outage
 def forget_blocks(sender, *, user_ids: list[int], **kwargs) -> None:
-    try:
-        for user_id in user_ids:
-            store.viewer_set_drop(user_id, "blocked")
-    except RedisError:
-        store_unavailable("block")
+    for user_id in user_ids:
+        store.viewer_set_drop(user_id, "blocked")
 
 
 @receiver(follow_ended, dispatch_uid="feeds.forget_unfollowed_author")
+@_tolerate_outage
 def forget_unfollowed_author(sender, *, follower_id: int, followee_id: int, **kwargs) -> None:
     from feeds.services import following_author_drop
 
-    try:
-        following_author_drop(follower_id=follower_id, author_id=followee_id)
-    except RedisError:
-        store_unavailable("following")
-
-
-def store_unavailable(what: str) -> None:
-    # The sets expire within FEED_VIEWER_SET_TTL_S; until then a page may be slightly stale.
-    logger.exception("could not update the feed's %s set in Redis", what)
+    following_author_drop(follower_id=follower_id, author_id=followee_id)

@@ -13,13 +13,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
+from redis import RedisError
 
 from backend.core.errors import DomainError
 from backend.creators.models import Follow, User
 from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
+from backend.videos.selectors import videos_visible_to
 from feeds import ranking, sources, store
 from feeds.cards import cards_build
 from feeds.models import CounterFlush, FeedPreference
@@ -167,33 +169,75 @@ def following_author_drop(*, follower_id: int, author_id: int) -> None:
 # --- Events -------------------------------------------------------------------
 
 
-def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
-    """Take a batch of impressions, watch time, completions and skips; each event id counts once."""
-    if len(events) > MAX_EVENTS_PER_BATCH:
-        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+class UnknownVideo(DomainError):
+    default_code = "unknown_video"
+    default_detail = "Some events name videos that do not exist."
+
+
+class EventsUnavailable(DomainError):
+    status_code = 503
+    default_code = "events_unavailable"
+    default_detail = "Events cannot be recorded right now; send the same batch again later."
+    wait = 30  # seconds, sent as Retry-After
+
+
+def _videos_countable_by(user: User, video_ids: set[int]) -> set[int]:
+    """Of these ids, the videos whose events count: those the viewer may see now.
+
+    An id that is no video at all is refused. An event on a video the viewer can no
+    longer see (removed, made private, blocked since it was watched) is a fair report
+    of the past, so the batch stands, but it moves no counter.
+    """
+    visible = videos_visible_to(viewer=user).filter(id=OuterRef("id"))
+    rows = Video.objects.filter(id__in=video_ids).annotate(countable=Exists(visible)).values_list("id", "countable")
+    known = dict(rows)
+    unknown = sorted(video_ids - known.keys())
+    if unknown:
+        raise UnknownVideo(details={"video_ids": unknown})
+    return {video_id for video_id, countable in known.items() if countable}
+
+
+def _increments(events: list[dict]) -> tuple[dict[str, int], list[int]]:
+    """Counter increments of these events, and the videos they mark seen."""
     increments: dict[str, int] = defaultdict(int)
     seen: list[int] = []
-    accepted = duplicates = 0
     for event in events:
-        if store.event_seen_before(f"{user.id}:{event['id']}"):
-            duplicates += 1
-            continue
-        accepted += 1
-        video_id = event["video_id"]
-        kind = event["type"]
+        video_id, kind = event["video_id"], event["type"]
         if kind == "impression":
             increments[f"{video_id}:impressions"] += 1
             seen.append(video_id)
         elif kind == "watch":
-            increments[f"{video_id}:watch_seconds"] += int(event.get("watch_ms", 0)) // 1000
+            increments[f"{video_id}:watch_seconds"] += event.get("watch_ms", 0) // 1000
             increments[f"{video_id}:views"] += 1
         elif kind == "complete":
             increments[f"{video_id}:completions"] += 1
         elif kind == "skip":
             increments[f"{video_id}:skips"] += 1
-    store.counters_add(increments)
-    store.mark_seen(user.id, seen)
-    return {"accepted": accepted, "duplicates": duplicates}
+    return increments, seen
+
+
+def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
+    """Take a batch of impressions, watch time, completions and skips; each event id counts once.
+
+    Nothing is stored for a refused batch. Should Redis fail half-way, the ids just
+    claimed are released, so the client sending the batch again loses nothing.
+    """
+    if len(events) > MAX_EVENTS_PER_BATCH:
+        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+    countable = _videos_countable_by(user, {event["video_id"] for event in events})
+    try:
+        claimed = store.events_claim(user.id, [event["id"] for event in events])
+    except RedisError as error:
+        raise EventsUnavailable() from error
+    fresh = [event for event, is_new in zip(events, claimed, strict=True) if is_new]
+    counted = [event for event in fresh if event["video_id"] in countable]
+    try:
+        store.events_apply(user.id, *_increments(counted))
+    except RedisError as error:
+        with contextlib.suppress(RedisError):
+            store.events_unclaim(user.id, [event["id"] for event in fresh])
+        raise EventsUnavailable() from error
+    return {"accepted": len(counted), "duplicates": len(events) - len(fresh), "ignored": len(fresh) - len(counted)}
 
 
 _COUNTER_FIELDS = {

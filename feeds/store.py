@@ -307,7 +307,8 @@ def hide_videos(video_ids: Iterable[int]) -> None:
     pipe.execute()
 
 
-def unhide_videos(video_ids: Iterable[int]) -> None:
+def cards_drop(video_ids: Iterable[int]) -> None:
+    """Forget cached cards (a tombstone too): the next read rebuilds them from PostgreSQL."""
     video_ids = list(video_ids)
     if video_ids:
         redis().delete(*(card_key(video_id) for video_id in video_ids))
@@ -336,17 +337,32 @@ def counters_key() -> str:
     return _key("counters")
 
 
-def event_seen_before(event_id: str) -> bool:
-    """Record an event id; True when it was already recorded (a replayed batch)."""
-    return not redis().set(_key("event", event_id), 1, nx=True, ex=settings.FEED_EVENT_ID_TTL_S)
+def _event_key(user_id: int, event_id: str) -> str:
+    return user_key(user_id, f"event:{event_id}")
 
 
-def counters_add(increments: dict[str, int]) -> None:
-    if not increments:
-        return
-    pipe = redis().pipeline()
+def events_claim(user_id: int, event_ids: Sequence[str]) -> list[bool]:
+    """Record a viewer's event ids in one round trip: True for each one not recorded before."""
+    pipe = redis().pipeline(transaction=False)
+    for event_id in event_ids:
+        pipe.set(_event_key(user_id, event_id), 1, nx=True, ex=settings.FEED_EVENT_ID_TTL_S)
+    return [bool(claimed) for claimed in pipe.execute()]
+
+
+def events_unclaim(user_id: int, event_ids: Sequence[str]) -> None:
+    """Forget event ids whose counts were not stored, so the same batch sent again counts them."""
+    if event_ids:
+        redis().delete(*(_event_key(user_id, event_id) for event_id in event_ids))
+
+
+def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Sequence[int]) -> None:
+    """Add to the live counters and mark the viewer's impressions seen, in one round trip."""
+    pipe = redis().pipeline(transaction=False)
     for field, amount in increments.items():
         pipe.hincrby(counters_key(), field, amount)
+    if seen_video_ids:
+        pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in seen_video_ids))
+        pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
     pipe.execute()
 
 

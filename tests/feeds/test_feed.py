@@ -2,14 +2,15 @@
 
 from collections import Counter
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
-from django_redis import get_redis_connection
 
 from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
+from backend.videos.models import Video
 from feeds import services, store, tasks
 from tests.factories import CameoFactory, UserFactory, VideoFactory
 
@@ -230,14 +231,6 @@ def test_large_accounts_are_merged_in_at_read_time(client_for, settings):
 
 
 class TestRedisDown:
-    @pytest.fixture
-    def redis_down(self, settings):
-        settings.CACHES = {
-            "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
-        }
-        yield
-        get_redis_connection("default").connection_pool.disconnect()
-
     def test_the_feed_is_served_from_postgresql(self, client_for, redis_down):
         made = videos(15)
         client = client_for(UserFactory())
@@ -286,7 +279,7 @@ class TestEvents:
         batch = [self.event("e1", video), self.event("e2", video, "watch", watch_ms=4500),
                  self.event("e3", video, "complete")]  # fmt: skip
         assert client.post("/api/v1/feed/events", {"events": batch}, format="json").data == {
-            "accepted": 3, "duplicates": 0}  # fmt: skip
+            "accepted": 3, "duplicates": 0, "ignored": 0}  # fmt: skip
         assert client.post("/api/v1/feed/events", {"events": batch}, format="json").data["duplicates"] == 3
         services.counters_flush()
         video.refresh_from_db()
@@ -309,6 +302,54 @@ class TestEvents:
         services.counters_flush()
         video.refresh_from_db()
         assert video.impression_count == 3
+
+    def test_unknown_videos_refuse_the_whole_batch(self, client_for):
+        video = VideoFactory()
+        client = client_for(UserFactory())
+        batch = [self.event("k1", video), {"id": "k2", "video_id": video.id + 1000, "type": "impression"}]
+        response = client.post("/api/v1/feed/events", {"events": batch}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"] == {"code": "unknown_video", "message": mock.ANY,
+                                            "details": {"video_ids": [video.id + 1000]}}  # fmt: skip
+        # nothing was recorded: the corrected batch counts in full
+        accepted = client.post("/api/v1/feed/events", {"events": batch[:1]}, format="json").data["accepted"]
+        assert accepted == 1
+
+    def test_events_on_videos_the_viewer_cannot_see_move_no_counter(self, client_for):
+        viewer = UserFactory()
+        private, draft, removed = VideoFactory(visibility="private"), VideoFactory(status="draft"), VideoFactory()
+        video_services.video_remove(video=removed, by=removed.owner, reason="x")
+        batch = [self.event(f"i{n}", video) for n, video in enumerate((private, draft, removed))]
+        body = client_for(viewer).post("/api/v1/feed/events", {"events": batch}, format="json").data
+        assert body == {"accepted": 0, "duplicates": 0, "ignored": 3}
+        services.counters_flush()
+        assert [v.impression_count for v in Video.objects.filter(id__in=[private.id, draft.id, removed.id])] == [0] * 3
+
+    def test_redis_down_is_503_with_a_time_to_retry(self, client_for, redis_down):
+        video, viewer = VideoFactory(), UserFactory()
+        batch = [self.event("r1", video)]
+        response = client_for(viewer).post("/api/v1/feed/events", {"events": batch}, format="json")
+        assert (response.status_code, response.json()["error"]["code"]) == (503, "events_unavailable")
+        assert int(response.headers["Retry-After"]) > 0
+
+    def test_a_failure_between_claiming_and_counting_loses_nothing(self, client_for, monkeypatch):
+        from redis import ConnectionError as RedisConnectionError
+
+        video, viewer = VideoFactory(), UserFactory()
+        client = client_for(viewer)
+        batch = [self.event("h1", video), self.event("h2", video, "complete")]
+        apply = store.events_apply
+
+        def redis_drops_the_connection(*args):
+            raise RedisConnectionError("connection reset")
+
+        monkeypatch.setattr(store, "events_apply", redis_drops_the_connection)
+        assert client.post("/api/v1/feed/events", {"events": batch}, format="json").status_code == 503
+        monkeypatch.setattr(store, "events_apply", apply)
+        assert client.post("/api/v1/feed/events", {"events": batch}, format="json").data["accepted"] == 2
+        services.counters_flush()
+        video.refresh_from_db()
+        assert (video.impression_count, video.completion_count) == (1, 1)
 
     @pytest.mark.parametrize("events", [[], "nope", [{"id": "x", "video_id": "a", "type": "impression"}],
                                         [{"id": "x", "video_id": 1, "type": "teleport"}]])  # fmt: skip

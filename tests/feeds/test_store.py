@@ -36,7 +36,7 @@ def test_hidden_videos_are_reported_and_leave_the_card_cache():
     store.cards_put([two, three])
     store.hide_videos([2])
     assert store.cards_and_hidden([1, 2, 3]) == ({3: three}, {2})
-    store.unhide_videos([2])
+    store.cards_drop([2])
     assert store.cards_and_hidden([1, 2, 3]) == ({3: three}, set())
 
 
