@@ -18,7 +18,8 @@ from backend.videos.models import Like, Video, VideoHashtag
 from feeds import store
 
 
-def _recent_public() -> QuerySet[Video]:
+def recent_public() -> QuerySet[Video]:
+    """Public posts of the candidate window whose consent stands."""
     since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS)
     return Video.objects.filter(
         status=Video.Status.PUBLISHED,
@@ -35,7 +36,7 @@ def _ids(queryset: QuerySet[Video]) -> list[int]:
 def following(user_id: int) -> list[int]:
     """Recent posts of people the viewer follows."""
     followees = Follow.objects.filter(follower_id=user_id).values("followee_id")
-    return _ids(_recent_public().filter(owner_id__in=followees).order_by("-published_at"))
+    return _ids(recent_public().filter(owner_id__in=followees).order_by("-published_at"))
 
 
 def trending(user_id: int) -> list[int]:
@@ -45,7 +46,7 @@ def trending(user_id: int) -> list[int]:
 
 
 def trending_now() -> list[int]:
-    return _ids(_recent_public().order_by("-like_count", "-remix_count", "-published_at"))
+    return _ids(recent_public().order_by("-like_count", "-remix_count", "-published_at"))
 
 
 def remixes_of_liked(user_id: int) -> list[int]:
@@ -56,7 +57,7 @@ def remixes_of_liked(user_id: int) -> list[int]:
     if not lineage_roots:
         return []
     return _ids(
-        _recent_public().filter(Q(root_id__in=lineage_roots) | Q(id__in=lineage_roots)).order_by("-published_at")
+        recent_public().filter(Q(root_id__in=lineage_roots) | Q(id__in=lineage_roots)).order_by("-published_at")
     )
 
 
@@ -65,20 +66,20 @@ def cameos_of_mutuals(user_id: int) -> list[int]:
     follows = Follow.objects.filter(follower_id=user_id).values("followee_id")
     mutuals = Follow.objects.filter(followee_id=user_id, follower_id__in=follows).values("follower_id")
     with_cameos = Appearance.objects.filter(cameo__owner_id__in=mutuals).values("video_id")
-    return _ids(_recent_public().filter(id__in=with_cameos).order_by("-published_at"))
+    return _ids(recent_public().filter(id__in=with_cameos).order_by("-published_at"))
 
 
 def challenges(user_id: int) -> list[int]:
     """Entries of challenges the viewer took part in."""
     mine = VideoHashtag.objects.filter(video__owner_id=user_id, hashtag__is_challenge=True).values("hashtag_id")
     entries = VideoHashtag.objects.filter(hashtag_id__in=mine).values("video_id")
-    return _ids(_recent_public().filter(id__in=entries).exclude(owner_id=user_id).order_by("-published_at"))
+    return _ids(recent_public().filter(id__in=entries).exclude(owner_id=user_id).order_by("-published_at"))
 
 
 def fresh(user_id: int) -> list[int]:
     """New videos few people have seen yet, so new creators get seen."""
     since = timezone.now() - timedelta(hours=48)
-    return _ids(_recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at"))
+    return _ids(recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at"))
 
 
 SOURCES = {

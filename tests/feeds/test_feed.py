@@ -303,6 +303,25 @@ class TestEvents:
         video.refresh_from_db()
         assert video.impression_count == 3
 
+    def test_a_flush_costs_the_same_queries_for_2_videos_or_20(self, client_for):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client, queries = client_for(UserFactory()), []
+        for count in (2, 20):
+            made = videos(count)
+            batch = [self.event(f"{count}-{n}-{kind}", video, kind, watch_ms=2000 * n)
+                     for n, video in enumerate(made) for kind in ("impression", "watch")]  # fmt: skip
+            client.post("/api/v1/feed/events", {"events": batch}, format="json")
+            with CaptureQueriesContext(connection) as captured:
+                services.counters_flush()
+            queries.append(len(captured))
+            rows = Video.objects.filter(id__in=[v.id for v in made]).order_by("id")
+            assert [(v.impression_count, v.view_count, v.watch_seconds) for v in rows] == [
+                (1, 1, 2 * n) for n in range(count)
+            ]
+        assert queries[0] == queries[1]
+
     def test_unknown_videos_refuse_the_whole_batch(self, client_for):
         video = VideoFactory()
         client = client_for(UserFactory())
