@@ -124,12 +124,14 @@ def diversify(ranked: Sequence[Candidate], *, weights: Weights) -> list[Candidat
         authors: Counter[int] = Counter()
         lineages: Counter[int] = Counter()
         deferred: list[Candidate] = []
-        for candidate in remaining:
-            fits = (
+        for index, candidate in enumerate(remaining):
+            if len(page) == weights.page_size:
+                deferred.extend(remaining[index:])  # a full page looks no further
+                break
+            if (
                 authors[candidate.author_id] < weights.max_per_author
                 and lineages[candidate.lineage_root_id] < weights.max_per_lineage
-            )
-            if fits and len(page) < weights.page_size:
+            ):
                 page.append(candidate)
                 authors[candidate.author_id] += 1
                 lineages[candidate.lineage_root_id] += 1
