@@ -259,13 +259,12 @@ def counters_flush() -> int:
     """
     applied = 0
     store.counters_take(uuid.uuid4().hex)
-    for key in store.counter_batches():
-        batch_id = key.rsplit(":", 1)[1]
+    for batch_id in store.counter_batches():
         if not CounterFlush.objects.filter(batch_id=batch_id).exists():
             # A concurrent flush may have applied this batch first (IntegrityError on its id).
             with contextlib.suppress(IntegrityError):
-                applied += _apply_batch(batch_id, store.counters_read(key))
-        store.counters_drop(key)
+                applied += _apply_batch(batch_id, store.counters_read(batch_id))
+        store.counters_drop(batch_id)
     return applied
 
 

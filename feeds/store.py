@@ -333,8 +333,14 @@ def trending_ids(limit: int) -> list[int]:
     return [int(member) for member in redis().zrevrange(trending_key(), 0, limit - 1)]
 
 
+def _counters_key(*parts: str) -> str:
+    # One hash tag for the live hash, its batches and their register: one cluster slot,
+    # so a batch is taken and registered by one script.
+    return _key("{counters}", *parts)
+
+
 def counters_key() -> str:
-    return _key("counters")
+    return _counters_key("live")
 
 
 def _event_key(user_id: int, event_id: str) -> str:
@@ -366,34 +372,37 @@ def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Seque
     pipe.execute()
 
 
-def counters_take(batch_id: str) -> str | None:
-    """Move the live counters aside under a batch name (atomic); None when there are none."""
-    target = _key("counters", "batch", batch_id)
-    try:
-        redis().rename(counters_key(), target)
-    except Exception as error:  # redis raises ResponseError "no such key"
-        if "no such key" in str(error).lower():
-            return None
-        raise
-    return target
+# Takes the live counters aside as a batch, and registers the batch, at once: increments
+# made afterwards start a new live hash, and a flush finds every batch not applied yet
+# without scanning the keyspace.
+_TAKE_COUNTERS_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+"""
+
+
+def counters_take(batch_id: str) -> bool:
+    """Move the live counters aside as batch ``batch_id``; False when there are none."""
+    keys = [counters_key(), _counters_key("batch", batch_id), _counters_key("batches")]
+    return bool(redis().eval(_TAKE_COUNTERS_SCRIPT, len(keys), *keys, batch_id))
 
 
 def counter_batches() -> list[str]:
-    return [
-        key.decode() if isinstance(key, bytes) else key
-        for key in redis().scan_iter(match=_key("counters", "batch", "*"))
-    ]
+    """Ids of the batches taken but not dropped yet: applied or not, a flush decides."""
+    return sorted(member.decode() for member in redis().smembers(_counters_key("batches")))
 
 
-def counters_read(key: str) -> dict[str, int]:
-    return {
-        (field.decode() if isinstance(field, bytes) else field): int(value)
-        for field, value in redis().hgetall(key).items()
-    }
+def counters_read(batch_id: str) -> dict[str, int]:
+    return {field.decode(): int(value) for field, value in redis().hgetall(_counters_key("batch", batch_id)).items()}
 
 
-def counters_drop(key: str) -> None:
-    redis().delete(key)
+def counters_drop(batch_id: str) -> None:
+    pipe = redis().pipeline()
+    pipe.delete(_counters_key("batch", batch_id))
+    pipe.srem(_counters_key("batches"), batch_id)
+    pipe.execute()
 
 
 def teen_cards_today(user_id: int, served: int) -> int:

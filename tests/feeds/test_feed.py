@@ -297,8 +297,8 @@ class TestEvents:
         assert video.impression_count == 2
         # A flush that died after its commit but before dropping the batch: never applied twice.
         client.post("/api/v1/feed/events", {"events": [self.event("c", video)]}, format="json")
-        key = store.counters_take("committed-then-crashed")
-        services._apply_batch("committed-then-crashed", store.counters_read(key))
+        assert store.counters_take("committed-then-crashed")
+        services._apply_batch("committed-then-crashed", store.counters_read("committed-then-crashed"))
         services.counters_flush()
         video.refresh_from_db()
         assert video.impression_count == 3
