@@ -7,7 +7,8 @@ score = quality x freshness + affinity + steering + exploration, where
   with 2 likes out of 2 views does not outrank one with 900 out of 1,000;
 - freshness halves every ``half_life_hours``;
 - affinity rewards authors the viewer follows or interacted with;
-- steering adds or subtracts per topic the viewer asked for more or less of;
+- steering adds or subtracts per topic the viewer asked for more or less of
+  (words compared by their stems);
 - exploration gives new videos with few impressions a chance to be seen.
 
 Weights live in settings ``FEED_RANKING`` (documented there).
@@ -20,6 +21,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import snowballstemmer
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,22 @@ class Weights:
 
 @dataclass(frozen=True)
 class Steering:
+    """Topics the viewer asked for more or less of, as word stems."""
+
     more: frozenset[str] = frozenset()
     less: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_words(cls, *, more: Iterable[str] = (), less: Iterable[str] = ()) -> Steering:
+        return cls(more=stems(more), less=stems(less))
+
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def stems(words: Iterable[str]) -> frozenset[str]:
+    """Snowball stems, so that "cats" matches "cat" and "cooking" matches "cook"."""
+    return frozenset(_stemmer.stemWords(list(words)))
 
 
 def _smoothed(count: int, impressions: int, prior_rate: float, prior_impressions: float) -> float:
@@ -86,8 +103,10 @@ def score(
     )
     age_hours = max(0.0, (now - candidate.published_at).total_seconds() / 3600)
     freshness = math.pow(0.5, age_hours / w.half_life_hours)
-    topics = topics_in(candidate.text)
-    steer = w.steering * (len(topics & steering.more) - 2 * len(topics & steering.less))
+    steer = 0.0
+    if steering.more or steering.less:
+        topics = stems(topics_in(candidate.text))
+        steer = w.steering * (len(topics & steering.more) - 2 * len(topics & steering.less))
     explore = w.exploration if candidate.impressions < w.exploration_impressions else 0.0
     return quality * freshness + w.affinity * affinity + steer + explore
 

@@ -38,7 +38,7 @@ def steering_for(user_id: int) -> ranking.Steering:
     preference = FeedPreference.objects.filter(user_id=user_id).first()
     if preference is None:
         return ranking.Steering()
-    return ranking.Steering(more=frozenset(preference.more_topics), less=frozenset(preference.less_topics))
+    return ranking.Steering.from_words(more=preference.more_topics, less=preference.less_topics)
 
 
 def candidate_filter(*, user: User) -> Q:

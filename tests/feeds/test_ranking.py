@@ -49,8 +49,16 @@ def test_steering_moves_topics_up_and_down():
     cooking = video(1, text="a #cooking show on mars")
     horror = video(2, text="horror in the basement")
     plain = video(3, text="a walk in the park")
-    steering = Steering(more=frozenset({"cooking"}), less=frozenset({"horror"}))
+    steering = Steering.from_words(more={"cooking"}, less={"horror"})
     assert ids(rank([horror, plain, cooking], now=NOW, weights=WEIGHTS, steering=steering)) == [1, 3, 2]
+
+
+def test_steering_matches_other_forms_of_a_word():
+    cats = video(1, text="two cats skating")
+    cooks = video(2, text="she cooks dinner on a comet")
+    plain = video(3, text="a walk in the park")
+    steering = Steering.from_words(more={"cat", "cooking"})
+    assert ids(rank([plain, cooks, cats], now=NOW, weights=WEIGHTS, steering=steering))[-1] == plain.video_id
 
 
 def test_exploration_gives_new_videos_a_chance():
