@@ -13,7 +13,7 @@ from django.dispatch import receiver
 from kombu.exceptions import OperationalError as BrokerError
 from redis import RedisError
 
-from backend.creators.events import block_changed, follow_ended
+from backend.creators.events import block_changed, follow_ended, follow_started
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store
 
@@ -71,6 +71,13 @@ def remember_like(sender, *, video_id: int, user_id: int, liked: bool, **kwargs)
 def forget_blocks(sender, *, user_ids: list[int], **kwargs) -> None:
     for user_id in user_ids:
         store.viewer_set_drop(user_id, "blocked")
+
+
+@receiver(follow_started, dispatch_uid="feeds.reload_following_feed")
+@_tolerate_outage
+def reload_following_feed(sender, *, follower_id: int, **kwargs) -> None:
+    # The next following page loads it again, with the new account's earlier posts.
+    store.following_forget(follower_id)
 
 
 @receiver(follow_ended, dispatch_uid="feeds.forget_unfollowed_author")

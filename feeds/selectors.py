@@ -169,8 +169,13 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
 def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
     if isinstance(position, dict) and position.get("db"):
         return _from_database(viewer, FOLLOWING, position)
+    from feeds.services import following_feed_load
+
     before = float(position) if position is not None else float("inf")
     stored = store.following_page(viewer.id, before=before, limit=settings.FEED_PAGE_SIZE)
+    if stored is None:  # expired, or never loaded: one query loads it again
+        following_feed_load(user=viewer)
+        stored = store.following_page(viewer.id, before=before, limit=settings.FEED_PAGE_SIZE) or []
     merged = dict(stored)
     # Large accounts are not fanned out: their recent posts are merged in here.
     big = Follow.objects.filter(

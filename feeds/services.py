@@ -160,6 +160,23 @@ def video_fanout(*, video_id: int) -> int:
     return len(followers)
 
 
+def following_feed_load(*, user: User) -> None:
+    """Load a viewer's following feed from PostgreSQL: the newest posts of the accounts they follow.
+
+    Large accounts are left out, as fan-out leaves them out: they are merged in at read time.
+    """
+    followees = Follow.objects.filter(
+        follower_id=user.id, followee__follower_count__lte=settings.FEED_FANOUT_MAX_FOLLOWERS
+    ).values("followee_id")
+    posts = (
+        Video.objects.filter(owner_id__in=followees, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True)
+        .exclude(visibility=Video.Visibility.PRIVATE)
+        .order_by("-published_at")
+        .values_list("id", "published_at")[: settings.FEED_CAP]
+    )
+    store.following_fill(user.id, [(video_id, published_at.timestamp()) for video_id, published_at in posts])
+
+
 def following_author_drop(*, follower_id: int, author_id: int) -> None:
     """An author no longer followed leaves the follower's following feed."""
     recent = Video.objects.filter(owner_id=author_id).order_by("-published_at").values_list("id", flat=True)

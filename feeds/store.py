@@ -8,7 +8,8 @@ because of the cache.
 - ``feed:{u42}:for_you`` is a sorted set of video ids scored by *position*:
   refills append with increasing positions and never reorder what is there,
   so a cursor (the last position served) stays valid while new cards arrive.
-- ``feed:{u42}:following`` is scored by publish time (fan-out on publish).
+- ``feed:{u42}:following`` is scored by publish time: loaded from PostgreSQL when
+  missing (and after a new follow), then kept by fan-out on publish.
 - ``card:<video id>`` is the JSON a player needs, shared by every viewer; a
   removed or consent-withdrawn video's card is replaced by a tombstone, so one
   MGET tells a page both what to show and what to drop. Cards are written only
@@ -227,13 +228,32 @@ def for_you_ids(user_id: int) -> set[int]:
 # --- Following ----------------------------------------------------------------
 
 
+# A following feed loaded from PostgreSQL holds this member (scored 0, older than any post);
+# one without it holds only what fan-out pushed since it expired, and is loaded again.
+_LOADED = "-"
+
+
+def following_fill(user_id: int, posts: Iterable[tuple[int, float]]) -> None:
+    """Load a viewer's following feed with (video id, publish time) pairs, newest kept."""
+    key = feed_key(user_id, FOLLOWING)
+    pipe = redis().pipeline()
+    pipe.zadd(key, {_LOADED: 0, **{str(video_id): published_ts for video_id, published_ts in posts}})
+    pipe.zremrangebyrank(key, 1, -settings.FEED_CAP - 1)  # rank 0 is the marker
+    pipe.expire(key, settings.FEED_TTL_S)
+    pipe.execute()
+
+
+def following_forget(user_id: int) -> None:
+    redis().delete(feed_key(user_id, FOLLOWING))
+
+
 def following_push(follower_ids: Iterable[int], video_id: int, published_ts: float) -> None:
     """Fan-out on publish: the video goes into each follower's following feed."""
     pipe = redis().pipeline(transaction=False)
     for follower_id in follower_ids:
         key = feed_key(follower_id, FOLLOWING)
         pipe.zadd(key, {str(video_id): published_ts})
-        pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
+        pipe.zremrangebyrank(key, 1, -settings.FEED_CAP - 1)
         pipe.expire(key, settings.FEED_TTL_S)
     pipe.execute()
 
@@ -243,10 +263,15 @@ def following_remove(user_id: int, video_ids: Sequence[int]) -> None:
         redis().zrem(feed_key(user_id, FOLLOWING), *(str(video_id) for video_id in video_ids))
 
 
-def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int, float]]:
-    """(id, publish time) newest first, strictly older than ``before``."""
-    rows = redis().zrevrangebyscore(feed_key(user_id, FOLLOWING), f"({before}", "-inf", start=0, num=limit,
-                                    withscores=True)  # fmt: skip
+def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int, float]] | None:
+    """(id, publish time) newest first, strictly older than ``before``; None when the feed is not loaded."""
+    key = feed_key(user_id, FOLLOWING)
+    pipe = redis().pipeline(transaction=False)
+    pipe.zscore(key, _LOADED)
+    pipe.zrevrangebyscore(key, f"({before}", "(0", start=0, num=limit, withscores=True)
+    loaded, rows = pipe.execute()
+    if loaded is None:
+        return None
     return [(int(member), score) for member, score in rows]
 
 

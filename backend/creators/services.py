@@ -199,6 +199,7 @@ def follow_create(*, follower: User, followee: User) -> Follow:
         return Follow.objects.get(follower=follower, followee=followee)
     User.objects.filter(id=follower.id).update(following_count=F("following_count") + 1)
     User.objects.filter(id=followee.id).update(follower_count=F("follower_count") + 1)
+    events.follow_started.send_on_commit(follower_id=follower.id, followee_id=followee.id)
     return follow
 
 

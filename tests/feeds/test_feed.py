@@ -439,3 +439,28 @@ def test_a_post_made_non_public_leaves_for_you_feeds_already_built(
     assert response.status_code == 200
     assert all_pages(client_for(viewer)) == [other.id]
     assert all_pages(client_for(viewer), kind="following") == ([post.id] if in_following else [])
+
+
+def test_following_someone_shows_their_earlier_posts(client_for, django_capture_on_commit_callbacks):
+    viewer, author, other = UserFactory(), UserFactory(), UserFactory()
+    creator_services.follow_create(follower=viewer, followee=other)
+    earlier = VideoFactory(owner=author, published_at=timezone.now() - timedelta(days=3))
+    theirs = VideoFactory(owner=other, published_at=timezone.now() - timedelta(days=1))
+    services.video_fanout(video_id=theirs.id)
+    assert all_pages(client_for(viewer), kind="following") == [theirs.id]
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_services.follow_create(follower=viewer, followee=author)
+    assert all_pages(client_for(viewer), kind="following") == [theirs.id, earlier.id]
+
+
+def test_a_following_feed_lost_from_redis_is_rebuilt_from_postgresql(client_for):
+    viewer, author = UserFactory(), UserFactory()
+    creator_services.follow_create(follower=viewer, followee=author)
+    older = VideoFactory(owner=author, published_at=timezone.now() - timedelta(days=2))
+    services.video_fanout(video_id=older.id)
+    store.redis().delete(store.feed_key(viewer.id, "following"))  # expired, or Redis restarted empty
+    newer = VideoFactory(owner=author)
+    services.video_fanout(video_id=newer.id)  # fan-out into the missing feed holds only the new post
+    private = VideoFactory(owner=author, visibility="private")
+    assert private.id not in all_pages(client_for(viewer), kind="following")
+    assert all_pages(client_for(viewer), kind="following") == [newer.id, older.id]

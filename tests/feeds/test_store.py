@@ -48,6 +48,8 @@ def test_a_card_built_just_before_a_removal_cannot_bring_the_video_back():
 
 
 def test_following_feed_is_newest_first_with_a_time_cursor():
+    store.following_fill(7, [])
+    store.following_fill(8, [])
     store.following_push([7, 8], 100, 1000.0)
     store.following_push([7], 101, 2000.0)
     store.following_push([7], 102, 3000.0)
@@ -112,3 +114,17 @@ def test_no_refill_is_claimed_while_every_remaining_card_is_cached(settings):
     store.for_you_append(7, list(range(1, 11)))
     store.cards_warmed_until(7, 10)
     assert not any(store.for_you_take(7, after=None, limit=2).refill_claimed for _ in range(4))
+
+
+def test_a_following_feed_is_not_loaded_until_filled_from_postgresql():
+    store.following_push([7], 100, 1000.0)  # fan-out into a feed that expired
+    assert store.following_page(7, before=float("inf"), limit=5) is None
+    store.following_fill(7, [(90, 900.0)])
+    assert store.following_page(7, before=float("inf"), limit=5) == [(100, 1000.0), (90, 900.0)]
+
+
+def test_a_loaded_following_feed_stays_capped_and_loaded(settings):
+    settings.FEED_CAP = 3
+    store.following_fill(7, [(n, float(n)) for n in range(1, 6)])
+    store.following_push([7], 6, 6.0)
+    assert store.following_page(7, before=float("inf"), limit=10) == [(6, 6.0), (5, 5.0), (4, 4.0)]
