@@ -120,9 +120,8 @@ def feed_build(*, user: User) -> int:
         ),
         weights=_weights(),
     )
-    appended = store.for_you_append(user.id, [candidate.video_id for candidate in ordered])
-    feed_cards_warm(user_id=user.id)
-    return appended
+    # Cards are cached ahead by the refill that the first page claims, off the request path.
+    return store.for_you_append(user.id, [candidate.video_id for candidate in ordered])
 
 
 def feed_cards_warm(*, user_id: int) -> int:
@@ -137,12 +136,9 @@ def feed_cards_warm(*, user_id: int) -> int:
 
 
 def feed_refill(*, user: User) -> None:
-    """Keep a viewer's feed ahead of them: rank more when few ids are left, else cache the next cards."""
-    if store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW:
-        progressed = feed_build(user=user) > 0
-    else:
-        progressed = feed_cards_warm(user_id=user.id) > 0
-    if progressed:
+    """Keep a viewer's feed ahead of them: rank more when few ids are left, and cache the next cards."""
+    built = feed_build(user=user) if store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW else 0
+    if feed_cards_warm(user_id=user.id) or built:
         # The next page that finds the feed low may queue another at once; with nothing new,
         # the claim's expiry spaces out the retries.
         store.refill_release(user.id)
