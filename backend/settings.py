@@ -373,7 +373,6 @@ FEED_CANDIDATE_WINDOW_DAYS = env.int("FEED_CANDIDATE_WINDOW_DAYS", default=14)
 # Authors with more followers than this are merged into followers' feeds at read
 # time instead of being fanned out to every follower on publish.
 FEED_FANOUT_MAX_FOLLOWERS = env.int("FEED_FANOUT_MAX_FOLLOWERS", default=10_000)
-FEED_EVENT_ID_TTL_S = 7 * 24 * 3600
 FEED_VIEWER_SET_TTL_S = 24 * 3600  # a viewer's blocked and liked sets, reloaded from PostgreSQL after
 FEED_TEEN_DAILY_CARDS = env.int("FEED_TEEN_DAILY_CARDS", default=300)
 # Ranking weights (feeds/ranking.py explains each): engagement per impression,

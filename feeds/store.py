@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from django_redis import get_redis_connection
 
 from feeds.cards import Card
@@ -368,22 +370,44 @@ def counters_key() -> str:
     return _counters_key("live")
 
 
-def _event_key(user_id: int, event_id: str) -> str:
-    return user_key(user_id, f"event:{event_id}")
+def _events_key(user_id: int, day: date) -> str:
+    return user_key(user_id, f"events:{day.isoformat()}")
+
+
+# A viewer's event ids go in a set per day (UTC); an id in today's or yesterday's set was
+# counted already. One set per viewer and day, not one key per event: a fraction of the memory.
+_CLAIM_EVENTS_SCRIPT = """
+local claimed = {}
+for i = 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then
+    claimed[i - 1] = 0
+  else
+    claimed[i - 1] = redis.call('SADD', KEYS[1], ARGV[i])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return claimed
+"""
+
+
+def _event_days(user_id: int) -> list[str]:
+    today = timezone.now().date()
+    return [_events_key(user_id, today), _events_key(user_id, today - timedelta(days=1))]
 
 
 def events_claim(user_id: int, event_ids: Sequence[str]) -> list[bool]:
-    """Record a viewer's event ids in one round trip: True for each one not recorded before."""
-    pipe = redis().pipeline(transaction=False)
-    for event_id in event_ids:
-        pipe.set(_event_key(user_id, event_id), 1, nx=True, ex=settings.FEED_EVENT_ID_TTL_S)
-    return [bool(claimed) for claimed in pipe.execute()]
+    """Record a viewer's event ids in one round trip: True for each one not recorded in the last day or two."""
+    flags = redis().eval(_CLAIM_EVENTS_SCRIPT, 2, *_event_days(user_id), 2 * 24 * 3600, *event_ids)
+    return [bool(flag) for flag in flags]
 
 
 def events_unclaim(user_id: int, event_ids: Sequence[str]) -> None:
     """Forget event ids whose counts were not stored, so the same batch sent again counts them."""
     if event_ids:
-        redis().delete(*(_event_key(user_id, event_id) for event_id in event_ids))
+        pipe = redis().pipeline(transaction=False)
+        for key in _event_days(user_id):
+            pipe.srem(key, *event_ids)
+        pipe.execute()
 
 
 def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Sequence[int]) -> None:
@@ -432,8 +456,6 @@ def counters_drop(batch_id: str) -> None:
 
 def teen_cards_today(user_id: int, served: int) -> int:
     """Count cards served to a minor today; returns the new total."""
-    from django.utils import timezone
-
     key = _key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat())
     pipe = redis().pipeline()
     pipe.incrby(key, served)
@@ -442,7 +464,5 @@ def teen_cards_today(user_id: int, served: int) -> int:
 
 
 def teen_cards_used(user_id: int) -> int:
-    from django.utils import timezone
-
     value = redis().get(_key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat()))
     return int(value or 0)

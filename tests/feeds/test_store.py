@@ -1,5 +1,7 @@
 """The Redis feed store against a real Redis."""
 
+from datetime import UTC, datetime
+
 from feeds import store
 from feeds.cards import Card
 
@@ -128,3 +130,16 @@ def test_a_loaded_following_feed_stays_capped_and_loaded(settings):
     store.following_fill(7, [(n, float(n)) for n in range(1, 6)])
     store.following_push([7], 6, 6.0)
     assert store.following_page(7, before=float("inf"), limit=10) == [(6, 6.0), (5, 5.0), (4, 4.0)]
+
+
+def test_event_ids_count_once_for_a_day_or_two(monkeypatch):
+    clock = [datetime(2026, 11, 24, 23, 59, tzinfo=UTC)]
+    monkeypatch.setattr(store.timezone, "now", lambda: clock[0])
+    assert store.events_claim(1, ["a", "b", "a"]) == [True, True, False]
+    assert store.events_claim(2, ["a"]) == [True]  # ids are per viewer
+    clock[0] = datetime(2026, 11, 25, 0, 1, tzinfo=UTC)  # past midnight: yesterday's ids still count
+    assert store.events_claim(1, ["a", "c"]) == [False, True]
+    store.events_unclaim(1, ["b", "c"])
+    assert store.events_claim(1, ["b", "c"]) == [True, True]
+    clock[0] = datetime(2026, 11, 27, 0, 1, tzinfo=UTC)
+    assert store.events_claim(1, ["a"]) == [True]
