@@ -12,8 +12,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, FloatField, OuterRef, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from redis import RedisError
 
@@ -307,20 +306,9 @@ def _apply_batch(batch_id: str, counters: dict[str, int]) -> int:
     return len(per_video)
 
 
-# Engagement per impression (smoothed), slowed by age: what spreads fastest now.
-# In float8 throughout: numeric arithmetic over every recent video is ten times slower.
-_TRENDING_SCORE = RawSQL(
-    "(like_count + 3 * remix_count + 0.5::float8 * completion_count) / (impression_count + 20::float8) * 100"
-    " / power(greatest(1::float8, extract(epoch FROM now() - published_at)::float8 / 3600), 0.8::float8)",
-    [],
-    output_field=FloatField(),
-)
-
-
 def trending_recompute() -> int:
-    """Engagement velocity with time decay over the last days, for the trending source: ranked in PostgreSQL."""
-    top = sources.recent_public().annotate(score=_TRENDING_SCORE).order_by("-score", "-id")
-    scores = dict(top.values_list("id", "score")[: settings.FEED_CANDIDATES_PER_SOURCE])
+    """Engagement velocity with time decay over the last days, for the trending source."""
+    scores = sources.trending_scores()
     store.trending_set(scores)
     return len(scores)
 

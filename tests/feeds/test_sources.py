@@ -75,3 +75,10 @@ def test_trending_is_engagement_velocity_recomputed_by_the_task():
     tasks.recompute_trending()  # idempotent: the same ranking, no duplicates
     assert store.trending_ids(10) == [rising.id, aging.id, dull.id]
     assert sources.trending(UserFactory().id) == [rising.id, aging.id, dull.id]
+
+
+def test_trending_missing_from_redis_is_computed_once_and_kept():
+    hit = VideoFactory(like_count=40, impression_count=100)
+    assert store.trending_ids(10) == []  # beat has not run yet, or Redis restarted empty
+    assert sources.trending(UserFactory().id) == [hit.id]
+    assert store.trending_ids(10) == [hit.id]
