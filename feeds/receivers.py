@@ -13,7 +13,7 @@ from django.dispatch import receiver
 from kombu.exceptions import OperationalError as BrokerError
 from redis import RedisError
 
-from backend.creators.events import block_changed, follow_ended, follow_started
+from backend.creators.events import follow_ended, follow_started
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store
 
@@ -64,13 +64,6 @@ def fan_out(sender, *, video_id: int, **kwargs) -> None:
 def remember_like(sender, *, video_id: int, user_id: int, liked: bool, **kwargs) -> None:
     # Should Redis fail, the viewer's set is reloaded when it expires (FEED_VIEWER_SET_TTL_S).
     store.viewer_set_change(user_id, "liked", video_id, present=liked)
-
-
-@receiver(block_changed, dispatch_uid="feeds.forget_blocks")
-@_tolerate_outage
-def forget_blocks(sender, *, user_ids: list[int], **kwargs) -> None:
-    for user_id in user_ids:
-        store.viewer_set_drop(user_id, "blocked")
 
 
 @receiver(follow_started, dispatch_uid="feeds.reload_following_feed")

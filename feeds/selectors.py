@@ -58,11 +58,13 @@ def _viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set
 
 
 def _viewer_sets(viewer: User, taken: store.Taken) -> tuple[set[int], set[int]]:
-    """Blocked users and liked videos from Redis; loaded from PostgreSQL once when missing."""
+    """Blocked users and liked videos from Redis; loaded from PostgreSQL when missing or, for
+    blocks, older than the viewer's last block change (read with the viewer: no query)."""
     blocked, liked = taken.blocked, taken.liked
-    if blocked is None:
+    blocks_version = f"{viewer.blocks_changed_at.timestamp():.6f}" if viewer.blocks_changed_at else "0"
+    if blocked is None or taken.blocked_version != blocks_version:
         blocked = blocked_user_ids(viewer.id)
-        store.viewer_set_fill(viewer.id, "blocked", blocked)
+        store.viewer_set_fill(viewer.id, "blocked", blocked, version=blocks_version)
     if liked is None:
         ids = set(taken.video_ids)
         since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS * 2)

@@ -144,6 +144,7 @@ class Taken:
     refill_claimed: bool
     liked: set[int] | None  # None: the viewer's set is not in Redis yet
     blocked: set[int] | None
+    blocked_version: str | None  # what the blocked set was loaded with
 
 
 def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | None:
@@ -163,28 +164,30 @@ def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | No
         return None
     position, remaining, refill, ids, liked_flags, blocked = reply
     video_ids = [int(member) for member in ids]
+    sentinels = [member for member in blocked if member.startswith(b"-")]
     return Taken(
         video_ids=video_ids,
         position=float(position),
         remaining=remaining,
         refill_claimed=bool(refill),
         liked={v for v, flag in zip(video_ids, liked_flags[1:], strict=True) if flag} if liked_flags[0] else None,
-        blocked={int(member) for member in blocked if member not in _SENTINELS} if blocked else None,
+        blocked={int(member) for member in blocked if not member.startswith(b"-")} if sentinels else None,
+        blocked_version=sentinels[0][1:].decode() if sentinels else None,
     )
 
 
 # Who a viewer blocked or was blocked by, and what they liked: kept in Redis so a
-# page needs no SQL beyond authentication. A set holds a sentinel member so an
-# empty set still exists; a missing set is loaded from PostgreSQL.
+# page needs no SQL beyond authentication. A set holds a sentinel member, "-" and the
+# version it was loaded at, so an empty set still exists; a missing set is loaded from
+# PostgreSQL.
 _SENTINEL = "-"
-_SENTINELS = (_SENTINEL, _SENTINEL.encode())
 
 
-def viewer_set_fill(user_id: int, name: str, members: Iterable[int]) -> None:
+def viewer_set_fill(user_id: int, name: str, members: Iterable[int], *, version: str = "") -> None:
     key = user_key(user_id, name)
     pipe = redis().pipeline()
     pipe.delete(key)
-    pipe.sadd(key, _SENTINEL, *(str(member) for member in members))
+    pipe.sadd(key, _SENTINEL + version, *(str(member) for member in members))
     pipe.expire(key, settings.FEED_VIEWER_SET_TTL_S)
     pipe.execute()
 
@@ -194,10 +197,6 @@ def viewer_set_change(user_id: int, name: str, member: int, *, present: bool) ->
     key = user_key(user_id, name)
     script = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call(ARGV[1], KEYS[1], ARGV[2]) end return 0"
     redis().eval(script, 1, key, "SADD" if present else "SREM", str(member))
-
-
-def viewer_set_drop(user_id: int, name: str) -> None:
-    redis().delete(user_key(user_id, name))
 
 
 def for_you_ahead(user_id: int, *, limit: int) -> tuple[list[int], float | None]:

@@ -1,8 +1,5 @@
 from backend.core.events import DomainEvent
 
-# user_ids: a block between these users was made or lifted (caches of who is hidden from whom are stale).
-block_changed = DomainEvent()
-
 # follower_id, followee_id: a follow began (the follower's following feed gains the followee's posts).
 follow_started = DomainEvent()
 

@@ -88,6 +88,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     # Moderation: a suspended account may browse but not render, publish, comment or ask for cameos.
     suspended_until = models.DateTimeField(null=True, blank=True)
+    # Changes with every block made or lifted, by or against this user: caches of who is
+    # hidden from whom (the feed's) compare it with what they were loaded with.
+    blocks_changed_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -237,11 +237,17 @@ def block_create(*, blocker: User, blocked: User) -> Block:
         _follow_remove(follower_id=blocker.id, followee_id=blocked.id)
         _follow_remove(follower_id=blocked.id, followee_id=blocker.id)
         grants_revoke_between(user_a=blocker, user_b=blocked)
-        events.block_changed.send_on_commit(user_ids=[blocker.id, blocked.id])
+        _blocks_changed(blocker.id, blocked.id)
     return block
 
 
 @transaction.atomic
 def block_delete(*, blocker: User, blocked: User) -> None:
     if Block.objects.filter(blocker=blocker, blocked=blocked).delete()[0]:
-        events.block_changed.send_on_commit(user_ids=[blocker.id, blocked.id])
+        _blocks_changed(blocker.id, blocked.id)
+
+
+def _blocks_changed(*user_ids: int) -> None:
+    # In the same transaction as the block: a cache loaded before it can tell it is stale,
+    # even when no message about the change could reach it.
+    User.objects.filter(id__in=user_ids).update(blocks_changed_at=timezone.now())

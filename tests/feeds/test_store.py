@@ -88,9 +88,9 @@ def test_taking_reports_the_viewers_likes_and_blocks_once_loaded():
     taken = store.for_you_take(4, after=None, limit=1)
     assert (taken.liked, taken.blocked) == (None, None)
     store.viewer_set_fill(4, "liked", [2])
-    store.viewer_set_fill(4, "blocked", [])
+    store.viewer_set_fill(4, "blocked", [], version="17")
     taken = store.for_you_take(4, after=taken.position, limit=1)
-    assert (taken.video_ids, taken.liked, taken.blocked) == ([2], {2}, set())
+    assert (taken.video_ids, taken.liked, taken.blocked, taken.blocked_version) == ([2], {2}, set(), "17")
 
 
 def test_a_refill_is_claimed_once_at_a_time(settings):
