@@ -1,11 +1,12 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
 from backend.cameos import api as cameos_api
+from backend.core.converters import HandleConverter, HashtagConverter
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
@@ -13,6 +14,9 @@ from backend.rights import api as rights_api
 from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
+
+register_converter(HandleConverter, "handle")
+register_converter(HashtagConverter, "hashtag")
 
 # Django tries the patterns in order: the most requested routes come first.
 api_v1 = [
@@ -23,12 +27,12 @@ api_v1 = [
     path("auth/token", creators_api.TokenView.as_view(), name="auth-token"),
     path("auth/token/refresh", creators_api.TokenRefreshOnceView.as_view(), name="auth-token-refresh"),
     path("me", creators_api.MeView.as_view(), name="me"),
-    path("creators/<str:handle>", creators_api.CreatorView.as_view(), name="creator"),
-    path("creators/<str:handle>/follow", creators_api.FollowView.as_view(), name="creator-follow"),
-    path("creators/<str:handle>/block", creators_api.BlockView.as_view(), name="creator-block"),
-    path("creators/<str:handle>/followers", creators_api.FollowersView.as_view(), name="creator-followers"),
-    path("creators/<str:handle>/following", creators_api.FollowingView.as_view(), name="creator-following"),
-    path("creators/<str:handle>/videos", videos_api.CreatorVideosView.as_view(), name="creator-videos"),
+    path("creators/<handle:handle>", creators_api.CreatorView.as_view(), name="creator"),
+    path("creators/<handle:handle>/follow", creators_api.FollowView.as_view(), name="creator-follow"),
+    path("creators/<handle:handle>/block", creators_api.BlockView.as_view(), name="creator-block"),
+    path("creators/<handle:handle>/followers", creators_api.FollowersView.as_view(), name="creator-followers"),
+    path("creators/<handle:handle>/following", creators_api.FollowingView.as_view(), name="creator-following"),
+    path("creators/<handle:handle>/videos", videos_api.CreatorVideosView.as_view(), name="creator-videos"),
     path("cameos", cameos_api.CameoListCreateView.as_view(), name="cameos"),
     path("cameos/available", cameos_api.CameoAvailableView.as_view(), name="cameos-available"),
     path("cameos/<int:cameo_id>", cameos_api.CameoDetailView.as_view(), name="cameo"),
@@ -68,7 +72,7 @@ api_v1 = [
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),
     path("rights/statements", rights_api.StatementView.as_view(), name="rights-statements"),
-    path("hashtags/<str:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
+    path("hashtags/<hashtag:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 
 readiness_checks = [

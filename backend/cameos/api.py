@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -141,7 +141,12 @@ class CameoAvailableView(ListAPIView):
 class CameoDetailView(APIView):
     parser_classes = UPLOAD_PARSERS
 
-    @extend_schema(responses=OwnCameoOutput)
+    # Not a oneOf: the owner's body is a superset of what others see, so it would match both.
+    @extend_schema(
+        responses=OpenApiResponse(
+            CameoOutput, description="What others see; the owner also gets the fields of OwnCameoOutput."
+        )
+    )
     def get(self, request, cameo_id: int):
         return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
 

@@ -194,7 +194,7 @@ class FollowView(APIView):
         services.follow_create(follower=request.user, followee=followee)
         return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
 
-    @extend_schema(request=None, responses=CreatorOutput)
+    @extend_schema(request=None, responses={200: CreatorOutput})
     def delete(self, request, handle: str):
         followee = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.follow_delete(follower=request.user, followee=followee)
@@ -213,7 +213,7 @@ class BlockView(APIView):
         services.block_create(blocker=request.user, blocked=blocked)
         return Response({"handle": blocked.handle, "blocked": True})
 
-    @extend_schema(request=None, responses=BlockOutput)
+    @extend_schema(request=None, responses={200: BlockOutput})
     def delete(self, request, handle: str):
         blocked = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.block_delete(blocker=request.user, blocked=blocked)

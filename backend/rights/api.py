@@ -41,13 +41,14 @@ class StatementView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("export", enum=["csv"])],
-        responses=OpenApiTypes.OBJECT,
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         period = request.query_params.get("period", "")
         match = re.fullmatch(r"(\d{4})-(\d{2})", period)
-        if not match or not 1 <= int(match[2]) <= 12:
-            raise DomainError("Give the period as YYYY-MM.", code="invalid_period")
+        # The ledger starts long after 1970; 9998-12 is the last month whose end a datetime holds.
+        if not match or not 1970 <= int(match[1]) <= 9998 or not 1 <= int(match[2]) <= 12:
+            raise DomainError("Give the period as YYYY-MM, a month from 1970-01.", code="invalid_period")
         data = services.statement(user=request.user, year=int(match[1]), month=int(match[2]))
         if request.query_params.get("export") == "csv":
             response = HttpResponse(services.statement_csv(data), content_type="text/csv")

@@ -192,7 +192,7 @@ class VideoLikeView(APIView):
         services.like_create(video=video, user=request.user)
         return self._state(video.id, True)
 
-    @extend_schema(request=None, responses=LikeState)
+    @extend_schema(request=None, responses={200: LikeState})
     def delete(self, request, video_id: int):
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         services.like_delete(video=video, user=request.user)

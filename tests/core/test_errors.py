@@ -40,6 +40,12 @@ def test_not_found_from_a_view_and_from_an_unknown_path(api_client):
     assert_envelope(api_client.get("/api/v1/no/such/path"), 404, "not_found")
 
 
+@pytest.mark.urls("backend.urls")
+@pytest.mark.parametrize("path", ["creators/%00", "creators/a%00b/follow", "creators/a%20b/videos", "hashtags/%00"])
+def test_a_name_no_creator_or_hashtag_can_have_is_not_found(client_for, user, path):
+    assert_envelope(client_for(user).get(f"/api/v1/{path}"), 404, "not_found")
+
+
 def test_method_not_allowed(api_client):
     assert_envelope(api_client.put("/api/v1/auth/register", {}, format="json"), 405, "method_not_allowed")
 

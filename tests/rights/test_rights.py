@@ -180,7 +180,9 @@ class TestLedger:
         csv = client_for(member).get("/api/v1/rights/statements", {"period": period, "export": "csv"})
         assert csv["Content-Type"] == "text/csv"
         assert "character,Captain Comet,rights_holder,EUR,1200" in csv.content.decode()
-        assert client_for(member).get("/api/v1/rights/statements", {"period": "2026-13"}).status_code == 400
+        for period in ("2026-13", "0000-01", "9999-12", "26-01"):
+            response = client_for(member).get("/api/v1/rights/statements", {"period": period})
+            assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_period")
 
 
 class TestAdmin:
