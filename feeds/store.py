@@ -177,9 +177,9 @@ def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | No
 
 
 # Who a viewer blocked or was blocked by, and what they liked: kept in Redis so a
-# page needs no SQL beyond authentication. A set holds a sentinel member, "-" and the
-# version it was loaded at, so an empty set still exists; a missing set is loaded from
-# PostgreSQL.
+# page needs no SQL beyond authentication. A set holds a sentinel member ("-", then the
+# version the set was loaded at), so an empty set still exists; a missing set is loaded
+# from PostgreSQL.
 _SENTINEL = "-"
 
 
