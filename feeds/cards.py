@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
 from backend.cameos.models import Appearance
 from backend.videos.models import Video
 from media import storage
@@ -45,13 +47,16 @@ def _url(name: str) -> str | None:
     return storage.public().url(name) if name else None
 
 
+def feed_posts() -> QuerySet[Video]:
+    """Posts a feed may show: published, consent standing, public or for followers."""
+    return Video.objects.filter(status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True).exclude(
+        visibility=Video.Visibility.PRIVATE
+    )
+
+
 def cards_build(video_ids: list[int]) -> dict[int, Card]:
     """Cards of the videos that may be shown in feeds: two queries, whatever the count."""
-    videos = (
-        Video.objects.filter(id__in=video_ids, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True)
-        .exclude(visibility=Video.Visibility.PRIVATE)
-        .select_related("owner")
-    )
+    videos = feed_posts().filter(id__in=video_ids).select_related("owner")
     cameo_handles: dict[int, set[str]] = {}
     for video_id, handle in Appearance.objects.filter(video_id__in=video_ids).values_list(
         "video_id", "cameo__owner__handle"

@@ -39,15 +39,10 @@ def hide_video(sender, *, video_id: int, **kwargs) -> None:
     store.hide_videos([video_id])
 
 
-@receiver(video_shown, dispatch_uid="feeds.show_video")
-@_tolerate_outage
-def show_video(sender, *, video_id: int, **kwargs) -> None:
-    store.cards_drop([video_id])
-
-
-@receiver(video_changed, dispatch_uid="feeds.refresh_card")
+@receiver([video_changed, video_shown], dispatch_uid="feeds.refresh_card")
 @_tolerate_outage
 def refresh_card(sender, *, video_id: int, **kwargs) -> None:
+    # Changed, or restored by a moderator (its tombstone goes too): rebuilt from PostgreSQL.
     store.cards_drop([video_id])
 
 

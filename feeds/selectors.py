@@ -26,7 +26,7 @@ from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
 from feeds import cursors, store
-from feeds.cards import cards_build, page_json
+from feeds.cards import cards_build, feed_posts, page_json
 
 logger = logging.getLogger(__name__)
 
@@ -183,9 +183,7 @@ def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
     big = Follow.objects.filter(
         follower_id=viewer.id, followee__follower_count__gt=settings.FEED_FANOUT_MAX_FOLLOWERS
     ).values("followee_id")
-    published = Video.objects.filter(
-        owner_id__in=big, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True
-    ).exclude(visibility=Video.Visibility.PRIVATE)
+    published = feed_posts().filter(owner_id__in=big)
     if before != float("inf"):
         published = published.filter(published_at__lt=datetime.fromtimestamp(before, tz=UTC))
     for video_id, published_at in published.order_by("-published_at").values_list("id", "published_at")[

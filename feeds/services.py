@@ -22,7 +22,7 @@ from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
 from backend.videos.selectors import videos_visible_to
 from feeds import ranking, sources, store
-from feeds.cards import cards_build
+from feeds.cards import cards_build, feed_posts
 from feeds.models import CounterFlush, FeedPreference
 
 EVENT_TYPES = ("impression", "watch", "complete", "skip")
@@ -163,13 +163,9 @@ def following_feed_load(*, user: User) -> None:
     followees = Follow.objects.filter(
         follower_id=user.id, followee__follower_count__lte=settings.FEED_FANOUT_MAX_FOLLOWERS
     ).values("followee_id")
-    posts = (
-        Video.objects.filter(owner_id__in=followees, status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True)
-        .exclude(visibility=Video.Visibility.PRIVATE)
-        .order_by("-published_at")
-        .values_list("id", "published_at")[: settings.FEED_CAP]
-    )
-    store.following_fill(user.id, [(video_id, published_at.timestamp()) for video_id, published_at in posts])
+    posts = feed_posts().filter(owner_id__in=followees).order_by("-published_at")
+    newest = posts.values_list("id", "published_at")[: settings.FEED_CAP]
+    store.following_fill(user.id, [(video_id, published_at.timestamp()) for video_id, published_at in newest])
 
 
 def following_author_drop(*, follower_id: int, author_id: int) -> None:

@@ -37,6 +37,10 @@ def redis():
     return get_redis_connection("default")
 
 
+# A member no video id can be: the viewer's structure was loaded from PostgreSQL.
+_LOADED = "-"
+
+
 def _key(*parts: str) -> str:
     return ":".join((settings.FEED_KEY_PREFIX, *parts))
 
@@ -127,7 +131,7 @@ if (remaining < tonumber(ARGV[5]) or cards_ahead < math.min(tonumber(ARGV[8]), r
     and redis.call('SET', refilling, 1, 'NX', 'EX', ARGV[6]) then
   refill = 1
 end
--- The viewer's sets hold a sentinel member: without it, the set is not loaded yet.
+-- The viewer's sets hold the loaded marker: without it, the set is not loaded yet.
 local liked_flags = redis.call('SMISMEMBER', liked, ARGV[7], unpack(ids))
 return {last, remaining, refill, ids, liked_flags, redis.call('SMEMBERS', blocked)}
 """
@@ -157,37 +161,36 @@ def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | No
     reply = _take_script(
         keys=[user_key(user_id, name) for name in names],
         args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, settings.FEED_SEEN_TTL_S,
-              settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _SENTINEL, settings.FEED_WARM_CARDS // 3],
+              settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _LOADED, settings.FEED_WARM_CARDS // 3],
         client=client,
     )  # fmt: skip
     if reply is None:
         return None
     position, remaining, refill, ids, liked_flags, blocked = reply
     video_ids = [int(member) for member in ids]
-    sentinels = [member for member in blocked if member.startswith(b"-")]
+    markers = [member for member in blocked if member.startswith(_LOADED.encode())]
     return Taken(
         video_ids=video_ids,
         position=float(position),
         remaining=remaining,
         refill_claimed=bool(refill),
         liked={v for v, flag in zip(video_ids, liked_flags[1:], strict=True) if flag} if liked_flags[0] else None,
-        blocked={int(member) for member in blocked if not member.startswith(b"-")} if sentinels else None,
-        blocked_version=sentinels[0][1:].decode() if sentinels else None,
+        blocked={int(member) for member in blocked if member not in markers} if markers else None,
+        blocked_version=markers[0][len(_LOADED) :].decode() if markers else None,
     )
 
 
 # Who a viewer blocked or was blocked by, and what they liked: kept in Redis so a
-# page needs no SQL beyond authentication. A set holds a sentinel member ("-", then the
+# page needs no SQL beyond authentication. A set holds the loaded marker (followed by the
 # version the set was loaded at), so an empty set still exists; a missing set is loaded
 # from PostgreSQL.
-_SENTINEL = "-"
 
 
 def viewer_set_fill(user_id: int, name: str, members: Iterable[int], *, version: str = "") -> None:
     key = user_key(user_id, name)
     pipe = redis().pipeline()
     pipe.delete(key)
-    pipe.sadd(key, _SENTINEL + version, *(str(member) for member in members))
+    pipe.sadd(key, _LOADED + version, *(str(member) for member in members))
     pipe.expire(key, settings.FEED_VIEWER_SET_TTL_S)
     pipe.execute()
 
@@ -228,10 +231,9 @@ def for_you_ids(user_id: int) -> set[int]:
 
 # --- Following ----------------------------------------------------------------
 
-
-# A following feed loaded from PostgreSQL holds this member (scored 0, older than any post);
-# one without it holds only what fan-out pushed since it expired, and is loaded again.
-_LOADED = "-"
+# A following feed loaded from PostgreSQL holds the loaded marker (scored 0, older than
+# any post); one without it holds only what fan-out pushed since it expired, and is
+# loaded again.
 
 
 def following_fill(user_id: int, posts: Iterable[tuple[int, float]]) -> None:
@@ -279,14 +281,16 @@ def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int
 # --- Seen, cards, hidden videos ----------------------------------------------
 
 
-def mark_seen(user_id: int, video_ids: Iterable[int]) -> None:
-    video_ids = [str(video_id) for video_id in video_ids]
-    if not video_ids:
-        return
-    pipe = redis().pipeline()
-    pipe.sadd(seen_key(user_id), *video_ids)
+def mark_seen(user_id: int, video_ids: Sequence[int]) -> None:
+    if video_ids:
+        pipe = redis().pipeline()
+        _seen_add(pipe, user_id, video_ids)
+        pipe.execute()
+
+
+def _seen_add(pipe, user_id: int, video_ids: Sequence[int]) -> None:
+    pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in video_ids))
     pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
-    pipe.execute()
 
 
 def seen_among(user_id: int, video_ids: Sequence[int]) -> set[int]:
@@ -415,8 +419,7 @@ def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Seque
     for field, amount in increments.items():
         pipe.hincrby(counters_key(), field, amount)
     if seen_video_ids:
-        pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in seen_video_ids))
-        pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
+        _seen_add(pipe, user_id, seen_video_ids)
     pipe.execute()
 
 

@@ -1,16 +1,12 @@
 """Path converters for names in URLs: a path that cannot name anything is a 404 at routing,
 before a query runs (PostgreSQL refuses a NUL byte in text, for one)."""
 
+from django.urls.converters import StringConverter
 
-class HandleConverter:
+
+class HandleConverter(StringConverter):
     regex = r"[A-Za-z0-9_.]{1,30}"  # the characters of a handle (creators.models.HANDLE_PATTERN)
 
-    def to_python(self, value: str) -> str:
-        return value
 
-    def to_url(self, value: str) -> str:
-        return value
-
-
-class HashtagConverter(HandleConverter):
+class HashtagConverter(StringConverter):
     regex = r"\w{1,50}"  # the characters of a hashtag (videos.services.HASHTAG_PATTERN)
