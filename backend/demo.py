@@ -33,6 +33,7 @@ FOLLOWS = [
     ("leo", "maya"),
     ("maya", "leo"),
     ("sam", "maya"),
+    ("maya", "sam"),  # mutuals: Maya's cameo travels into Sam's remix of a remix of her video
     ("ines", "maya"),
     ("kai", "maya"),
     ("maya", "ines"),
@@ -112,7 +113,8 @@ def videos(users: dict[str, User], *, log=print) -> None:
         if parent_index is None:
             job, _ = render_services.render_job_request(**fields)
         else:
-            job, _ = render_services.remix_request(source=made[parent_index], keep_cameo_ids=[], **fields)
+            # The source's cameos travel into the remix: each remixer here may use them.
+            job, _ = render_services.remix_request(source=made[parent_index], **fields)
         # The worker's code, run here so the demo is ready when the servers start.
         render_services.render_job_execute(job_id=str(job.id))
         render_services.render_job_postprocess(job_id=str(job.id))

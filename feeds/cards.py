@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from backend.cameos.models import Appearance
-from backend.videos.models import Video
-from media import storage
+from backend.core.private_media import media_file_url
+from backend.videos.models import Video, VideoLineage
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,51 +29,66 @@ class Card:
     safe_for_teens: bool
     public: bool  # False: followers only
     body: bytes  # the card as the API returns it, less the viewer's "liked"
+    # Authors of the videos this one remixes: a viewer blocked by one of them may not see it either.
+    source_author_ids: tuple[int, ...] = ()
 
     def for_viewer(self, *, liked: bool) -> bytes:
         return self.body[:-1] + (b',"liked":true}' if liked else b',"liked":false}')
 
+    def shows_anyone_of(self, people: set[int]) -> bool:
+        return self.author_id in people or not people.isdisjoint(self.source_author_ids)
+
     def dumps(self) -> bytes:
-        """The stored form: ``<author id> <safe for teens 0|1><public 0|1> <json>``."""
-        return b"%d %d%d %s" % (self.author_id, self.safe_for_teens, self.public, self.body)
+        """The stored form: ``<author id>[,<source author id>...] <safe for teens 0|1><public 0|1> <json>``."""
+        authors = b",".join(b"%d" % author for author in (self.author_id, *self.source_author_ids))
+        return b"%s %d%d %s" % (authors, self.safe_for_teens, self.public, self.body)
 
     @classmethod
     def loads(cls, video_id: int, stored: bytes) -> Card:
-        author_id, flags, body = stored.split(b" ", 2)
-        return cls(video_id, int(author_id), flags[:1] == b"1", flags[1:2] == b"1", body)
+        authors, flags, body = stored.split(b" ", 2)
+        author_id, *sources = (int(author) for author in authors.split(b","))
+        return cls(video_id, author_id, flags[:1] == b"1", flags[1:2] == b"1", body, tuple(sources))
 
 
-def _url(name: str) -> str | None:
-    return storage.public().url(name) if name else None
+def _url(video: Video, name: str) -> str | None:
+    """From the store that holds the video's files now: a card for followers carries signed links (which
+    outlive the card, FEED_CARD_TTL_S < MEDIA_URL_EXPIRY_SECONDS)."""
+    return media_file_url(name, public=video.media_public)
 
 
 def feed_posts() -> QuerySet[Video]:
-    """Posts a feed may show: published, consent standing, public or for followers."""
-    return Video.objects.filter(status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True).exclude(
-        visibility=Video.Visibility.PRIVATE
-    )
+    """Posts a feed may show someone (``VideoQuerySet.shown_to_followers``); serving filters per viewer."""
+    return Video.objects.shown_to_followers()
 
 
 def cards_build(video_ids: list[int]) -> dict[int, Card]:
-    """Cards of the videos that may be shown in feeds: two queries, whatever the count."""
+    """Cards of the videos that may be shown in feeds: three queries, whatever the count."""
     videos = feed_posts().filter(id__in=video_ids).select_related("owner")
+    source_authors: dict[int, set[int]] = {}
+    for video_id, author_id in VideoLineage.objects.filter(descendant_id__in=video_ids, depth__gt=0).values_list(
+        "descendant_id", "ancestor__owner_id"
+    ):
+        source_authors.setdefault(video_id, set()).add(author_id)
     cameo_handles: dict[int, set[str]] = {}
     for video_id, handle in Appearance.objects.filter(video_id__in=video_ids).values_list(
         "video_id", "cameo__owner__handle"
     ):
         cameo_handles.setdefault(video_id, set()).add(handle)
-    return {video.id: _card(video, sorted(cameo_handles.get(video.id, ()))) for video in videos}
+    return {
+        video.id: _card(video, sorted(cameo_handles.get(video.id, ())), source_authors.get(video.id, set()))
+        for video in videos
+    }
 
 
-def _card(video: Video, cameo_handles: list[str]) -> Card:
+def _card(video: Video, cameo_handles: list[str], source_authors: set[int]) -> Card:
     fields = {
         "id": video.id,
         "author": {"handle": video.owner.handle, "display_name": video.owner.display_name},
         "caption": video.caption,
         "prompt": None if video.prompt_hidden else video.prompt,
-        "hls_url": _url(video.hls),
-        "mp4_url": _url(video.mp4),
-        "poster_url": _url(video.poster),
+        "hls_url": _url(video, video.hls) if video.media_public else None,  # segments are not signed
+        "mp4_url": _url(video, video.mp4),
+        "poster_url": _url(video, video.poster),
         "duration_s": video.duration_s,
         "width": video.width,
         "height": video.height,
@@ -88,7 +103,8 @@ def _card(video: Video, cameo_handles: list[str]) -> Card:
     }
     body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     public = video.visibility == Video.Visibility.PUBLIC
-    return Card(video.id, video.owner_id, video.safe_for_teens, public, body)
+    sources = tuple(sorted(source_authors - {video.owner_id}))
+    return Card(video.id, video.owner_id, video.safe_for_teens, public, body, sources)
 
 
 def page_json(cards: list[bytes], next_cursor: str | None) -> bytes:

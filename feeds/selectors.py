@@ -98,7 +98,7 @@ def _hydrate(
         for video_id in video_ids
         if (card := cards.get(video_id)) is not None
         and video_id not in hidden
-        and card.author_id not in blocked
+        and not card.shows_anyone_of(blocked)
         and (card.safe_for_teens or not viewer.is_teen)
         and (card.public or kind == FOLLOWING)
     }
@@ -198,18 +198,11 @@ def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
 
 def _from_database(viewer: User, kind: str, position) -> tuple[dict[int, bytes], object]:
     """The fallback: newest visible posts by keyset ``(published_at, id)``, from one indexed query."""
-    videos = Video.objects.filter(status=Video.Status.PUBLISHED, consent_withdrawn_at__isnull=True).exclude(
-        owner_id__in=blocked_user_ids(viewer.id) | {viewer.id}
-    )
+    videos = Video.objects.visible_to(viewer).shown_to_followers().exclude(owner_id=viewer.id)
     if kind == FOLLOWING:
-        videos = videos.filter(
-            owner_id__in=Follow.objects.filter(follower_id=viewer.id).values("followee_id"),
-            visibility__in=[Video.Visibility.PUBLIC, Video.Visibility.FOLLOWERS],
-        )
+        videos = videos.filter(owner_id__in=Follow.objects.filter(follower_id=viewer.id).values("followee_id"))
     else:
         videos = videos.filter(visibility=Video.Visibility.PUBLIC)
-    if viewer.is_teen:
-        videos = videos.filter(safe_for_teens=True)
     if isinstance(position, dict) and position.get("db"):
         published_at = datetime.fromisoformat(position["t"])
         videos = videos.filter(Q(published_at__lt=published_at) | Q(published_at=published_at, id__lt=position["id"]))

@@ -12,15 +12,13 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count
 from django.utils import timezone
 from redis import RedisError
 
 from backend.core.errors import DomainError
 from backend.creators.models import Follow, User
-from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
-from backend.videos.selectors import videos_visible_to
 from feeds import ranking, sources, store
 from feeds.cards import cards_build, feed_posts
 from feeds.models import CounterFlush, FeedPreference
@@ -40,16 +38,6 @@ def steering_for(user_id: int) -> ranking.Steering:
     return ranking.Steering.from_words(more=preference.more_topics, less=preference.less_topics)
 
 
-def candidate_filter(*, user: User) -> Q:
-    """What may never enter this viewer's feed (also applied again when serving)."""
-    excluded = Q(owner_id__in=blocked_user_ids(user.id)) | Q(owner_id=user.id)
-    if user.is_teen:
-        excluded |= Q(safe_for_teens=False)
-    return ~excluded & Q(
-        status=Video.Status.PUBLISHED, visibility=Video.Visibility.PUBLIC, consent_withdrawn_at__isnull=True
-    )
-
-
 def _candidates(user: User) -> list[ranking.Candidate]:
     by_source: dict[int, set[str]] = defaultdict(set)
     for name, source in sources.SOURCES.items():
@@ -58,7 +46,11 @@ def _candidates(user: User) -> list[ranking.Candidate]:
     already = store.for_you_ids(user.id) | store.seen_among(user.id, list(by_source))
     wanted = [video_id for video_id in by_source if video_id not in already]
     rows = (
-        Video.objects.filter(candidate_filter(user=user), id__in=wanted)
+        # What this viewer may see (blocks, teen safety) of what anyone may: the one rule, not a copy.
+        Video.objects.visible_to(user)
+        .shown_to_everyone()
+        .filter(id__in=wanted)
+        .exclude(owner_id=user.id)
         .select_related(None)
         .values_list(
             "id",
@@ -177,11 +169,6 @@ def following_author_drop(*, follower_id: int, author_id: int) -> None:
 # --- Events -------------------------------------------------------------------
 
 
-class UnknownVideo(DomainError):
-    default_code = "unknown_video"
-    default_detail = "Some events name videos that do not exist."
-
-
 class EventsUnavailable(DomainError):
     status_code = 503
     default_code = "events_unavailable"
@@ -192,17 +179,12 @@ class EventsUnavailable(DomainError):
 def _videos_countable_by(user: User, video_ids: set[int]) -> set[int]:
     """Of these ids, the videos whose events count: those the viewer may see now.
 
-    An id that is no video at all is refused. An event on a video the viewer can no
-    longer see (removed, made private, blocked since it was watched) is a fair report
-    of the past, so the batch stands, but it moves no counter.
+    An event on a video the viewer can no longer see (removed, made private, blocked
+    since it was watched) is a fair report of the past, so the batch stands, but it
+    moves no counter; an id that is no video at all is answered the same way, so the
+    answer never tells a hidden video from none.
     """
-    visible = videos_visible_to(viewer=user).filter(id=OuterRef("id"))
-    rows = Video.objects.filter(id__in=video_ids).annotate(countable=Exists(visible)).values_list("id", "countable")
-    known = dict(rows)
-    unknown = sorted(video_ids - known.keys())
-    if unknown:
-        raise UnknownVideo(details={"video_ids": unknown})
-    return {video_id for video_id, countable in known.items() if countable}
+    return set(Video.objects.visible_to(user).filter(id__in=video_ids).values_list("id", flat=True))
 
 
 def _increments(events: list[dict]) -> tuple[dict[str, int], list[int]]:

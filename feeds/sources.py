@@ -22,12 +22,7 @@ from feeds import store
 def recent_public() -> QuerySet[Video]:
     """Public posts of the candidate window whose consent stands."""
     since = timezone.now() - timedelta(days=settings.FEED_CANDIDATE_WINDOW_DAYS)
-    return Video.objects.filter(
-        status=Video.Status.PUBLISHED,
-        visibility=Video.Visibility.PUBLIC,
-        consent_withdrawn_at__isnull=True,
-        published_at__gte=since,
-    )
+    return Video.objects.shown_to_everyone().filter(published_at__gte=since)
 
 
 def _ids(queryset: QuerySet[Video]) -> list[int]:

@@ -65,7 +65,7 @@ def seen_key(user_id: int) -> str:
 def card_key(video_id: int) -> str:
     # The version changes with the stored form of a card (``Card.dumps``): cards of an
     # older form are simply rebuilt, and PostgreSQL keeps hiding what was removed.
-    return _key("card", "v2", str(video_id))
+    return _key("card", "v3", str(video_id))
 
 
 # --- For you ------------------------------------------------------------------

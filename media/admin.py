@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 
+from backend.core.admin import ServiceActionsOnly
 from backend.core.errors import DomainError
 from media import services
 from media.models import RenderJob
 
 
 @admin.register(RenderJob)
-class RenderJobAdmin(admin.ModelAdmin):
+class RenderJobAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = [
         "id", "requester", "kind", "status", "stage", "progress", "attempts", "provider", "error_code", "created_at",
         "run_seconds",
@@ -15,12 +16,11 @@ class RenderJobAdmin(admin.ModelAdmin):
     search_fields = ["id", "requester__handle", "prompt", "provider_job_id", "idempotency_key"]
     list_select_related = ["requester"]
     date_hierarchy = "created_at"
-    # Jobs change only through services (actions below), never by editing fields.
+    # Jobs change only through services (actions below), never by editing fields (a save would also
+    # overwrite the state a worker wrote meanwhile), and are neither added (renders are requested
+    # through the API, with every check) nor deleted here: ServiceActionsOnly.
     readonly_fields = [*(f.name for f in RenderJob._meta.fields), "cameos"]
     actions = ["retry_jobs", "cancel_jobs"]
-
-    def has_add_permission(self, request):
-        return False  # renders are requested through the API, with every check
 
     @admin.display(description="run (s)")
     def run_seconds(self, job: RenderJob):
@@ -28,11 +28,11 @@ class RenderJobAdmin(admin.ModelAdmin):
             return round((job.finished_at - job.started_at).total_seconds(), 1)
         return None
 
-    @admin.action(description="Retry the selected failed or cancelled renders")
+    @admin.action(description="Retry the selected failed or cancelled renders", permissions=["moderate"])
     def retry_jobs(self, request, queryset):
         self._apply(request, queryset, lambda job: services.render_job_retry(job=job), "retried")
 
-    @admin.action(description="Cancel the selected renders")
+    @admin.action(description="Cancel the selected renders", permissions=["moderate"])
     def cancel_jobs(self, request, queryset):
         self._apply(
             request,

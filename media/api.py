@@ -116,11 +116,8 @@ class RenderCancelView(APIView):
 
 
 class RemixRequestInput(RenderRequestInput):
-    keep_cameo_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
-        required=False,
-        help_text="Cameos of the source to keep (default: all). You need your own permission for each.",
-    )
+    """A remix sends the source's frames to the provider, so every cameo and character in the source
+    travels into the remix and needs the remixer's own permission; ``cameo_ids`` adds more."""
 
 
 class VideoRemixView(APIView):
@@ -169,8 +166,8 @@ class ProvenanceLookupView(APIView):
 
     @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        from backend.videos import lineage
-        from backend.videos.selectors import videos_visible_to
+        from backend.videos import selectors as video_selectors
+        from backend.videos.models import Video
         from media import provenance_lookup
 
         data = ProvenanceLookupInput(data=request.data)
@@ -179,13 +176,16 @@ class ProvenanceLookupView(APIView):
         body = {"made_here": result["match"] is not None, "video": None, "c2pa": None}
         if result["match"]:
             video_id, score = result["match"]
-            video = videos_visible_to(viewer=request.user).select_related("owner").filter(id=video_id).first()
+            video = Video.objects.visible_to(request.user).select_related("owner").filter(id=video_id).first()
             # Details only for videos the caller may see; otherwise just that it was made here.
             if video is not None:
                 body["video"] = {
                     "id": video.id, "creator_handle": video.owner.handle, "created_at": video.created_at,
                     "published_at": video.published_at, "match_score": score,
-                    "lineage": [{"id": v.id, "creator_handle": v.owner.handle} for v in lineage.ancestors(video=video)],
+                    "lineage": [
+                        {"id": v.id, "creator_handle": v.owner.handle}
+                        for v in video_selectors.lineage_ancestors(viewer=request.user, video=video)
+                    ],
                 }  # fmt: skip
         if result["c2pa"]:
             manifest = result["c2pa"]

@@ -42,6 +42,11 @@ def image_hash(image: Image.Image) -> int:
     return int("".join("1" if bit else "0" for bit in bits), 2)
 
 
+def still_hash(path: Path) -> int:
+    with Image.open(path) as image:
+        return image_hash(image.convert("RGB"))
+
+
 def video_hashes(path: Path, *, per_second: float = 1.0, limit: int = 120) -> list[int]:
     """One hash per sampled frame (about ``per_second`` a second)."""
     hashes: list[int] = []

@@ -55,6 +55,11 @@ class RenderJob(models.Model):
         "videos.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="remix_jobs"
     )
     reference_image = models.CharField(max_length=300, blank=True, help_text="Private storage name.")
+    # The video made here that the reference image was recognised as (provenance match): its
+    # likenesses, characters and visibility limits travel into the result, as a remix source's do.
+    reference_video = models.ForeignKey(
+        "videos.Video", null=True, blank=True, on_delete=models.SET_NULL, related_name="reference_jobs"
+    )
     # Categories an outside moderation model flagged on the prompt (for review), if any.
     moderation_flags = models.JSONField(default=list, blank=True)
     # What the cameo owners asked for, as sent to the provider (a snapshot for audit).

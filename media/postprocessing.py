@@ -86,6 +86,7 @@ class Outputs:
 
 
 def public_prefix(job_id) -> str:
+    """Where a render's files are stored, in whichever store holds them (the name predates the private store)."""
     return f"videos/{job_id}"
 
 
@@ -197,12 +198,17 @@ def process(*, job: RenderJob, original: Path, workdir: Path) -> Outputs:
         hls_dir=hls_dir,
         poster=poster,
         thumbnails=thumbnails,
-        fingerprint=fingerprint.video_hashes(signed),
+        # The stills too, so an uploaded poster or thumbnail is recognised as well as a frame.
+        fingerprint=fingerprint.video_hashes(signed) + [fingerprint.still_hash(path) for path in (poster, *thumbnails)],
     )
 
 
 def publish(*, job: RenderJob, outputs: Outputs) -> list[str]:
-    """Upload every output to the public store; returns the names written."""
+    """Upload every output to the private store; returns the names written.
+
+    The result is a draft, which only its owner and the owners of its cameos may see: its files
+    reach the public store once it is shown to everyone (``media/video_files.py``), under the same names.
+    """
     prefix = public_prefix(job.id)
     files = {f"{prefix}/video.mp4": outputs.mp4, f"{prefix}/poster.jpg": outputs.poster}
     files |= {f"{prefix}/thumbs/{path.name}": path for path in outputs.thumbnails}
@@ -210,10 +216,10 @@ def publish(*, job: RenderJob, outputs: Outputs) -> list[str]:
     written = []
     try:
         for name, path in files.items():
-            written.append(storage.upload(storage.public(), path, name))
+            written.append(storage.upload(storage.private(), path, name))
     except Exception:
         for name in written:
-            storage.public().delete(name)
+            storage.private().delete(name)
         raise
     return written
 

@@ -94,6 +94,23 @@ def best_match(hashes: list[int]) -> tuple[int, float] | None:
     return (video_id, round(share, 3)) if share >= MIN_FRAME_SHARE else None
 
 
+def _hashes_of_upload(upload, workdir: str) -> tuple[Path, list[int]]:
+    path = Path(workdir) / "upload"
+    with open(path, "wb") as target:
+        for chunk in upload.chunks():
+            target.write(chunk)
+    upload.seek(0)
+    return path, query_hashes(path)
+
+
+def match_upload(upload) -> int | None:
+    """The id of the video made here that an uploaded image or clip shows, if any."""
+    with tempfile.TemporaryDirectory() as workdir:
+        _, hashes = _hashes_of_upload(upload, workdir)
+    match = best_match(hashes)
+    return match[0] if match else None
+
+
 def lookup(upload) -> dict:
     """The match (video, creator, when, lineage) and the file's own C2PA manifest, if any."""
     if upload.size > settings.PROVENANCE_MAX_BYTES:
@@ -101,11 +118,7 @@ def lookup(upload) -> dict:
 
         raise UploadTooLarge(f"Files may be at most {settings.PROVENANCE_MAX_BYTES // 2**20} MB.")
     with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir) / "upload"
-        with open(path, "wb") as target:
-            for chunk in upload.chunks():
-                target.write(chunk)
-        hashes = query_hashes(path)
+        path, hashes = _hashes_of_upload(upload, workdir)
         _, _, anchor = provenance.ensure_dev_certificate(settings.VAR_DIR / "c2pa")
         anchors = Path(settings.C2PA_TRUST_ANCHORS_PATH or anchor).read_text()
         manifest = provenance.read_manifest(path, trust_anchors_pem=anchors)

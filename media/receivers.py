@@ -1,9 +1,17 @@
-"""Reactions of the render pipeline to other apps' domain events."""
+"""Reactions of the media app to other apps' domain events."""
+
+import logging
 
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError as BrokerError
 
 from backend.cameos.events import consent_withdrawn
+from backend.videos.events import video_changed, video_hidden, video_published, video_shown
+from media import tasks
 from media.services import render_jobs_recheck_cameo
+from media.video_files import video_files_sync
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(consent_withdrawn, dispatch_uid="media.cancel_renders_on_consent_withdrawn")
@@ -11,3 +19,20 @@ def cancel_renders_on_consent_withdrawn(sender, *, cameo_id: int, **kwargs) -> N
     # Synchronous on purpose: revocation must stop queued jobs at once, and a
     # running job sees the cancellation at its next stage boundary.
     render_jobs_recheck_cameo(cameo_id=cameo_id)
+
+
+@receiver([video_published, video_changed, video_hidden, video_shown], dispatch_uid="media.video_files_follow_state")
+def video_files_follow_state(sender, *, video_id: int, **kwargs) -> None:
+    # Synchronous on purpose, and connected before the feeds' receivers (media comes first in
+    # INSTALLED_APPS): a removed, withdrawn or narrowed video's public files stop being served in the
+    # same step that takes it out of feeds, and cards rebuilt after that point at the right store.
+    try:
+        video_files_sync(video_id=video_id)
+    except Exception:
+        # The change is committed: a failing move must not turn it into an error, nor keep the
+        # receivers after this one (feeds) from running. A worker retries; `video_media_sync` repairs.
+        logger.exception("video %s: moving its files failed; queued a retry", video_id)
+        try:
+            tasks.video_files_sync.delay(video_id=video_id)
+        except BrokerError:
+            logger.exception("video %s: could not queue the retry; run `manage.py video_media_sync`", video_id)

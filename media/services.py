@@ -32,6 +32,7 @@ from backend.cameos.models import Cameo
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
 from backend.rights import services as rights_services
+from backend.videos import services as video_services
 from backend.videos.models import Video
 from media import postprocessing, storage
 from media.models import RenderJob
@@ -118,6 +119,36 @@ def _cameo_directions(cameos: list[Cameo]) -> list[str]:
     return directions
 
 
+def _carried_by(videos: list[Video]) -> tuple[set[int], set[int]]:
+    """Cameo and character ids that travel with these videos' frames (their own carried ones included)."""
+    ids = [video.id for video in videos]
+    if not ids:
+        return set(), set()
+    cameos = set(Cameo.objects.filter(appearances__video_id__in=ids).values_list("id", flat=True))
+    characters = set(rights_services.character_ids_in_videos(video_ids=ids))
+    return cameos, characters
+
+
+def _reference_video(*, requester: User, reference_image) -> Video | None:
+    """The video made here that an uploaded reference shows (provenance index: frames, posters,
+    thumbnails), if any. One that ``requester`` may not carry into a video of theirs is refused:
+    someone else's that is not shown to everyone, or anything withdrawn or taken down."""
+    from media import provenance_lookup
+
+    match = provenance_lookup.match_upload(reference_image)
+    if match is None:
+        return None
+    video = Video.objects.filter(id=match).first()
+    if video is None:
+        return None
+    usable = video.owner_id == requester.id or video.is_visible_to(requester)
+    if not usable or not video_services.source_holds(
+        source=video, owner_id=requester.id, visibility=Video.Visibility.PRIVATE
+    ):
+        raise RenderRefused("This reference comes from a video you may not reuse.", code="reference_not_allowed")
+    return video
+
+
 def render_job_request(
     *,
     requester: User,
@@ -136,6 +167,10 @@ def render_job_request(
     Returns ``(job, created)``. The same key with a different body is a 409.
     Refusals (quota, consent) raise and leave nothing behind; a prompt that
     policy refuses is kept as a ``blocked`` job for moderators, then raised.
+
+    A likeness travels with its pixels: every cameo and character of the remixed source, and of a
+    video made here that the reference image is recognised as, is part of the render, and the
+    requester needs consent and policy for each, whatever the request lists.
     """
     from backend.moderation.services import require_not_suspended
 
@@ -155,6 +190,13 @@ def render_job_request(
     existing = RenderJob.objects.filter(requester=requester, idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replayed(existing, fingerprint), False
+    reference_video = (
+        _reference_video(requester=requester, reference_image=reference_image) if reference_image else None
+    )
+    embedded = [video for video in (source_video, reference_video) if video is not None]
+    carried_cameo_ids, carried_character_ids = _carried_by(embedded)
+    cameo_ids = sorted(set(cameo_ids) | carried_cameo_ids)
+    character_ids = sorted(set(character_ids) | carried_character_ids)
 
     stored_reference = ""
     try:
@@ -176,6 +218,7 @@ def render_job_request(
                 aspect=aspect,
                 resolution=resolution,
                 source_video=source_video,
+                reference_video=reference_video,
                 directions=_cameo_directions(cameos)
                 + [f"{c.name} must never appear: {c.restrictions}" for c in characters if c.restrictions],
                 provider=settings.RENDER_PROVIDER,
@@ -217,32 +260,20 @@ def render_job_request(
     return job, True
 
 
-def remix_request(
-    *,
-    requester: User,
-    idempotency_key: str,
-    source: Video,
-    keep_cameo_ids: list[int] | None = None,
-    cameo_ids: list[int] | tuple = (),
-    **render_fields,
-) -> tuple[RenderJob, bool]:
-    """A render whose result is a remix of ``source``; the remixer needs every cameo they keep."""
-    from backend.cameos.selectors import cameo_ids_in_video
+def remix_request(*, requester: User, idempotency_key: str, source: Video, **render_fields) -> tuple[RenderJob, bool]:
+    """A render whose result is a remix of ``source``: its frames go to the provider, so every cameo
+    and character in it travels into the remix (the remixer needs their own permission for each).
 
-    if source.status != Video.Status.PUBLISHED or source.visibility == Video.Visibility.PRIVATE:
-        raise RenderRefused("Only published, non-private videos can be remixed.", code="remix_not_allowed")
+    Others' videos may be remixed only while they are shown to everyone; one's own while published.
+    """
     if not source.remix_allowed:
         raise RenderRefused("The owner turned remixing off for this video.", code="remix_disabled")
-    source_cameos = set(cameo_ids_in_video(video_id=source.id))
-    kept = source_cameos if keep_cameo_ids is None else set(keep_cameo_ids)
-    if not kept <= source_cameos:
-        raise DomainError("keep_cameo_ids must be cameos of the source video.", code="not_in_source")
+    if source.status != Video.Status.PUBLISHED or not video_services.source_holds(
+        source=source, owner_id=requester.id, visibility=Video.Visibility.PRIVATE
+    ):
+        raise RenderRefused("Only public posts can be remixed (and your own posts).", code="remix_not_allowed")
     return render_job_request(
-        requester=requester,
-        idempotency_key=idempotency_key,
-        cameo_ids=sorted(kept | set(cameo_ids)),
-        source_video=source,
-        **render_fields,
+        requester=requester, idempotency_key=idempotency_key, source_video=source, **render_fields
     )
 
 
@@ -354,7 +385,13 @@ def _heartbeat(job_id):
 
 
 def _recheck_consent(job: RenderJob) -> None:
-    """Cameo consent and character policies, again, from the database."""
+    """Cameo consent, character policies and the videos it embeds, again, from the database."""
+    for source in Video.objects.filter(id__in=[job.source_video_id, job.reference_video_id]):
+        if not video_services.source_holds(
+            source=source, owner_id=job.requester_id, visibility=Video.Visibility.PRIVATE
+        ):
+            render_job_cancel(job=job, reason="source_unavailable", message=f"Video {source.id} is no longer shown.")
+            raise JobCancelled()
     for cameo in job.cameos.select_related("owner"):
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
         if not permission.allowed:
@@ -378,7 +415,7 @@ def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
         references.append(storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}"))
     source = None
     if job.source_video is not None and job.source_video.mp4:
-        source = storage.download(storage.public(), job.source_video.mp4, workdir / "source.mp4")
+        source = storage.download(storage.video_store(job.source_video), job.source_video.mp4, workdir / "source.mp4")
     width, height = job.dimensions
     return RenderSpec(
         prompt=job.prompt,
@@ -534,19 +571,20 @@ def render_job_postprocess(*, job_id: str) -> None:
             started = time.monotonic()
             published = postprocessing.publish(job=job, outputs=outputs)
             job.stage_seconds["publishing"] = round(time.monotonic() - started, 3)
-            _complete(job, outputs=outputs, published=published)
+            if not _complete(job, outputs=outputs, published=published):
+                raise JobCancelled()
     except JobCancelled:
         for name in published:
-            storage.public().delete(name)
+            storage.private().delete(name)
         storage.private().delete(job.original)
     except postprocessing.BadProviderOutput as error:
         for name in published:
-            storage.public().delete(name)
+            storage.private().delete(name)
         render_job_fail(job_id=job.id, code="provider_bad_output", message=str(error))
     except Exception:
         # A bug or a broken dependency: fail the job rather than re-queue it forever.
         for name in published:
-            storage.public().delete(name)
+            storage.private().delete(name)
         render_job_fail(job_id=job.id, code="post_processing_failed", message="Post-processing failed.")
         raise
     finally:
@@ -554,19 +592,24 @@ def render_job_postprocess(*, job_id: str) -> None:
 
 
 @transaction.atomic
-def _complete(job: RenderJob, *, outputs, published: list[str]) -> None:
+def _complete(job: RenderJob, *, outputs, published: list[str]) -> bool:
     from backend.cameos import services as cameo_services
-    from backend.videos import services as video_services
 
     locked = RenderJob.objects.select_for_update().get(id=job.id)
     if locked.status != RenderJob.Status.RUNNING:
         raise JobCancelled()
-    video = video_services.video_create_draft(
-        owner=job.requester,
-        prompt=job.prompt,
-        parent=job.source_video,
-        media=outputs.video_fields(),
-    )
+    try:
+        video = video_services.video_create_draft(
+            owner=job.requester,
+            prompt=job.prompt,
+            parent=job.source_video,
+            embedded_sources=[job.reference_video] if job.reference_video_id else [],
+            media=outputs.video_fields(),
+        )
+    except video_services.SourceUnavailable:
+        # Kept (not rolled back with an exception): the job ends cancelled, its files go.
+        _finish(locked, RenderJob.Status.CANCELLED, code="source_unavailable", message="A source is no longer shown.")
+        return False
     for cameo in job.cameos.all():
         cameo_services.appearance_record(cameo=cameo, video=video)
     rights_services.video_characters_record(video=video, characters=list(job.characters.all()))
@@ -577,6 +620,7 @@ def _complete(job: RenderJob, *, outputs, published: list[str]) -> None:
     locked.stage_seconds = job.stage_seconds
     locked.save(update_fields=["result_video", "progress", "stage", "stage_seconds"])
     _finish(locked, RenderJob.Status.SUCCEEDED)
+    return True
 
 
 # --- Cancel and reap ----------------------------------------------------------

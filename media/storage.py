@@ -1,16 +1,22 @@
-"""The two media stores: private (originals, cameo media) and public (renditions).
+"""The two media stores: private (originals, cameo media, renditions nobody else may see) and public.
 
 Both are Django storages configured in settings (S3 buckets, or folders on the
-local disk); code asks for them here and never cares which.
+local disk); code asks for them here and never cares which. A video's renditions
+move between them as its visibility changes (``media/video_files.py``), so code
+that reads them asks ``video_store`` where they are now.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
+
+if TYPE_CHECKING:
+    from backend.videos.models import Video
 
 
 def private() -> Storage:
@@ -19,6 +25,11 @@ def private() -> Storage:
 
 def public() -> Storage:
     return storages["public"]
+
+
+def video_store(video: Video) -> Storage:
+    """The store that holds ``video``'s renditions now (``Video.media_public``)."""
+    return public() if video.media_public else private()
 
 
 def download(store: Storage, name: str, destination: Path) -> Path:

@@ -1,7 +1,11 @@
+from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.conf import settings
 
 from media.providers.base import ProviderTransientError
+
+# What a media store raises when it is unreachable or refuses a request (local disk, S3).
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 @shared_task(
@@ -35,3 +39,19 @@ def reap_stalled_renders() -> dict:
     from media.services import render_jobs_reap
 
     return render_jobs_reap()
+
+
+@shared_task(
+    name="media.video_files_sync",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=STORAGE_ERRORS,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=10,
+)
+def video_files_sync(*, video_id: int) -> None:
+    from media.video_files import video_files_sync as sync
+
+    sync(video_id=video_id)

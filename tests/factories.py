@@ -61,6 +61,14 @@ class VideoFactory(factory.django.DjangoModelFactory):
     status = "published"
     visibility = "public"
     published_at = factory.LazyFunction(timezone.now)
+    # Where services would have put its files: the public store only while it is shown to everyone.
+    media_public = factory.LazyAttribute(
+        lambda video: (
+            video.status == "published"
+            and video.visibility == "public"
+            and getattr(video, "withdrawn_at", None) is None
+        )
+    )
 
     @factory.post_generation
     def lineage(video, create, extracted, **kwargs):

@@ -1,6 +1,7 @@
 """Every admin list loads and searches; moderators' actions go through the services."""
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 
 from backend.cameos.models import Appearance, CameoVerification
@@ -21,7 +22,17 @@ MODELS = [
     "media_renderjob",
     "moderation_auditlogentry",
     "moderation_blockedterm",
+    "moderation_case",
+    "moderation_strike",
 ]
+OUR_APPS = {"creators", "videos", "cameos", "moderation", "rights", "media", "feeds"}
+# Settings-like tables, and comments (deleted through comment_remove: counted and audited).
+DELETED_BY_HAND = {"moderation.blockedterm", "creators.invitecode", "videos.comment"}
+DOMAIN_ADMINS = sorted(
+    model._meta.label_lower
+    for model in admin.site._registry
+    if model._meta.app_label in OUR_APPS and model._meta.label_lower not in DELETED_BY_HAND
+)
 
 
 @pytest.fixture
@@ -67,11 +78,13 @@ def test_bulk_suspend_and_video_remove_restore_are_audited(staff):
     staff.post(reverse("admin:videos_video_changelist"), {"action": "remove", "_selected_action": [video.id]})
     video.refresh_from_db()
     assert video.status == "removed"
+    # A restore re-checks consent: the cameo in it must be usable again first.
+    staff.post(reverse("admin:cameos_cameo_changelist"), {"action": "restore", "_selected_action": [cameo.id]})
     staff.post(reverse("admin:videos_video_changelist"), {"action": "restore", "_selected_action": [video.id]})
     video.refresh_from_db()
     assert video.status == "published"
     actions = set(AuditLogEntry.objects.values_list("action", flat=True))
-    assert {"cameo.suspend", "video.remove", "video.restore"} <= actions
+    assert {"cameo.suspend", "cameo.restore", "video.remove", "video.restore"} <= actions
 
 
 def test_the_audit_log_cannot_be_edited(staff):
@@ -85,3 +98,12 @@ def test_the_audit_log_cannot_be_edited(staff):
         == 403
     )
     assert AuditLogEntry.objects.filter(id=entry.id).exists()
+
+
+@pytest.mark.parametrize("label", DOMAIN_ADMINS)
+def test_domain_rows_are_never_hard_deleted_from_the_admin(staff, label):
+    """Deleting would skip the services (consent events, takedowns, counters, the audit log)."""
+    app_label, model = label.split(".")
+    assert staff.get(reverse(f"admin:{app_label}_{model}_delete", args=["1"])).status_code == 403
+    action_form = staff.get(reverse(f"admin:{app_label}_{model}_changelist")).context["action_form"]
+    assert action_form is None or "delete_selected" not in dict(action_form.fields["action"].choices)

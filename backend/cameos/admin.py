@@ -1,17 +1,18 @@
 """What moderators see of cameos. Every change of state goes through the services.
 
-Cameos, grants and appearances are not added, edited or deleted here by hand
-(that would skip consent events, takedowns and the audit log); moderators act
-with the list actions. The one editable field is a cameo's link to a protected
-likeness.
+Cameos, grants, verifications and appearances are not added, edited or deleted
+here by hand (that would skip consent events, takedowns and the audit log);
+moderators act with the list actions. A cameo is linked to a protected likeness
+only by approving its verification as that person.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
+from backend.core.admin import ServiceActionsOnly, run_each
 from backend.core.errors import DomainError
 from backend.core.private_media import private_media_url
 
@@ -24,32 +25,12 @@ def _player(name: str, tag: str) -> str:
     return format_html('<{} src="{}" controls preload="metadata" width="360"></{}>', tag, private_media_url(name), tag)
 
 
-def _run_each(modeladmin, request, queryset, action, verb: str) -> None:
-    done = 0
-    for obj in queryset:
-        try:
-            action(obj)
-            done += 1
-        except DomainError as error:
-            modeladmin.message_user(request, f"{obj}: {error.detail}", level=messages.WARNING)
-    modeladmin.message_user(request, f"{done} {queryset.model._meta.verbose_name_plural} {verb}.")
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Cameo)
-class CameoAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CameoAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["display_name", "owner", "kind", "status", "audience", "verified_at", "created_at"]
     list_filter = ["status", "audience", "kind", "created_at"]
     search_fields = ["display_name", "owner__handle", "owner__email"]
     list_select_related = ["owner"]
-    raw_id_fields = ["protected_likeness"]
     fields = [
         "owner",
         "kind",
@@ -67,7 +48,7 @@ class CameoAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = [field for field in fields if field != "protected_likeness"]
+    readonly_fields = fields
     actions = ["suspend", "restore"]
 
     @admin.display(description="reference image")
@@ -82,17 +63,17 @@ class CameoAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def voice_sample_player(self, cameo):
         return _player(cameo.voice_sample, "audio")
 
-    @admin.action(description="Suspend the selected cameos (cancels their renders)")
+    @admin.action(description="Suspend the selected cameos (cancels their renders)", permissions=["moderate"])
     def suspend(self, request, queryset):
         reason = "suspended by a moderator in the admin"
-        _run_each(self, request, queryset, lambda c: services.cameo_suspend(cameo=c, by=request.user, reason=reason),
-                  "suspended")  # fmt: skip
+        run_each(self, request, queryset, lambda c: services.cameo_suspend(cameo=c, by=request.user, reason=reason),
+                 "suspended")  # fmt: skip
 
-    @admin.action(description="Lift the suspension of the selected cameos")
+    @admin.action(description="Lift the suspension of the selected cameos", permissions=["moderate"])
     def restore(self, request, queryset):
         reason = "restored by a moderator in the admin"
-        _run_each(self, request, queryset, lambda c: services.cameo_restore(cameo=c, by=request.user, reason=reason),
-                  "restored")  # fmt: skip
+        run_each(self, request, queryset, lambda c: services.cameo_restore(cameo=c, by=request.user, reason=reason),
+                 "restored")  # fmt: skip
 
 
 class VerificationQueueFilter(admin.SimpleListFilter):
@@ -123,7 +104,7 @@ class VerificationQueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(CameoVerification)
-class CameoVerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CameoVerificationAdmin(ServiceActionsOnly, admin.ModelAdmin):
     """The verification queue: watch the clip, compare with the phrase, approve or reject."""
 
     list_display = ["cameo", "owner", "phrase", "status", "submitted_at", "clip_duration_s", "protected_name"]
@@ -164,12 +145,15 @@ class CameoVerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def clip_player(self, verification):
         return _player(verification.clip, "video")
 
-    @admin.action(description="Approve: the clip shows this person saying the phrase")
+    @admin.action(description="Approve: the clip shows this person saying the phrase", permissions=["moderate"])
     def approve(self, request, queryset):
-        _run_each(self, request, queryset, lambda v: services.verification_approve(verification=v, by=request.user),
-                  "approved")  # fmt: skip
+        run_each(self, request, queryset, lambda v: services.verification_approve(verification=v, by=request.user),
+                 "approved")  # fmt: skip
 
-    @admin.action(description="Approve as the protected person the cameo's name matches (identity checked)")
+    @admin.action(
+        description="Approve as the protected person the cameo's name matches (identity checked)",
+        permissions=["moderate"],
+    )
     def approve_as_protected(self, request, queryset):
         def approve(verification):
             likeness = selectors.protected_likeness_match(text=verification.cameo.display_name)
@@ -177,20 +161,20 @@ class CameoVerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 raise DomainError("The cameo's name matches no protected likeness; use Approve.")
             services.verification_approve(verification=verification, by=request.user, protected_likeness=likeness)
 
-        _run_each(self, request, queryset, approve, "approved")
+        run_each(self, request, queryset, approve, "approved")
 
-    @admin.action(description="Reject the selected clips")
+    @admin.action(description="Reject the selected clips", permissions=["moderate"])
     def reject(self, request, queryset):
         note = f"rejected by a moderator on {timezone.localdate()}"
 
         def reject(verification):
             services.verification_reject(verification=verification, by=request.user, note=note)
 
-        _run_each(self, request, queryset, reject, "rejected")
+        run_each(self, request, queryset, reject, "rejected")
 
 
 @admin.register(CameoGrant)
-class CameoGrantAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class CameoGrantAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["cameo", "grantee", "status", "requested_at", "decided_at", "revoked_at"]
     list_filter = ["status", "requested_at"]
     search_fields = ["cameo__display_name", "grantee__handle", "cameo__owner__handle"]
@@ -200,7 +184,7 @@ class CameoGrantAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Appearance)
-class AppearanceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class AppearanceAdmin(ServiceActionsOnly, admin.ModelAdmin):
     """Take a video down from the videos admin (audited); appearances themselves are a record."""
 
     list_display = ["cameo", "video", "video_status", "created_at", "removed_by_owner_at"]
@@ -223,6 +207,9 @@ class ProtectedLikenessAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "aliases", "requested_by"]
     fields = ["name", "aliases", "kind", "requested_by", "requested_on", "note", "is_active"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # it would unlink the person's verified cameo; clear "is active" instead
 
     @admin.display(description="verified cameo")
     def verified_person(self, likeness):

@@ -141,18 +141,29 @@ def cameo_refusals_for_video(*, user: User, video_id: int) -> list[dict]:
     return refusals
 
 
-def published_videos_now_refused(*, cameo_id: int, creator_id: int | None = None) -> list[int]:
-    """Published videos with this cameo whose creators may no longer use it."""
-    appearances = Appearance.objects.filter(cameo_id=cameo_id, video__status="published").select_related(
-        "cameo", "video__owner"
+def videos_now_refused(*, cameo_id: int, creator_id: int | None = None) -> list[int]:
+    """Videos with this cameo (drafts and posts, not yet withdrawn for consent) whose creators may no
+    longer use it: one permission check per creator, however many videos they made with it."""
+    appearances = (
+        Appearance.objects.filter(cameo_id=cameo_id)
+        .exclude(video__status="removed")
+        .exclude(video__withdrawn_reason="consent")
     )
     if creator_id is not None:
         appearances = appearances.filter(video__owner_id=creator_id)
-    return [
-        appearance.video_id
-        for appearance in appearances
-        if not cameo_permission(user=appearance.video.owner, cameo=appearance.cameo).allowed
-    ]
+    by_creator: dict[int, list[int]] = {}
+    for video_id, owner_id in appearances.values_list("video_id", "video__owner_id"):
+        by_creator.setdefault(owner_id, []).append(video_id)
+    if not by_creator:
+        return []
+    cameo = Cameo.objects.get(id=cameo_id)
+    creators = User.objects.in_bulk(list(by_creator))
+    return sorted(
+        video_id
+        for owner_id, video_ids in by_creator.items()
+        if not cameo_permission(user=creators[owner_id], cameo=cameo).allowed
+        for video_id in video_ids
+    )
 
 
 def cameo_ids_in_video(*, video_id: int) -> list[int]:

@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class DomainError(exceptions.APIException):
@@ -50,6 +49,14 @@ class Forbidden(DomainError):
     default_detail = "You may not do this."
 
 
+class AccountSuspended(DomainError):
+    """A suspended account may read but not write; every app refuses with this one code."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "account_suspended"
+    default_detail = "This account is suspended."
+
+
 class PayloadTooLarge(DomainError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
@@ -73,6 +80,10 @@ def _as_api_exception(exc: Exception) -> Exception:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Any:
+    # Not at module level: importing rest_framework.views loads DEFAULT_PERMISSION_CLASSES, and
+    # the default permission (backend.core.permissions) raises errors defined in this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -1,4 +1,4 @@
-"""Short-lived links to private media (cameo references, verification clips, originals).
+"""Short-lived links to private media (cameo references, verification clips, videos not shown to everyone).
 
 On S3 the storage itself signs URLs (``querystring_auth``). On the local disk
 we sign the object's name with a timestamp and serve it through
@@ -26,6 +26,14 @@ def private_media_url(name: str) -> str:
         return store.url(name)
     token = signing.dumps(name, salt=_SALT, compress=True)
     return reverse("private-media", kwargs={"token": token})
+
+
+def media_file_url(name: str, *, public: bool) -> str | None:
+    """The URL of a stored file: in the public store, its plain (CDN-cacheable) URL; in the private one,
+    a signed link that expires. ``public`` says which store holds it (``Video.media_public``)."""
+    if not name:
+        return None
+    return storage.public().url(name) if public else private_media_url(name)
 
 
 @require_GET

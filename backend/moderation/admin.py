@@ -1,11 +1,11 @@
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.cameos import services as cameo_services
+from backend.core.admin import ReasonActionForm, ServiceActionsOnly
 from backend.core.errors import DomainError
+from backend.core.private_media import media_file_url
 from backend.moderation import services
 from backend.moderation.models import AuditLogEntry, BlockedTerm, Case, Report, Strike
 from backend.videos import services as video_services
@@ -37,10 +37,6 @@ class BlockedTermAdmin(admin.ModelAdmin):
     search_fields = ["term", "reason"]
 
 
-class ReasonActionForm(helpers.ActionForm):
-    reason = forms.CharField(required=False, max_length=300, help_text="Required: why (goes to the audit log).")
-
-
 class ReportInline(admin.TabularInline):
     model = Report
     extra = 0
@@ -53,8 +49,12 @@ class ReportInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
-    """The review queue: open cases, most urgent first; every action needs a reason."""
+class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
+    """The review queue: open cases, most urgent first; every action needs a reason.
+
+    View-only (a form save would overwrite the priority and counts that new reports
+    change); cases are resolved by the actions, never deleted.
+    """
 
     list_display = ["id", "target_type", "target_id", "priority", "reporter_count", "top_reason", "status",
                     "created_at"]  # fmt: skip
@@ -75,9 +75,6 @@ class CaseAdmin(admin.ModelAdmin):
             queryset = queryset.filter(status=Case.Status.OPEN)
         return queryset
 
-    def has_add_permission(self, request):
-        return False
-
     @admin.display(description="top reason")
     def top_reason(self, case):
         reasons = [report.reason for report in case.reports.all()]
@@ -89,10 +86,9 @@ class CaseAdmin(admin.ModelAdmin):
         if target is None:
             return "(gone)"
         if case.target_type == Case.TargetType.VIDEO:
-            from media import storage
-
-            player = (format_html('<video src="{}" controls width="320"></video><br>', storage.public().url(target.mp4))
-                      if target.mp4 else "")  # fmt: skip
+            # Signed while the files are private (drafts, removed or narrowed videos): moderators still watch them.
+            url = media_file_url(target.mp4, public=target.media_public)
+            player = format_html('<video src="{}" controls width="320"></video><br>', url) if url else ""
             cameos = ", ".join(a.cameo.display_name for a in target.appearances.select_related("cameo")) or "none"
             lineage = reverse("video-lineage", args=[target.id])
             return format_html('{}<b>@{}</b> · {} · prompt: “{}”<br>cameos: {} · <a href="{}">lineage</a>', player,
@@ -112,25 +108,27 @@ class CaseAdmin(admin.ModelAdmin):
                     self.message_user(request, f"Case {case.id}: not applicable.", level=messages.WARNING)
                     continue
             except DomainError as error:
-                self.message_user(request, f"Case {case.id}: {error.detail}", level=messages.WARNING)
+                # The service refused (e.g. a restore that consent or policy no longer allows): say why.
+                self.message_user(request, f"Case {case.id} ({case.target_type} {case.target_id}): {error.detail}",
+                                  level=messages.ERROR)  # fmt: skip
                 continue
             services.case_resolve(case=case, by=request.user, resolution=f"{verb}: {reason}")
             done += 1
         self.message_user(request, f"{done} case(s): {verb}.")
 
-    @admin.action(description="Remove the reported video or comment", permissions=["change"])
+    @admin.action(description="Remove the reported video or comment", permissions=["moderate"])
     def remove_target(self, request, queryset):
         def remove(case, target, reason):
             if case.target_type == Case.TargetType.VIDEO:
                 video_services.video_remove(video=target, by=request.user, reason=reason)
             elif case.target_type == Case.TargetType.COMMENT:
-                services.comment_remove(comment=target, by=request.user, reason=reason)
+                video_services.comment_remove(comment=target, by=request.user, reason=reason)
             else:
                 return False
 
         self._act(request, queryset, remove, "removed")
 
-    @admin.action(description="Restore the reported video", permissions=["change"])
+    @admin.action(description="Restore the reported video", permissions=["moderate"])
     def restore_target(self, request, queryset):
         def restore(case, target, reason):
             if case.target_type != Case.TargetType.VIDEO:
@@ -139,7 +137,7 @@ class CaseAdmin(admin.ModelAdmin):
 
         self._act(request, queryset, restore, "restored")
 
-    @admin.action(description="Age-restrict the reported video", permissions=["change"])
+    @admin.action(description="Age-restrict the reported video", permissions=["moderate"])
     def age_restrict(self, request, queryset):
         def restrict(case, target, reason):
             if case.target_type != Case.TargetType.VIDEO:
@@ -148,7 +146,7 @@ class CaseAdmin(admin.ModelAdmin):
 
         self._act(request, queryset, restrict, "age-restricted")
 
-    @admin.action(description="Suspend the reported cameo (or the cameos in the video)", permissions=["change"])
+    @admin.action(description="Suspend the reported cameo (or the cameos in the video)", permissions=["moderate"])
     def suspend_cameo(self, request, queryset):
         def suspend(case, target, reason):
             if case.target_type == Case.TargetType.CAMEO:
@@ -163,21 +161,21 @@ class CaseAdmin(admin.ModelAdmin):
 
         self._act(request, queryset, suspend, "cameo suspended")
 
-    @admin.action(description="Strike the creator", permissions=["change"])
+    @admin.action(description="Strike the creator", permissions=["moderate"])
     def strike_creator(self, request, queryset):
         def strike(case, target, reason):
             services.strike_add(user=_creator_of(case, target), by=request.user, reason=reason, case=case)
 
         self._act(request, queryset, strike, "creator struck")
 
-    @admin.action(description="Suspend the creator's account", permissions=["change"])
+    @admin.action(description="Suspend the creator's account", permissions=["moderate"])
     def suspend_account(self, request, queryset):
         def suspend(case, target, reason):
             services.account_suspend(user=_creator_of(case, target), by=request.user, reason=reason)
 
         self._act(request, queryset, suspend, "account suspended")
 
-    @admin.action(description="Dismiss: no action needed", permissions=["change"])
+    @admin.action(description="Dismiss: no action needed", permissions=["moderate"])
     def dismiss(self, request, queryset):
         self._act(request, queryset, lambda case, target, reason: None, "dismissed")
 
@@ -195,7 +193,9 @@ def _creator_of(case, target):
 
 
 @admin.register(Strike)
-class StrikeAdmin(admin.ModelAdmin):
+class StrikeAdmin(ServiceActionsOnly, admin.ModelAdmin):
+    """Strikes are given from the review queue (audited, and enough of them suspend): shown here, not edited."""
+
     list_display = ["user", "reason", "given_by", "created_at", "expires_at"]
     search_fields = ["user__handle", "reason"]
     list_filter = ["created_at"]

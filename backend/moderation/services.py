@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.core.errors import DomainError, NotFound
+from backend.core.permissions import require_not_suspended
 from backend.moderation.models import AuditLogEntry, BlockedTerm, Case, Report, Strike
 
 
@@ -60,14 +61,32 @@ SEVERITY = {
 CAMEO_OWNER_BOOST = 1000  # the likeness's own owner asking for it to come down goes first
 
 
-def _target(target_type: str, target_id: int):
-    """The reported object, if it exists and the reporter may see it; else 404."""
+def _reportable(target_type: str, reporter):
+    """What ``reporter`` may report: what they may see (``Video.objects.visible_to``), so a report
+    answers the same for a hidden object as for none. Moderators (no reporter) reach everything."""
     from backend.cameos.models import Cameo
     from backend.creators.models import User
+    from backend.creators.selectors import blocked_user_ids
     from backend.videos.models import Comment, Video
 
-    model = {"video": Video, "comment": Comment, "creator": User, "cameo": Cameo}[target_type]
-    target = model.objects.filter(id=target_id).first()
+    if reporter is None:
+        return {"video": Video, "comment": Comment, "creator": User, "cameo": Cameo}[target_type].objects.all()
+    visible_videos = Video.objects.visible_to(reporter)
+    if target_type == "video":
+        return visible_videos
+    if target_type == "comment":
+        return Comment.objects.filter(video__in=visible_videos)
+    if target_type == "creator":
+        return User.objects.filter(is_active=True).exclude(id__in=blocked_user_ids(reporter.id))
+    # A cameo one owns, or one seen in a video: misuse is reported where it is seen.
+    return Cameo.objects.exclude(status=Cameo.Status.DELETED).filter(
+        Q(owner_id=reporter.id) | Q(appearances__video__in=visible_videos)
+    ).distinct()
+
+
+def _target(target_type: str, target_id: int, reporter=None):
+    """The reported object, if it exists and the reporter may see it; else 404."""
+    target = _reportable(target_type, reporter).filter(id=target_id).first()
     if target is None:
         raise NotFound("Nothing to report there.")
     return target
@@ -97,7 +116,7 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
     from backend.cameos.models import Appearance
 
     require_not_suspended(reporter, action="report")
-    _target(target_type, target_id)
+    _target(target_type, target_id, reporter)
     case = Case.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
                                                    status=Case.Status.OPEN).first()  # fmt: skip
     if case is None:
@@ -108,7 +127,7 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
             case = Case.objects.select_for_update().get(target_type=target_type, target_id=target_id, status="open")
     by_cameo_owner = reason == Report.Reason.CAMEO_MISUSE and (
         (target_type == "video" and Appearance.objects.filter(video_id=target_id, cameo__owner=reporter).exists())
-        or (target_type == "cameo" and _target("cameo", target_id).owner_id == reporter.id)
+        or (target_type == "cameo" and _target("cameo", target_id, reporter).owner_id == reporter.id)
     )
     report, created = Report.objects.get_or_create(
         case=case, reporter=reporter,
@@ -139,21 +158,6 @@ def case_resolve(*, case: Case, by, resolution: str) -> Case:
 
 
 # --- Strikes and suspensions ------------------------------------------------------
-
-
-class AccountSuspended(DomainError):
-    status_code = 403
-    default_code = "account_suspended"
-    default_detail = "This account is suspended."
-
-
-def require_not_suspended(user, *, action: str) -> None:
-    until = getattr(user, "suspended_until", None)
-    if until is not None and until > timezone.now():
-        raise AccountSuspended(
-            f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC; you cannot {action} until then.",
-            details={"until": until.isoformat()},
-        )
 
 
 @transaction.atomic
@@ -188,24 +192,14 @@ def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
 
 @transaction.atomic
 def video_age_restrict(*, video, by, reason: str):
-    from backend.videos.events import video_changed
+    """Not for teens, and neither is anything that embeds its frames (remixes, references)."""
     from backend.videos.models import Video
+    from backend.videos.services import videos_restrict_for_teens
 
     video = Video.objects.select_for_update().get(id=video.id)
     if video.safe_for_teens:
-        video.safe_for_teens = False
-        video.save(update_fields=["safe_for_teens"])
+        videos_restrict_for_teens(video_ids=[video.id])
+        video.refresh_from_db(fields=["safe_for_teens"])
         audit_record(actor=by, action="video.age_restrict", target=video, reason=reason,
                      before={"safe_for_teens": True}, after={"safe_for_teens": False})  # fmt: skip
-        video_changed.send_on_commit(video_id=video.id)
     return video
-
-
-@transaction.atomic
-def comment_remove(*, comment, by, reason: str) -> None:
-    from backend.videos.models import Comment, Video
-
-    if Comment.objects.filter(id=comment.id).delete()[0]:
-        Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
-        audit_record(actor=by, action="comment.remove", target=comment, reason=reason,
-                     before={"body": comment.body})  # fmt: skip

@@ -1,7 +1,16 @@
+"""Rights holders, their characters' policies, the approvals queue and the ledger.
+
+A policy change goes through ``character_policy_update`` (audited; turning a
+character off cancels its renders); approvals are decided by
+``usage_approval_decide`` (audited). Nothing here is hard-deleted: a holder's
+characters, approvals and ledger rows are records that other rows point to.
+"""
+
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
 
+from backend.core.admin import ModerateActions, ServiceActionsOnly, run_each
 from backend.rights import services
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, RightsHolder, UsageApproval
 
@@ -22,51 +31,67 @@ class RightsHolderAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="statement-{today:%Y-%m}.csv"'
         return response
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Character)
-class CharacterAdmin(admin.ModelAdmin):
+class CharacterAdmin(ModerateActions, admin.ModelAdmin):
+    """A policy edit is saved by ``character_policy_update``; the holder is fixed once created (revenue follows it)."""
+
+    POLICY_FIELDS = ("allowed", "scope", "restrictions", "needs_approval", "revenue_share_bps")
+
     list_display = ["name", "holder", "allowed", "scope", "needs_approval", "revenue_share_bps"]
     list_filter = ["allowed", "scope", "needs_approval", "holder"]
     search_fields = ["name", "aliases", "holder__name"]
     actions = ["take_down_videos"]
 
-    @admin.action(description="Take down published videos using these characters (the holder asked)")
+    def get_readonly_fields(self, request, obj=None):
+        return ["holder", "created_at"] if obj else ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # videos and ledger rows point to it; turn "allowed" off instead
+
+    @admin.action(description="Take down published videos using these characters (the holder asked)",
+                  permissions=["moderate"])  # fmt: skip
     def take_down_videos(self, request, queryset):
         count = sum(services.character_videos_take_down(character=c, by=request.user, reason="holder request")
                     for c in queryset)  # fmt: skip
         self.message_user(request, f"{count} video(s) taken down.")
 
     def save_model(self, request, obj, form, change):
-        if change:
-            from backend.rights.services import character_policy_update
-
-            policy_fields = {"allowed", "scope", "restrictions", "needs_approval", "revenue_share_bps"}
-            changed = {name: form.cleaned_data[name] for name in form.changed_data if name in policy_fields}
-            other = [name for name in form.changed_data if name not in policy_fields]
-            if other:
-                super().save_model(request, obj, form, change)
-            if changed:
-                character_policy_update(character=obj, by=request.user, **changed)
-        else:
-            super().save_model(request, obj, form, change)
+        if not change:
+            return super().save_model(request, obj, form, change)
+        # The form has already set every changed field on obj: save the others alone, then let
+        # the service change the policy (it compares with the row as stored, audits, cancels renders).
+        policy = {name: form.cleaned_data[name] for name in form.changed_data if name in self.POLICY_FIELDS}
+        other = [name for name in form.changed_data if name not in self.POLICY_FIELDS]
+        if other:
+            obj.save(update_fields=other)
+        if policy:
+            services.character_policy_update(character=obj, by=request.user, **policy)
 
 
 @admin.register(UsageApproval)
-class UsageApprovalAdmin(admin.ModelAdmin):
-    """The approvals queue: holders (or staff for them) approve or deny each use."""
+class UsageApprovalAdmin(ServiceActionsOnly, admin.ModelAdmin):
+    """The approvals queue: holders (or staff for them) approve or deny each use, through the service."""
 
     list_display = ["character", "requester", "status", "created_at", "decided_at"]
     list_filter = ["status", "character__holder"]
-    raw_id_fields = ["requester"]
+    list_select_related = ["character", "requester"]
     actions = ["approve", "deny"]
 
-    @admin.action(description="Approve the selected uses")
+    @admin.action(description="Approve the selected uses", permissions=["moderate"])
     def approve(self, request, queryset):
-        queryset.update(status=UsageApproval.Status.APPROVED, decided_at=timezone.now())
+        run_each(self, request, queryset,
+                 lambda a: services.usage_approval_decide(approval=a, by=request.user, approve=True),
+                 "approved")  # fmt: skip
 
-    @admin.action(description="Deny the selected uses")
+    @admin.action(description="Deny the selected uses", permissions=["moderate"])
     def deny(self, request, queryset):
-        queryset.update(status=UsageApproval.Status.DENIED, decided_at=timezone.now())
+        run_each(self, request, queryset,
+                 lambda a: services.usage_approval_decide(approval=a, by=request.user, approve=False),
+                 "denied")  # fmt: skip
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

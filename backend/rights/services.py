@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
-from backend.core.errors import DomainError
+from backend.core.errors import DomainError, NotFound
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, UsageApproval, VideoCharacter
 from backend.rights.splits import BASIS_POINTS, allocate
 
@@ -87,6 +88,35 @@ def usage_approval_request(*, character_id: int, user) -> UsageApproval:
     return approval
 
 
+@transaction.atomic
+def usage_approval_decide(*, approval: UsageApproval, by, approve: bool) -> UsageApproval:
+    """The holder (or staff for them) approves or denies one requester's use of a character. Audited.
+
+    A decision may be changed; denying a use that was approved cancels that requester's
+    queued and running renders with the character (the policy is checked again at every
+    later step anyway). Deciding the same way twice changes nothing.
+    """
+    from backend.moderation.services import audit_record
+
+    approval = UsageApproval.objects.select_for_update().select_related("character").get(id=approval.id)
+    if not (by.is_staff or approval.character.holder.members.filter(id=by.id).exists()):
+        raise NotFound("No such approval request.")
+    status = UsageApproval.Status.APPROVED if approve else UsageApproval.Status.DENIED
+    if approval.status == status:
+        return approval
+    before = {"status": approval.status}
+    approval.status = status
+    approval.decided_at = timezone.now()
+    approval.save(update_fields=["status", "decided_at"])
+    audit_record(actor=by, action=f"character.usage_{'approve' if approve else 'deny'}", target=approval,
+                 reason=f"{approval.character.name} for user {approval.requester_id}", before=before,
+                 after={"status": status})  # fmt: skip
+    if before["status"] == UsageApproval.Status.APPROVED and not approve:
+        character_id, requester_id = approval.character_id, approval.requester_id
+        transaction.on_commit(lambda: _cancel_renders_with(character_id, requester_id=requester_id))
+    return approval
+
+
 def _is_official_remix(character: Character, source_video) -> bool:
     if source_video is None:
         return False
@@ -94,6 +124,10 @@ def _is_official_remix(character: Character, source_video) -> bool:
 
     root = Video.objects.filter(id=source_video.root_id or source_video.id).values_list("owner_id", flat=True).first()
     return character.holder.members.filter(id=root).exists()
+
+
+def character_ids_in_videos(*, video_ids: list[int]) -> list[int]:
+    return list(VideoCharacter.objects.filter(video_id__in=video_ids).values_list("character_id", flat=True).distinct())
 
 
 def video_characters_record(*, video, characters: list[Character]) -> None:
@@ -121,12 +155,15 @@ def character_policy_update(*, character: Character, by, **policy) -> Character:
     return character
 
 
-def _cancel_renders_with(character_id: int) -> None:
+def _cancel_renders_with(character_id: int, *, requester_id: int | None = None) -> None:
     from backend.core.errors import Conflict
     from media.models import RenderJob
     from media.services import render_job_cancel
 
-    for job in RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE):
+    jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
+    if requester_id is not None:
+        jobs = jobs.filter(requester_id=requester_id)
+    for job in jobs:
         with contextlib.suppress(Conflict):  # finished meanwhile
             render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
 

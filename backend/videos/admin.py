@@ -1,23 +1,38 @@
+"""What moderators see of videos and comments. Every change goes through the services.
+
+A video's owner, visibility, status, teen flag, remix permission and lineage all
+have consequences (feeds, consent, counters, the audit log), so nothing of a
+video is edited here: moderators remove, restore and age-restrict with the list
+actions. A comment deleted here is removed by ``comment_remove`` (counted off its
+video, audited).
+"""
+
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from backend.core.admin import ReasonActionForm, ServiceActionsOnly, action_reason, run_each
+from backend.core.private_media import media_file_url
+from backend.moderation import services as moderation_services
 from backend.videos import services
 from backend.videos.models import Comment, Hashtag, Video
 
 
+def _video_label(video: Video) -> str:
+    return f"Video {video.id}"
+
+
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["id", "owner", "status", "visibility", "caption", "parent_link", "root_link", "remix_count",
                     "like_count", "published_at"]  # fmt: skip
     list_filter = ["status", "visibility", "safe_for_teens", "remix_allowed", "published_at"]
     search_fields = ["id", "owner__handle", "caption", "prompt"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner", "parent", "root"]
-    readonly_fields = ["status", "parent", "root", "depth", "like_count", "comment_count", "remix_count",
-                       "view_count", "impression_count", "published_at", "removed_at", "removed_reason",
-                       "consent_withdrawn_at", "player"]  # fmt: skip
-    actions = ["remove", "restore"]
+    # The page is view-only (ServiceActionsOnly): every field is shown read-only.
+    readonly_fields = ["player"]
+    action_form = ReasonActionForm
+    actions = ["remove", "restore", "age_restrict"]
 
     def _link(self, video_id):
         if not video_id:
@@ -36,34 +51,71 @@ class VideoAdmin(admin.ModelAdmin):
     def player(self, video):
         if not video.mp4:
             return "-"
-        from media import storage
+        # Signed while the files are private (drafts, removed videos): moderators still watch them.
+        url = media_file_url(video.mp4, public=video.media_public)
+        return format_html('<video src="{}" controls width="320"></video>', url)
 
-        return format_html('<video src="{}" controls width="320"></video>', storage.public().url(video.mp4))
-
-    @admin.action(description="Remove the selected videos (kept as tombstones in their lineage)")
+    @admin.action(
+        description="Remove the selected videos (kept as tombstones in their lineage)", permissions=["moderate"]
+    )
     def remove(self, request, queryset):
-        for video in queryset:
-            services.video_remove(video=video, by=request.user, reason="removed by a moderator in the admin")
-        self.message_user(request, f"{queryset.count()} video(s) removed.")
+        reason = action_reason(request, "removed by a moderator in the admin")
 
-    @admin.action(description="Restore the selected removed videos")
+        def remove(video):
+            services.video_remove(video=video, by=request.user, reason=reason)
+
+        run_each(self, request, queryset, remove, "removed", label=_video_label)
+
+    @admin.action(description="Restore the selected removed videos", permissions=["moderate"])
     def restore(self, request, queryset):
-        for video in queryset:
-            services.video_restore(video=video, by=request.user, reason="restored by a moderator in the admin")
-        self.message_user(request, f"{queryset.count()} video(s) restored.")
+        reason = action_reason(request, "restored by a moderator in the admin")
+
+        def restore(video):
+            # Consent and policy are checked again: a refusal is shown to the moderator, per video.
+            services.video_restore(video=video, by=request.user, reason=reason)
+
+        run_each(self, request, queryset, restore, "restored", label=_video_label)
+
+    @admin.action(description="Age-restrict the selected videos (hidden from teens)", permissions=["moderate"])
+    def age_restrict(self, request, queryset):
+        reason = action_reason(request, "age-restricted by a moderator in the admin")
+
+        def restrict(video):
+            moderation_services.video_age_restrict(video=video, by=request.user, reason=reason)
+
+        run_each(self, request, queryset, restrict, "age-restricted", label=_video_label)
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(ServiceActionsOnly, admin.ModelAdmin):
+    """View-only; deleting one comment, or the selected ones, goes through ``comment_remove``."""
+
     list_display = ["id", "video", "author", "body", "created_at"]
     search_fields = ["body", "author__handle"]
     list_filter = ["created_at"]
-    raw_id_fields = ["video", "author"]
     list_select_related = ["author"]
+
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request, obj):
+        services.comment_remove(comment=obj, by=request.user, reason="removed by a moderator in the admin")
+
+    def delete_queryset(self, request, queryset):
+        for comment in queryset:
+            self.delete_model(request, comment)
 
 
 @admin.register(Hashtag)
 class HashtagAdmin(admin.ModelAdmin):
+    """Challenges are curated here; a tag's name and which videos carry it are the services'."""
+
     list_display = ["name", "is_challenge", "title", "created_at"]
     list_filter = ["is_challenge"]
     search_fields = ["name", "title"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name", "created_at"] if obj else ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # it would untag every video that carries it

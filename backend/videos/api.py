@@ -9,16 +9,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.private_media import media_file_url
 from backend.creators import selectors as creator_selectors
-from backend.videos import lineage, selectors, services
+from backend.videos import selectors, services
 from backend.videos.models import Comment, Video
-from media import storage
 
 # --- Output -------------------------------------------------------------------
 
 
-def media_url(name: str) -> str | None:
-    return storage.public().url(name) if name else None
+def media_url(video: Video, name: str) -> str | None:
+    """One of ``video``'s files, from the store that holds them now: a public URL while the video is shown to
+    everyone, a signed link otherwise."""
+    return media_file_url(name, public=video.media_public)
 
 
 class OwnerOutput(serializers.Serializer):
@@ -50,13 +52,15 @@ class VideoOutput(serializers.ModelSerializer):
         return video.prompt
 
     def get_mp4_url(self, video: Video) -> str | None:
-        return media_url(video.mp4)
+        return media_url(video, video.mp4)
 
     def get_hls_url(self, video: Video) -> str | None:
-        return media_url(video.hls)
+        # A playlist names its segments by relative paths, which a signed link to the playlist does not
+        # cover: players get HLS while the video is public, and the signed MP4 otherwise.
+        return media_url(video, video.hls) if video.media_public else None
 
     def get_poster_url(self, video: Video) -> str | None:
-        return media_url(video.poster)
+        return media_url(video, video.poster)
 
     def get_liked(self, video: Video) -> bool:
         return video.id in self.context.get("liked_ids", ())
@@ -78,28 +82,24 @@ class LineageNodeOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def lineage_nodes(videos: list[Video], *, visible_ids: set[int]) -> list[dict]:
+def lineage_nodes(videos: list[Video]) -> list[dict]:
+    """Nodes a viewer may list: videos they may see, and tombstones of removed posts."""
     nodes = []
     for video in videos:
-        available = video.id in visible_ids
+        available = not video.is_removed
         nodes.append(
             {
                 "id": video.id,
                 "owner_handle": video.owner.handle,
-                "status": "removed" if video.is_removed else ("available" if available else "unavailable"),
+                "status": "available" if available else "removed",
                 "available": available,
                 "depth": video.depth,
                 "caption": video.caption if available else None,
-                "poster_url": media_url(video.poster) if available else None,
+                "poster_url": media_url(video, video.poster) if available else None,
                 "created_at": video.created_at,
             }
         )
     return nodes
-
-
-def _visible_ids(viewer, videos: list[Video]) -> set[int]:
-    ids = [video.id for video in videos]
-    return set(selectors.videos_visible_to(viewer=viewer).filter(id__in=ids).values_list("id", flat=True))
 
 
 def video_body(video: Video, viewer) -> dict:
@@ -266,18 +266,17 @@ class VideoLineageView(APIView):
         viewer = _viewer(request)
         video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
         after = _decode_cursor(request.query_params.get("cursor"))
-        ancestors = list(lineage.ancestors(video=video))
-        remixes = list(lineage.direct_remixes(video=video).filter(id__gt=after or 0).order_by("id")[: LINEAGE_PAGE + 1])
+        ancestors = selectors.lineage_ancestors(viewer=viewer, video=video)
+        remixes = selectors.lineage_direct_remixes(viewer=viewer, video=video, after=after, limit=LINEAGE_PAGE + 1)
         more = len(remixes) > LINEAGE_PAGE
         remixes = remixes[:LINEAGE_PAGE]
-        visible = _visible_ids(viewer, [video, *ancestors, *remixes])
         return Response(
             {
-                "video": lineage_nodes([video], visible_ids=visible)[0],
+                "video": lineage_nodes([video])[0],
                 "depth": video.depth,
-                "descendant_count": lineage.descendant_count(video=video),
-                "ancestors": lineage_nodes(ancestors, visible_ids=visible),
-                "remixes": lineage_nodes(remixes, visible_ids=visible),
+                "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
+                "ancestors": lineage_nodes(ancestors),
+                "remixes": lineage_nodes(remixes),
                 "remixes_next": _encode_cursor(remixes[-1].id) if more else None,
             }
         )
@@ -299,15 +298,16 @@ class VideoRemixesView(APIView):
         viewer = _viewer(request)
         video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
         after = _decode_cursor(request.query_params.get("cursor"))
-        rows = lineage.subtree_page(video=video, after=tuple(after) if after else None, limit=LINEAGE_PAGE + 1)
+        rows = selectors.lineage_subtree_page(
+            viewer=viewer, video=video, after=tuple(after) if after else None, limit=LINEAGE_PAGE + 1
+        )
         more = len(rows) > LINEAGE_PAGE
         rows = rows[:LINEAGE_PAGE]
-        videos = [row.descendant for row in rows]
         return Response(
             {
-                "results": lineage_nodes(videos, visible_ids=_visible_ids(viewer, videos)),
+                "results": lineage_nodes([row.descendant for row in rows]),
                 "next": _encode_cursor([rows[-1].depth, rows[-1].descendant_id]) if more else None,
-                "descendant_count": lineage.descendant_count(video=video),
+                "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
             }
         )
 

@@ -59,12 +59,15 @@ def direct_remixes(*, video: Video) -> QuerySet[Video]:
     return Video.objects.filter(parent_id=video.id).select_related("owner")
 
 
-def subtree_page(*, video: Video, after: tuple[int, int] | None, limit: int) -> list[VideoLineage]:
+def subtree_page(
+    *, video: Video, after: tuple[int, int] | None, limit: int, among: QuerySet[Video] | None = None
+) -> list[VideoLineage]:
     """Descendants breadth first after the keyset ``(depth, id)``: one query.
 
     Each row carries ``depth`` (relative to ``video``) and ``descendant`` with its owner.
+    ``among`` keeps only those descendants (what a viewer may list).
     """
-    rows = VideoLineage.objects.filter(ancestor_id=video.id, depth__gt=0)
+    rows = _descendant_rows(video, among)
     if after is not None:
         table = VideoLineage._meta.db_table
         # A row comparison, so the page is a range scan of the index.
@@ -73,5 +76,16 @@ def subtree_page(*, video: Video, after: tuple[int, int] | None, limit: int) -> 
     return list(rows.order_by("depth", "descendant_id").select_related("descendant__owner")[:limit])
 
 
-def descendant_count(*, video: Video) -> int:
-    return VideoLineage.objects.filter(ancestor_id=video.id, depth__gt=0).count()
+def descendant_count(*, video: Video, among: QuerySet[Video] | None = None) -> int:
+    return _descendant_rows(video, among).count()
+
+
+def descendant_ids(*, video_ids: list[int]) -> list[int]:
+    """Every video below these in their lineages (not themselves)."""
+    rows = VideoLineage.objects.filter(ancestor_id__in=video_ids, depth__gt=0)
+    return list(rows.values_list("descendant_id", flat=True).distinct())
+
+
+def _descendant_rows(video: Video, among: QuerySet[Video] | None) -> QuerySet[VideoLineage]:
+    rows = VideoLineage.objects.filter(ancestor_id=video.id, depth__gt=0)
+    return rows if among is None else rows.filter(descendant__in=among)

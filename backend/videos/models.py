@@ -2,8 +2,78 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from backend.creators.models import Follow
+
+
+def _viewer_id(viewer) -> int | None:
+    return viewer.id if viewer is not None and viewer.is_authenticated else None
+
+
+def _shown_to_followers() -> Q:
+    return Q(
+        status=Video.Status.PUBLISHED,
+        visibility__in=[Video.Visibility.PUBLIC, Video.Visibility.FOLLOWERS],
+        withdrawn_at__isnull=True,
+        owner__is_active=True,
+    ) & ~Q(owner__suspended_until__gt=timezone.now())
+
+
+class VideoQuerySet(models.QuerySet):
+    """The one rule for who may see which video. Every read goes through ``visible_to``."""
+
+    def shown_to_followers(self) -> VideoQuerySet:
+        """Posts whose own state lets others see them: published, public or for followers, standing
+        (nothing in them withdrawn, no source they embed hidden), by an account in good standing.
+        Feeds build their shared cards from this; who may see which of them is ``visible_to``."""
+        return self.filter(_shown_to_followers())
+
+    def shown_to_everyone(self) -> VideoQuerySet:
+        """What anyone may see, logged out included: the public ones of ``shown_to_followers``."""
+        return self.shown_to_followers().filter(visibility=Video.Visibility.PUBLIC)
+
+    def visible_to(self, viewer) -> VideoQuerySet:
+        """Every video ``viewer`` may open, by this one rule:
+
+        - removed: nobody (lineages show published ones as tombstones, see ``lineage_listable_by``);
+        - withdrawn (a likeness in it, or a source it embeds, may no longer be shown): only the owners
+          of the cameos in it, who may see and remove every appearance of their likeness;
+        - otherwise its owner and the owners of its cameos (drafts and private posts included), and
+          others when ``shown_to_followers`` has it, public or they follow its owner, with no block
+          between them and its owner or the owner of any video it remixes, and, for teen viewers,
+          safe for teens.
+        """
+        videos = self.exclude(status=Video.Status.REMOVED)
+        viewer_id = _viewer_id(viewer)
+        if viewer_id is None:
+            return videos.shown_to_everyone()
+        stars_viewer = Exists(
+            Video.objects.filter(id=OuterRef("id"), appearances__cameo__owner_id=viewer_id).values("id")
+        )
+        # The video itself (depth 0) and every source it remixes: none by someone blocked either way.
+        embeds_blocked = Exists(
+            VideoLineage.objects.filter(descendant_id=OuterRef("id")).filter(
+                Q(ancestor__owner__blocks_made__blocked_id=viewer_id)
+                | Q(ancestor__owner__blocks_received__blocker_id=viewer_id)
+            )
+        )
+        follows_owner = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("owner_id")))
+        others_may_see = (
+            _shown_to_followers() & (Q(visibility=Video.Visibility.PUBLIC) | follows_owner) & ~embeds_blocked
+        )
+        if viewer.is_teen:
+            others_may_see &= Q(safe_for_teens=True)
+        standing = Q(withdrawn_at__isnull=True) & (Q(owner_id=viewer_id) | others_may_see)
+        return videos.filter(standing | stars_viewer)
+
+    def lineage_listable_by(self, viewer) -> VideoQuerySet:
+        """What a lineage or remix list shows ``viewer``: what they may see, and tombstones of removed
+        public posts (so the remixes they may see keep their attribution)."""
+        tombstones = Q(status=Video.Status.REMOVED, published_at__isnull=False, visibility=Video.Visibility.PUBLIC)
+        return self.filter(Q(id__in=self.model.objects.visible_to(viewer).values("id")) | tombstones)
 
 
 class Video(models.Model):
@@ -57,8 +127,27 @@ class Video(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_reason = models.CharField(max_length=300, blank=True)
-    # Set when a cameo in the video is no longer allowed for its creator.
-    consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Deleted by its own creator (remixes of a public post stay, under its tombstone), rather than
+    # taken down (by a moderator, or for a likeness in it: remixes of it follow).
+    removed_by_owner = models.BooleanField(default=False)
+
+    class Withdrawal(models.TextChoices):
+        CONSENT = "consent", "A likeness in it may no longer be used by its creator"
+        SOURCE = "source", "A video it embeds is no longer shown as widely"
+
+    # Set while the video may not be shown to anyone but the owners of its cameos: a likeness in it
+    # is no longer allowed for its creator (kept), or a video it embeds was narrowed, taken down or
+    # withdrawn (lifted again when that source is shown as widely again).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_reason = models.CharField(max_length=10, choices=Withdrawal.choices, blank=True)
+    # Videos made here whose frames went into this one through an uploaded reference (matched by
+    # provenance); the remix source is ``parent``. Their likenesses and visibility limits carry over.
+    embedded_sources = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="embedded_in")
+    # Where the files are: the public store (served to anyone, CDN-cacheable) only while the video
+    # is shown to everyone; the private store, behind signed links, otherwise.
+    media_public = models.BooleanField(default=False)
+
+    objects = VideoQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -71,7 +160,7 @@ class Video(models.Model):
             models.Index(
                 fields=["-published_at", "-id"],
                 name="video_public_recent",
-                condition=models.Q(status="published", visibility="public", consent_withdrawn_at__isnull=True),
+                condition=models.Q(status="published", visibility="public", withdrawn_at__isnull=True),
             ),
         ]
 
@@ -85,6 +174,34 @@ class Video(models.Model):
     @property
     def is_removed(self) -> bool:
         return self.status == self.Status.REMOVED
+
+    def is_visible_to(self, viewer) -> bool:
+        """The per-object twin of ``Video.objects.visible_to``: the same rule, asked of the database."""
+        return Video.objects.visible_to(viewer).filter(id=self.id).exists()
+
+    @property
+    def shown_as(self) -> str | None:
+        """The widest audience this video's frames may reach now: its visibility when published,
+        private while a draft, public for the tombstone of a public post its creator deleted; None
+        when withdrawn or taken down."""
+        if self.withdrawn_at is not None:
+            return None
+        if self.status == self.Status.PUBLISHED:
+            return self.visibility
+        if self.status == self.Status.DRAFT:
+            return self.Visibility.PRIVATE
+        if self.removed_by_owner and self.published_at and self.visibility == self.Visibility.PUBLIC:
+            return self.Visibility.PUBLIC
+        return None
+
+    @property
+    def shown_to_everyone(self) -> bool:
+        """Whether this row's own state lets anyone see it (the owner's standing aside): where its files live."""
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.visibility == self.Visibility.PUBLIC
+            and self.withdrawn_at is None
+        )
 
 
 class VideoLineage(models.Model):

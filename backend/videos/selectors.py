@@ -2,71 +2,61 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
 from backend.core.errors import NotFound
-from backend.creators.models import Block, Follow, User
+from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
-from backend.videos.models import Comment, Hashtag, Like, Video
+from backend.videos import lineage
+from backend.videos.models import Comment, Hashtag, Like, Video, VideoLineage
 
 
 def _viewer_id(viewer: User | None) -> int | None:
     return viewer.id if viewer is not None and viewer.is_authenticated else None
 
 
-def _cameo_owner_of(viewer_id: int):
-    from backend.cameos.selectors import videos_with_cameos_of
-
-    return Q(id__in=videos_with_cameos_of(owner_id=viewer_id))
-
-
-def videos_visible_to(*, viewer: User | None) -> QuerySet[Video]:
-    """Every video ``viewer`` may open: the one rule for every read.
-
-    - published + public: everyone, except across a block;
-    - published + followers: the owner's followers;
-    - drafts and private posts: the owner, and owners of cameos in them;
-    - removed: nobody (the lineage shows a tombstone instead).
-    """
-    videos = Video.objects.exclude(status=Video.Status.REMOVED)
-    viewer_id = _viewer_id(viewer)
-    published = Q(status=Video.Status.PUBLISHED)
-    if viewer_id is None:
-        return videos.filter(published, visibility=Video.Visibility.PUBLIC, consent_withdrawn_at__isnull=True)
-    follows_owner = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("owner_id")))
-    blocked = Exists(
-        Block.objects.filter(
-            Q(blocker_id=viewer_id, blocked_id=OuterRef("owner_id"))
-            | Q(blocker_id=OuterRef("owner_id"), blocked_id=viewer_id)
-        )
-    )
-    others_may_see = (
-        published
-        & Q(consent_withdrawn_at__isnull=True)
-        & (Q(visibility=Video.Visibility.PUBLIC) | (Q(visibility=Video.Visibility.FOLLOWERS) & follows_owner))
-    )
-    return videos.filter(Q(owner_id=viewer_id) | _cameo_owner_of(viewer_id) | (others_may_see & ~blocked))
-
-
 def video_visible_to(*, viewer: User | None, video_id: int) -> Video:
-    video = videos_visible_to(viewer=viewer).select_related("owner").filter(id=video_id).first()
+    """A video by id as ``viewer`` may see it (``VideoQuerySet.visible_to``); anything else is 404."""
+    video = Video.objects.visible_to(viewer).select_related("owner").filter(id=video_id).first()
     if video is None:
         raise NotFound("No such video.")
     return video
 
 
 def video_for_lineage(*, viewer: User | None, video_id: int) -> Video:
-    """A node to read the lineage of: visible, or removed (a tombstone keeps remixes reachable)."""
-    video = Video.objects.select_related("owner").filter(id=video_id).first()
-    if video is None or (not video.is_removed and not videos_visible_to(viewer=viewer).filter(id=video_id).exists()):
+    """A node to read the lineage of: one the viewer may see, or a tombstone (remixes stay reachable)."""
+    video = Video.objects.lineage_listable_by(viewer).select_related("owner").filter(id=video_id).first()
+    if video is None:
         raise NotFound("No such video.")
     return video
+
+
+def lineage_ancestors(*, viewer: User | None, video: Video) -> list[Video]:
+    """From the root down to the parent, as ``viewer`` may list them (``VideoQuerySet.lineage_listable_by``)."""
+    return list(lineage.ancestors(video=video).filter(id__in=Video.objects.lineage_listable_by(viewer).values("id")))
+
+
+def lineage_direct_remixes(*, viewer: User | None, video: Video, after: int | None, limit: int) -> list[Video]:
+    listable = Video.objects.lineage_listable_by(viewer).values("id")
+    remixes = lineage.direct_remixes(video=video).filter(id__in=listable, id__gt=after or 0)
+    return list(remixes.order_by("id")[:limit])
+
+
+def lineage_subtree_page(
+    *, viewer: User | None, video: Video, after: tuple[int, int] | None, limit: int
+) -> list[VideoLineage]:
+    return lineage.subtree_page(video=video, after=after, limit=limit, among=Video.objects.lineage_listable_by(viewer))
+
+
+def lineage_descendant_count(*, viewer: User | None, video: Video) -> int:
+    """How many remixes, at any depth, ``viewer`` may list: what they cannot see is not counted."""
+    return lineage.descendant_count(video=video, among=Video.objects.lineage_listable_by(viewer))
 
 
 def creator_videos(*, viewer: User | None, owner: User) -> QuerySet[Video]:
     """A creator's published videos that ``viewer`` may see, newest first."""
     return (
-        videos_visible_to(viewer=viewer)
+        Video.objects.visible_to(viewer)
         .filter(owner=owner, status=Video.Status.PUBLISHED)
         .select_related("owner")
         .order_by("-published_at", "-id")
@@ -97,7 +87,7 @@ def hashtag_get(*, name: str) -> Hashtag:
 
 def hashtag_entries(*, viewer: User | None, hashtag: Hashtag) -> QuerySet[Video]:
     return (
-        videos_visible_to(viewer=viewer)
+        Video.objects.visible_to(viewer)
         .filter(status=Video.Status.PUBLISHED, hashtag_links__hashtag=hashtag)
         .select_related("owner")
     )

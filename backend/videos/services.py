@@ -38,16 +38,73 @@ def _set_hashtags(video: Video, caption: str) -> None:
         VideoHashtag.objects.create(hashtag=hashtag, video=video)
 
 
+class SourceUnavailable(DomainError):
+    status_code = 409
+    default_code = "source_unavailable"
+    default_detail = "A video this one is made from may no longer be used."
+
+
+_AUDIENCE_WIDTH = {Video.Visibility.PRIVATE: 0, Video.Visibility.FOLLOWERS: 1, Video.Visibility.PUBLIC: 2}
+
+
+def source_holds(*, source: Video, owner_id: int, visibility: str) -> bool:
+    """May a video by ``owner_id``, shown to ``visibility``, carry ``source``'s frames now?
+
+    Someone else's video only while it is shown to everyone; one's own as widely as it is shown.
+    """
+    shown_as = source.shown_as
+    if shown_as is None:
+        return False
+    if source.owner_id != owner_id:
+        return shown_as == Video.Visibility.PUBLIC
+    return _AUDIENCE_WIDTH[shown_as] >= _AUDIENCE_WIDTH[visibility]
+
+
+def _shown_as_embedding(video: Video) -> str:
+    return video.visibility if video.status == Video.Status.PUBLISHED else Video.Visibility.PRIVATE
+
+
+def sources_of(video: Video) -> list[Video]:
+    """The videos whose frames went into this one: the remixed source, and references matched here."""
+    parent = [video.parent] if video.parent_id else []
+    return parent + list(video.embedded_sources.all())
+
+
+def visibility_cap(*, video: Video) -> str:
+    """The widest visibility this video may be published with: never wider than a source it embeds."""
+    widest = Video.Visibility.PUBLIC
+    for source in sources_of(video):
+        if source.owner_id == video.owner_id and source.shown_as is not None:
+            widest = min(widest, source.shown_as, key=_AUDIENCE_WIDTH.__getitem__)
+    return widest
+
+
 @transaction.atomic
-def video_create_draft(*, owner: User, prompt: str, parent: Video | None = None, media: dict | None = None) -> Video:
-    """A new draft from a finished render, placed in its parent's lineage."""
-    video = Video(owner=owner, prompt=prompt, **(media or {}))
+def video_create_draft(
+    *,
+    owner: User,
+    prompt: str,
+    parent: Video | None = None,
+    embedded_sources: list[Video] | tuple = (),
+    media: dict | None = None,
+) -> Video:
+    """A new draft from a finished render, placed in its parent's lineage, carrying what its sources
+    carry: it is for teens only if they all are. The sources are locked and must still hold
+    (``SourceUnavailable``), so a source narrowed meanwhile cannot slip a draft past the recheck."""
+    sources = [source for source in (parent, *embedded_sources) if source is not None]
+    locked = list(Video.objects.select_for_update().filter(id__in=[s.id for s in sources]).order_by("id"))
+    for source in locked:
+        if not source_holds(source=source, owner_id=owner.id, visibility=Video.Visibility.PRIVATE):
+            raise SourceUnavailable(details={"video_id": source.id})
+    video = Video(owner=owner, prompt=prompt, safe_for_teens=all(s.safe_for_teens for s in locked), **(media or {}))
     if parent is not None:
         video.parent = parent
         video.root_id = parent.root_id or parent.id
         video.depth = parent.depth + 1
     video.save()
     lineage.lineage_insert(video=video)
+    if embedded_sources:
+        video.embedded_sources.set(embedded_sources)
     return video
 
 
@@ -80,10 +137,13 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
 
     characters = [link.character for link in video.character_links.select_related("character__holder")]
     character_policy_check(user=by, characters=characters, source_video=video.parent)
+    visibility = _visibility_within_sources(video, requested=visibility)
+    for source in sources_of(video):
+        if not source_holds(source=source, owner_id=by.id, visibility=visibility):
+            raise SourceUnavailable(details={"video_id": source.id})
     if caption is not None:
         video.caption = caption
-    if visibility is not None:
-        video.visibility = visibility
+    video.visibility = visibility
     video.status = Video.Status.PUBLISHED
     video.published_at = timezone.now()
     video.save(update_fields=["caption", "visibility", "status", "published_at"])
@@ -92,6 +152,20 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
         Video.objects.filter(id=video.parent_id).update(remix_count=F("remix_count") + 1)
     events.video_published.send_on_commit(video_id=video.id)
     return video
+
+
+def _visibility_within_sources(video: Video, *, requested: str | None) -> str:
+    """The requested visibility, or the video's own narrowed to its sources'; wider than a source is refused."""
+    cap = visibility_cap(video=video)
+    if requested is None:
+        return min(video.visibility, cap, key=_AUDIENCE_WIDTH.__getitem__)
+    if _AUDIENCE_WIDTH[requested] > _AUDIENCE_WIDTH[cap]:
+        raise DomainError(
+            f"A remix is shown at most as widely as what it is made from ({cap}).",
+            code="visibility_wider_than_source",
+            details={"max_visibility": cap},
+        )
+    return requested
 
 
 @transaction.atomic
@@ -107,6 +181,8 @@ def video_update(
     video = _lock(video)
     if video.owner_id != by.id or video.is_removed:
         raise NotFound("No such video.")
+    if visibility is not None:
+        visibility = _visibility_within_sources(video, requested=visibility)
     changes = {"prompt_hidden": prompt_hidden, "visibility": visibility, "remix_allowed": remix_allowed}
     changed = [name for name, value in changes.items() if value is not None]
     for name in changed:
@@ -119,12 +195,18 @@ def video_update(
     if changed:
         video.save(update_fields=changed)
         events.video_changed.send_on_commit(video_id=video.id)
+    if "visibility" in changed:
+        videos_follow_sources(video_ids=[video.id])
     return video
 
 
 @transaction.atomic
 def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
-    """Take a video down everywhere; it stays in its lineage as a tombstone. Idempotent."""
+    """Take a video down everywhere; it stays in its lineage as a tombstone. Idempotent.
+
+    Removed by its own creator, the remixes of a public post stay up under its tombstone; taken
+    down by anyone else (a moderator, a cameo's owner), what embeds it follows it down.
+    """
     from backend.moderation.services import audit_record
 
     video = _lock(video)
@@ -135,45 +217,172 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
     video.status = Video.Status.REMOVED
     video.removed_at = timezone.now()
     video.removed_reason = reason[:300]
-    video.save(update_fields=["status", "removed_at", "removed_reason"])
+    video.removed_by_owner = by is not None and by.id == video.owner_id
+    video.save(update_fields=["status", "removed_at", "removed_reason", "removed_by_owner"])
     if was_published and video.parent_id:
         Video.objects.filter(id=video.parent_id).update(remix_count=F("remix_count") - 1)
     audit_record(
         actor=by, action="video.remove", target=video, reason=reason, before=before, after={"status": "removed"}
     )
     events.video_hidden.send_on_commit(video_id=video.id)
+    videos_follow_sources(video_ids=[video.id])
     return video
+
+
+class RestoreRefused(DomainError):
+    status_code = 409
+    default_code = "restore_refused"
+    default_detail = "This video cannot be restored."
+
+
+def _restore_refusal(video: Video) -> RestoreRefused | None:
+    """Why the video may not come back now, if it may not: the same rules as publishing it."""
+    from backend.cameos import selectors as cameo_selectors
+    from backend.rights.services import character_policy_check
+
+    removed_by_cameo_owner = video.appearances.filter(removed_by_owner_at__isnull=False).values_list(
+        "cameo_id", flat=True
+    )
+    if removed_by_cameo_owner:
+        return RestoreRefused(
+            "The owner of a cameo in this video removed it.",
+            code="appearance_removed_by_owner",
+            details={"cameos": list(removed_by_cameo_owner)},
+        )
+    if video.withdrawn_reason == Video.Withdrawal.CONSENT:
+        return RestoreRefused("A likeness in this video was withdrawn.", code="consent_withdrawn")
+    refusals = cameo_selectors.cameo_refusals_for_video(user=video.owner, video_id=video.id)
+    if refusals:
+        return RestoreRefused(
+            "A cameo in this video may no longer be used by its creator.",
+            code="cameo_not_allowed",
+            details={"cameos": refusals},
+        )
+    characters = [link.character for link in video.character_links.select_related("character__holder")]
+    try:
+        character_policy_check(user=video.owner, characters=characters, source_video=video.parent)
+    except DomainError as refusal:
+        return RestoreRefused(str(refusal.detail), code=refusal.detail.code, details=refusal.details)
+    visibility = video.visibility if video.published_at else Video.Visibility.PRIVATE
+    for source in sources_of(video):
+        if not source_holds(source=source, owner_id=video.owner_id, visibility=visibility):
+            return RestoreRefused(
+                f"Video {source.id}, which this one is made from, is no longer shown.",
+                code="source_unavailable",
+                details={"video_id": source.id},
+            )
+    return None
 
 
 @transaction.atomic
 def video_restore(*, video: Video, by: User, reason: str) -> Video:
-    """Moderators undo a removal: the video comes back as it was (published or draft)."""
+    """Moderators undo a removal: the video comes back as it was (published or draft), if consent,
+    character policies and its sources allow it now (``RestoreRefused`` says why not)."""
     from backend.moderation.services import audit_record
 
     video = _lock(video)
     if not video.is_removed:
         return video
+    refusal = _restore_refusal(video)
+    if refusal is not None:
+        raise refusal
     video.status = Video.Status.PUBLISHED if video.published_at else Video.Status.DRAFT
     video.removed_at = None
     video.removed_reason = ""
-    video.save(update_fields=["status", "removed_at", "removed_reason"])
+    video.removed_by_owner = False
+    video.save(update_fields=["status", "removed_at", "removed_reason", "removed_by_owner"])
     if video.status == Video.Status.PUBLISHED and video.parent_id:
         Video.objects.filter(id=video.parent_id).update(remix_count=F("remix_count") + 1)
     audit_record(actor=by, action="video.restore", target=video, reason=reason, before={"status": "removed"},
                  after={"status": video.status})  # fmt: skip
     events.video_shown.send_on_commit(video_id=video.id)
+    videos_follow_sources(video_ids=[video.id])
     return video
 
 
 @transaction.atomic
 def videos_mark_consent_withdrawn(*, video_ids: list[int]) -> int:
-    """A cameo in these videos may no longer be used by their creators: out of every feed."""
-    updated = Video.objects.filter(id__in=video_ids, consent_withdrawn_at__isnull=True).update(
-        consent_withdrawn_at=timezone.now()
+    """A cameo in these videos may no longer be used by their creators: nobody but the cameos' owners
+    sees them from now on, and what embeds them follows. Drafts included; kept after a new grant."""
+    now = timezone.now()
+    updated = (
+        Video.objects.filter(id__in=video_ids)
+        .exclude(withdrawn_reason=Video.Withdrawal.CONSENT)
+        .update(withdrawn_at=now, withdrawn_reason=Video.Withdrawal.CONSENT)
     )
     for video_id in video_ids:
         events.video_hidden.send_on_commit(video_id=video_id)
+    videos_follow_sources(video_ids=video_ids)
     return updated
+
+
+def _embedding_ids(video_ids: list[int]) -> set[int]:
+    """Every video that carries frames of these, directly or through others: remixes at any depth,
+    and videos made with one of them as a matched reference (and what embeds those)."""
+    embeds = Video.embedded_sources.through.objects
+    found: set[int] = set()
+    frontier = set(video_ids)
+    while frontier:
+        below = set(lineage.descendant_ids(video_ids=list(frontier)))
+        below |= set(embeds.filter(to_video_id__in=frontier).values_list("from_video_id", flat=True))
+        frontier = below - found
+        found |= frontier
+    return found
+
+
+def videos_follow_sources(*, video_ids: list[int]) -> dict[str, int]:
+    """What embeds these videos follows them (caller's transaction, sources locked or just written):
+    withdrawn (``source``) while a source it embeds no longer holds (``source_holds``), shown again
+    once every one holds again. A constant number of queries per call, whatever the count.
+
+    A video embeds only older videos, so in id order every source is settled before what embeds it.
+    """
+    affected = _embedding_ids(video_ids)
+    if not affected:
+        return {"withdrawn": 0, "restored": 0}
+    embeds = Video.embedded_sources.through.objects.filter(from_video_id__in=affected)
+    sources: dict[int, set[int]] = {}
+    for embedding_id, source_id in embeds.values_list("from_video_id", "to_video_id"):
+        sources.setdefault(embedding_id, set()).add(source_id)
+    videos = {video.id: video for video in Video.objects.filter(id__in=affected)}
+    for video in videos.values():
+        if video.parent_id:
+            sources.setdefault(video.id, set()).add(video.parent_id)
+    outside = {source for ids in sources.values() for source in ids} - affected
+    states = {video.id: video for video in Video.objects.filter(id__in=outside)} | videos
+    now = timezone.now()
+    withdrawn, restored = [], []
+    for video_id in sorted(affected):
+        video = videos[video_id]
+        if video.withdrawn_reason == Video.Withdrawal.CONSENT:
+            continue
+        visibility = _shown_as_embedding(video)
+        holds = all(
+            source_holds(source=states[source], owner_id=video.owner_id, visibility=visibility)
+            for source in sources.get(video_id, ())
+        )
+        if not holds and video.withdrawn_at is None:
+            video.withdrawn_at, video.withdrawn_reason = now, Video.Withdrawal.SOURCE
+            withdrawn.append(video_id)
+        elif holds and video.withdrawn_reason == Video.Withdrawal.SOURCE:
+            video.withdrawn_at, video.withdrawn_reason = None, ""
+            restored.append(video_id)
+    Video.objects.filter(id__in=withdrawn).update(withdrawn_at=now, withdrawn_reason=Video.Withdrawal.SOURCE)
+    Video.objects.filter(id__in=restored).update(withdrawn_at=None, withdrawn_reason="")
+    for video_id in withdrawn:
+        events.video_hidden.send_on_commit(video_id=video_id)
+    for video_id in restored:
+        events.video_shown.send_on_commit(video_id=video_id)
+    return {"withdrawn": len(withdrawn), "restored": len(restored)}
+
+
+@transaction.atomic
+def videos_restrict_for_teens(*, video_ids: list[int]) -> None:
+    """Age-restricted videos, and everything that embeds their frames."""
+    every = set(video_ids) | _embedding_ids(video_ids)
+    Video.objects.filter(id__in=every, safe_for_teens=True).update(safe_for_teens=False)
+    for video_id in sorted(every):
+        events.video_changed.send_on_commit(video_id=video_id)
 
 
 # --- Reactions ------------------------------------------------------------------
@@ -238,3 +447,19 @@ def views_add(*, counts: dict[int, int]) -> None:
     """Add view counts flushed from the feed's event counters."""
     for video_id, views in counts.items():
         Video.objects.filter(id=video_id).update(view_count=F("view_count") + views)
+
+
+@transaction.atomic
+def comment_remove(*, comment: Comment, by: User | None, reason: str) -> None:
+    """A moderator takes a comment down: counted off its video and audited. Idempotent.
+
+    Unlike ``comment_delete`` (the author's or the video owner's own), nobody's
+    ownership is checked: callers are the admin and the review queue.
+    """
+    from backend.moderation.services import audit_record
+
+    deleted, _ = Comment.objects.filter(id=comment.id).delete()
+    if deleted:
+        Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
+        before = {"body": comment.body, "author_id": comment.author_id, "video_id": comment.video_id}
+        audit_record(actor=by, action="comment.remove", target=comment, reason=reason, before=before)

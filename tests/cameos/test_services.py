@@ -405,7 +405,7 @@ class TestGrants:
         assert sorted(withdrawn) == sorted([(alices.id, bob.id, "unfollowed"), (bobs.id, alice.id, "unfollowed")])
         assert not selectors.cameo_permission(user=bob, cameo=alices).allowed
         bobs_video.refresh_from_db()
-        assert bobs_video.consent_withdrawn_at is not None  # out of every feed
+        assert bobs_video.withdrawn_at is not None  # out of every feed
 
     def test_unfollowing_someone_who_does_not_follow_back_withdraws_nothing(
         self, withdrawn, django_capture_on_commit_callbacks

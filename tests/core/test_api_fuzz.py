@@ -97,7 +97,6 @@ def seeded(db, settings):
             "name": ["cats"],
             "period": ["2026-01", "1999-12", "0000-01", "9999-12"],
             "cameo_ids": [[my_cameo.id], [other_cameo.id, approved_only.id]],
-            "keep_cameo_ids": [[my_cameo.id]],
             "character_ids": [[character.id]],
         },
     }

@@ -61,9 +61,11 @@ def test_request_to_a_playable_signed_draft(start_worker, client_for, s3, tmp_pa
     assert (video.owner, video.status) == (creator, "draft")
     assert Appearance.objects.filter(cameo=cameo, video=video).exists()
 
-    public = bucket_keys(s3, "S3_PUBLIC_BUCKET")
-    assert f"public/{video.mp4}" in public and f"public/{video.hls}" in public
-    mp4 = download(s3, "S3_PUBLIC_BUCKET", f"public/{video.mp4}", tmp_path / "video.mp4")
+    # A draft: its files are in the private bucket, behind signed links, until it is shown to everyone.
+    assert not video.media_public and bucket_keys(s3, "S3_PUBLIC_BUCKET") == []
+    private = bucket_keys(s3, "S3_BUCKET")
+    assert f"private/{video.mp4}" in private and f"private/{video.hls}" in private
+    mp4 = download(s3, "S3_BUCKET", f"private/{video.mp4}", tmp_path / "video.mp4")
     with av.open(str(mp4)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -71,9 +73,9 @@ def test_request_to_a_playable_signed_draft(start_worker, client_for, s3, tmp_pa
         assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
         assert abs(container.duration / av.time_base - 3) <= 0.5
 
-    hls_keys = [key for key in public if "/hls/" in key]
+    hls_keys = [key for key in private if "/hls/" in key]
     for key in hls_keys:
-        download(s3, "S3_PUBLIC_BUCKET", key, tmp_path / "hls" / Path(key).name)
+        download(s3, "S3_BUCKET", key, tmp_path / "hls" / Path(key).name)
     master = (tmp_path / "hls" / "master.m3u8").read_text()
     assert "360p.m3u8" in master and "RESOLUTION=360x640" in master
     with av.open(str(tmp_path / "hls" / "360p.m3u8")) as variant:
@@ -137,7 +139,9 @@ def test_consent_revoked_mid_render_cancels_and_leaves_nothing(start_worker, cli
     assert "cancelled at stage" in worker.log()
     assert not Video.objects.filter(owner=creator).exists()
     assert bucket_keys(s3, "S3_PUBLIC_BUCKET") == []
-    assert [key for key in bucket_keys(s3, "S3_BUCKET") if key.startswith("private/renders/")] == []
+    assert [
+        key for key in bucket_keys(s3, "S3_BUCKET") if key.startswith(("private/renders/", "private/videos/"))
+    ] == []
 
 
 @pytest.fixture

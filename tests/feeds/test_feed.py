@@ -2,7 +2,6 @@
 
 from collections import Counter
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -330,17 +329,16 @@ class TestEvents:
             ]
         assert queries[0] == queries[1]
 
-    def test_unknown_videos_refuse_the_whole_batch(self, client_for):
-        video = VideoFactory()
+    def test_unknown_videos_are_ignored_like_hidden_ones(self, client_for):
+        video, draft = VideoFactory(), VideoFactory(status="draft", published_at=None)
         client = client_for(UserFactory())
-        batch = [self.event("k1", video), {"id": "k2", "video_id": video.id + 1000, "type": "impression"}]
-        response = client.post("/api/v1/feed/events", {"events": batch}, format="json")
-        assert response.status_code == 400
-        assert response.json()["error"] == {"code": "unknown_video", "message": mock.ANY,
-                                            "details": {"video_ids": [video.id + 1000]}}  # fmt: skip
-        # nothing was recorded: the corrected batch counts in full
-        accepted = client.post("/api/v1/feed/events", {"events": batch[:1]}, format="json").data["accepted"]
-        assert accepted == 1
+        batch = [
+            self.event("k1", video),
+            {"id": "k2", "video_id": video.id + 1000, "type": "impression"},
+            self.event("k3", draft),
+        ]
+        body = client.post("/api/v1/feed/events", {"events": batch}, format="json").json()
+        assert body == {"accepted": 1, "duplicates": 0, "ignored": 2}
 
     def test_events_on_videos_the_viewer_cannot_see_move_no_counter(self, client_for):
         viewer = UserFactory()

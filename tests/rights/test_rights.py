@@ -130,6 +130,7 @@ def _video_with_everyone(studio):
     comet = character(holder, revenue_share_bps=1200)
     grandparent = VideoFactory()
     parent = video_services.video_create_draft(owner=UserFactory(), prompt="p", parent=grandparent)
+    parent = video_services.video_publish(video=parent, by=parent.owner)  # others remix only posts
     video = video_services.video_create_draft(owner=UserFactory(), prompt="v", parent=parent)
     video = video_services.video_publish(video=video, by=video.owner)
     services.video_characters_record(video=video, characters=[comet])

@@ -4,7 +4,7 @@ import pytest
 
 from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
-from backend.videos import selectors
+from backend.videos.models import Video
 from tests.factories import CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +42,8 @@ def test_visibility_matrix(viewer_kind, state, allowed, client_for, api_client):
     status, visibility = state
     video = VideoFactory(status=status, visibility=visibility, **({"published_at": None} if status == "draft" else {}))
     viewer = make_viewer(viewer_kind, video)
-    visible = selectors.videos_visible_to(viewer=viewer).filter(id=video.id).exists()
-    assert visible is (viewer_kind in allowed)
+    assert Video.objects.visible_to(viewer).filter(id=video.id).exists() is (viewer_kind in allowed)
+    assert video.is_visible_to(viewer) is (viewer_kind in allowed)
     client = client_for(viewer) if viewer else api_client
     response = client.get(f"/api/v1/videos/{video.id}")
     assert response.status_code == (200 if viewer_kind in allowed else 404)
@@ -55,10 +55,50 @@ def test_the_prompt_can_be_hidden_from_others(client_for, api_client):
     assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").data["prompt"] == "secret sauce"
 
 
-def test_consent_withdrawn_videos_are_hidden_from_others_but_not_their_owner(client_for, api_client):
+def test_a_withdrawn_video_is_seen_only_by_the_owners_of_its_cameos(client_for, api_client):
+    """Its creator may no longer show that likeness, to anyone, themself included."""
     from backend.videos.services import videos_mark_consent_withdrawn
 
     video = VideoFactory()
+    cameo_owner = UserFactory()
+    Appearance.objects.create(cameo=CameoFactory(owner=cameo_owner), video=video)
     videos_mark_consent_withdrawn(video_ids=[video.id])
     assert api_client.get(f"/api/v1/videos/{video.id}").status_code == 404
-    assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").status_code == 200
+    assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").status_code == 404
+    assert client_for(cameo_owner).get(f"/api/v1/videos/{video.id}").status_code == 200
+
+
+@pytest.mark.parametrize("viewer_kind", ["stranger", "anonymous"])
+def test_suspended_or_deactivated_creators_videos_are_hidden_from_others(viewer_kind, client_for, api_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    suspended = VideoFactory(owner=UserFactory(suspended_until=timezone.now() + timedelta(days=3)))
+    deactivated = VideoFactory(owner=UserFactory(is_active=False))
+    client = client_for(UserFactory()) if viewer_kind == "stranger" else api_client
+    for video in (suspended, deactivated):
+        assert client.get(f"/api/v1/videos/{video.id}").status_code == 404
+    assert client_for(suspended.owner).get(f"/api/v1/videos/{suspended.id}").status_code == 200
+
+
+def test_teens_do_not_open_age_restricted_videos_anywhere(client_for):
+    from datetime import date
+
+    from backend.videos.services import video_publish  # noqa: F401  (hashtags come with publishing)
+
+    teen = UserFactory(birth_date=date(date.today().year - 15, 1, 1))
+    adult = UserFactory(birth_date=date(1990, 1, 1))
+    video = VideoFactory(safe_for_teens=False, caption="#skate")
+    from backend.videos.models import Hashtag, VideoHashtag
+
+    VideoHashtag.objects.create(hashtag=Hashtag.objects.create(name="skate"), video=video)
+    teen_client, adult_client = client_for(teen), client_for(adult)
+    assert teen_client.get(f"/api/v1/videos/{video.id}").status_code == 404
+    assert adult_client.get(f"/api/v1/videos/{video.id}").status_code == 200
+    for path in (f"/api/v1/creators/{video.owner.handle}/videos", "/api/v1/hashtags/skate"):
+        assert [v["id"] for v in teen_client.get(path).data["results"]] == []
+        assert [v["id"] for v in adult_client.get(path).data["results"]] == [video.id]
+    refused = teen_client.post(f"/api/v1/videos/{video.id}/remix", {"prompt": "again", "duration_s": 4}, format="json",
+                               HTTP_IDEMPOTENCY_KEY="teen-remix")  # fmt: skip
+    assert refused.status_code == 404

@@ -1,0 +1,55 @@
+"""Rules that hold on every API endpoint, so no view can forget them.
+
+``NotSuspendedForWrites`` sits in ``DEFAULT_PERMISSION_CLASSES``: a suspended
+account may browse, but every write through the API (edits and undos included)
+is refused with ``account_suspended``. Services keep their own
+``require_not_suspended`` calls, so paths that do not come through the API
+(tasks, the admin acting for a user) are refused too.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from backend.core.errors import AccountSuspended
+
+# Writes a suspended account may still make, by URL name and method. Signing in
+# and viewing telemetry are not edits. Withdrawing consent to one's own likeness,
+# and blocking someone, must never wait for a suspension to end: consent is
+# revocable at once, whoever holds it.
+ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
+    "auth-register": {"POST"},
+    "auth-token": {"POST"},
+    "auth-token-refresh": {"POST"},
+    "feed-events": {"POST"},
+    "cameo": {"DELETE"},
+    "cameo-grant-deny": {"POST"},
+    "cameo-grant-revoke": {"POST"},
+    "cameo-appearance": {"DELETE"},
+    "creator-block": {"POST"},
+}
+
+
+def require_not_suspended(user, *, action: str) -> None:
+    """Refuse ``action`` while ``user``'s suspension lasts; anonymous users and active accounts pass."""
+    until = getattr(user, "suspended_until", None)
+    if until is not None and until > timezone.now():
+        raise AccountSuspended(
+            f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC; you cannot {action} until then.",
+            details={"until": until.isoformat()},
+        )
+
+
+class NotSuspendedForWrites(BasePermission):
+    """Unsafe methods from a suspended account are refused in the error envelope (403 ``account_suspended``)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        match = request.resolver_match
+        if match is not None and request.method in ALLOWED_WHILE_SUSPENDED.get(match.url_name, ()):
+            return True
+        # Raised rather than returning False, so the envelope carries the code and the date it ends.
+        require_not_suspended(request.user, action="make changes")
+        return True
