@@ -4,7 +4,8 @@ Data: one cameo (audience "everyone") owned by one user, appearing in 10,000
 public posts by 500 creators: 1,000 originals, each with 9 remixes (a chain 9
 deep, a narrow tree, or a bushy one), every remix carrying the cameo as the
 render pipeline records it (an ``Appearance``), closure rows as
-``lineage_insert`` writes them. Beside them, 10,000 unrelated public posts by
+``lineage_insert`` writes them and ``embedded_sources`` as ``video_create_draft``
+does (every ancestor). Beside them, 10,000 unrelated public posts by
 the same creators in the same shapes (half of them with another person's
 cameo), which must stay. Every post has its files in the public store (MP4,
 poster, one thumbnail, HLS master playlist and one segment, under
@@ -17,15 +18,21 @@ Measured, in one run: the owner narrows the cameo to "only me"
 time from that call until (a) no affected post is shown to everyone nor
 visible to other users, (b) every affected card is a tombstone, (c) no affected
 file is left in the public store, checked on disk, with every unrelated post
-untouched; SQL queries during the revocation (``CaptureQueriesContext``) per
-affected video, and the split between the database marking, the file moves
-and Redis, timed by wrapping the two per-video receivers' calls.
+untouched; SQL queries during the revocation (``CaptureQueriesContext``, its
+log lengthened past Django's 9,000) per affected video; the split between the
+database marking (until the first per-video receiver runs, i.e. the marking
+committed), the file moves and the Redis tombstones, timed by wrapping the two
+per-video receivers' calls; when each surface was clear; and, after it, every
+stored feed paged to its end. The machine is shared: the load average at the
+revocation is recorded with the figures.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
+import logging
 import os
 import random
 import re
@@ -118,7 +125,7 @@ def _reset() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE videos_videolineage, videos_like, videos_comment, videos_videohashtag, "
                        "cameos_appearance, media_videofingerprint, media_renderjob_cameos, media_renderjob, "
-                       "videos_video RESTART IDENTITY CASCADE")  # fmt: skip
+                       "videos_video_embedded_sources, videos_video RESTART IDENTITY CASCADE")  # fmt: skip
     Cameo.objects.filter(owner__handle__startswith=HANDLE).delete()
     client = store.redis()
     for key in client.scan_iter(match=f"{settings.FEED_KEY_PREFIX}:*", count=10_000):
@@ -167,8 +174,17 @@ def _load(rng: random.Random) -> dict:
             VideoLineage(descendant_id=video_id, ancestor_id=ancestor, depth=distance)
             for distance, ancestor in enumerate(ancestors[video_id], start=1)
         ]
+    remixes = collections.Counter(up for up in parent.values() if up is not None)
+    for video in videos:
+        video.remix_count = remixes[video.id]
     Video.objects.bulk_create(videos, batch_size=2_000)
     VideoLineage.objects.bulk_create(lineage_rows, batch_size=5_000)
+    # What ``video_create_draft`` records: a remix's frames come from its source and that source's own.
+    through = Video.embedded_sources.through
+    through.objects.bulk_create(
+        (through(from_video_id=row.descendant_id, to_video_id=row.ancestor_id) for row in lineage_rows if row.depth),
+        batch_size=5_000,
+    )
     affected = sorted(affected_parents)
     unrelated = sorted(unrelated_parents)
     appearances = [Appearance(cameo=star, video_id=video_id) for video_id in affected]
@@ -176,36 +192,42 @@ def _load(rng: random.Random) -> dict:
     Appearance.objects.bulk_create(appearances, batch_size=5_000)
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('videos_video', 'id'), %s)", [max(parent)])
-        for table in ("videos_video", "videos_videolineage", "cameos_appearance"):
+        for table in ("creators_user", "cameos_cameo", "videos_video", "videos_videolineage", "cameos_appearance",
+                      "videos_video_embedded_sources"):  # fmt: skip
             cursor.execute(f"ANALYZE {table}")
     everything = affected + unrelated
     for start in range(0, len(everything), 2_000):
         store.cards_put(cards_build(everything[start : start + 2_000]).values())
     published_at = {video.id: video.published_at.timestamp() for video in videos}
+    unrelated_in_feeds: set[int] = set()
     for viewer in viewers:
         ids = rng.sample(affected, FEED_IDS // 2) + rng.sample(unrelated, FEED_IDS // 2)
+        unrelated_in_feeds |= set(ids[FEED_IDS // 2 :])
         rng.shuffle(ids)
         store.for_you_append(viewer.id, ids)
         store.following_fill(viewer.id, [(video_id, published_at[video_id]) for video_id in ids])
     return {
         "owner": owner, "cameo": star, "creators": creators, "viewers": viewers,
         "affected": affected, "unrelated": unrelated, "max_depth": max(depth.values()),
-        "closure_rows": len(lineage_rows), "appearances": len(appearances),
+        "closure_rows": len(lineage_rows), "appearances": len(appearances), "unrelated_in_feeds": unrelated_in_feeds,
+        "embedded_source_rows": through.objects.count(),
     }  # fmt: skip
 
 
 # --- Checks ---------------------------------------------------------------------
 
 
-def _public_files_left(video_ids: list[int]) -> tuple[int, int]:
-    """(videos with a file in the public store, videos with every file in the private one), on disk."""
+def _files_on_disk(video_ids: list[int]) -> dict[str, int]:
+    """How many of these videos have a file in the public store, all files there, all in the private one."""
     public, private = MEDIA_ROOT / "public", MEDIA_ROOT / "private"
-    in_public = in_private = 0
+    counts = {"a_public_file": 0, "every_file_public": 0, "every_file_private": 0}
     for mp4 in Video.objects.filter(id__in=video_ids).values_list("mp4", flat=True).iterator(chunk_size=5_000):
         prefix = mp4.removesuffix("/video.mp4")
-        in_public += any((public / prefix / name).exists() for name in FILES)
-        in_private += all((private / prefix / name).exists() for name in FILES)
-    return in_public, in_private
+        in_public = [(public / prefix / name).exists() for name in FILES]
+        counts["a_public_file"] += any(in_public)
+        counts["every_file_public"] += all(in_public)
+        counts["every_file_private"] += all((private / prefix / name).exists() for name in FILES)
+    return counts
 
 
 def _feeds_serve(viewers: list[User]) -> set[int]:
@@ -229,35 +251,25 @@ def _surfaces(data: dict, others: list[User]) -> dict:
     shown = Video.objects.shown_to_everyone()
     cards, hidden = store.cards_and_hidden(affected)
     unrelated_cards, unrelated_hidden = store.cards_and_hidden(unrelated)
-    public_left, moved = _public_files_left(affected)
-    unrelated_public_left, unrelated_moved = _public_files_left(unrelated)
+    files, unrelated_files = _files_on_disk(affected), _files_on_disk(unrelated)
     return {
         "affected_shown_to_everyone": shown.filter(id__in=affected).count(),
-        "affected_visible_to_others": max(Video.objects.visible_to(user).filter(id__in=affected).count()
-                                          for user in others),  # fmt: skip
+        "affected_visible_to_others": max(
+            Video.objects.visible_to(user).filter(id__in=affected).count() for user in others
+        ),
         "affected_cards_tombstoned": len(hidden),
         "affected_cards_still_cached": len(cards),
-        "affected_with_a_public_file": public_left,
-        "affected_all_files_private": moved,
+        "affected_with_a_public_file": files["a_public_file"],
+        "affected_with_every_file_private": files["every_file_private"],
         "affected_media_public_flag": Video.objects.filter(id__in=affected, media_public=True).count(),
         "unrelated_shown_to_everyone": shown.filter(id__in=unrelated).count(),
-        "unrelated_visible_to_others": min(Video.objects.visible_to(user).filter(id__in=unrelated).count()
-                                           for user in others),  # fmt: skip
+        "unrelated_visible_to_others": min(
+            Video.objects.visible_to(user).filter(id__in=unrelated).count() for user in others
+        ),
         "unrelated_cards_cached": len(unrelated_cards),
         "unrelated_cards_tombstoned": len(unrelated_hidden),
-        "unrelated_with_every_file_public": len(unrelated) - _missing_public(unrelated),
-        "unrelated_with_a_private_file": unrelated_moved,
-        "unrelated_public_left": unrelated_public_left,
+        "unrelated_with_every_file_public": unrelated_files["every_file_public"],
     }
-
-
-def _missing_public(video_ids: list[int]) -> int:
-    public = MEDIA_ROOT / "public"
-    missing = 0
-    for mp4 in Video.objects.filter(id__in=video_ids).values_list("mp4", flat=True).iterator(chunk_size=5_000):
-        prefix = mp4.removesuffix("/video.mp4")
-        missing += not all((public / prefix / name).exists() for name in FILES)
-    return missing
 
 
 def _all_out(state: dict, affected: int, unrelated: int) -> bool:
@@ -282,7 +294,16 @@ _NUMBERS = re.compile(r"\b\d+\b|'[^']*'")
 def _shape(sql: str) -> str:
     """A query's statement with its literals and IN lists folded, to count queries by kind."""
     folded = re.sub(r"IN \([^)]*\)", "IN (...)", _NUMBERS.sub("?", sql))
-    return folded[:160]
+    return folded if len(folded) <= 200 else f"{folded[:120]} ... {folded[-70:]}"
+
+
+def _median_ms(calls: list[tuple[float, float, int]]) -> float | None:
+    return round(statistics.median(end - start for start, end, _ in calls) * 1000, 2) if calls else None
+
+
+def _p99_ms(calls: list[tuple[float, float, int]]) -> float | None:
+    durations = sorted(end - start for start, end, _ in calls)
+    return round(durations[int(len(durations) * 0.99) - 1] * 1000, 2) if durations else None
 
 
 def _revoke(data: dict) -> dict:
@@ -313,13 +334,17 @@ def _revoke(data: dict) -> dict:
     file_seconds = sum(end - start for start, end, _ in files)
     redis_seconds = sum(end - start for start, end, _ in redis_calls)
     file_queries = sum(count for _, _, count in files)
-    by_shape = collections.Counter(_shape(query["sql"]) for query in captured.captured_queries)
+    queries = captured.captured_queries  # read from the log: before it is shortened again
+    connection.queries_log = collections.deque(maxlen=connection.queries_limit)
+    by_shape = collections.Counter(_shape(query["sql"]) for query in queries)
     affected = len(data["affected"])
     tombstoned_after = sorted(end - marked for _, end, _ in redis_calls)
+    last_file = max((end for _, end, _ in files), default=marked)
+    last_card = max((end for _, end, _ in redis_calls), default=marked)
     return {
         "started": started,
         "seconds": returned - started,
-        "queries": len(captured),
+        "queries": len(queries),
         "split": {
             "db_marking_until_commit_s": round(marked - started, 3),
             "file_moves_s": round(file_seconds, 3),
@@ -327,12 +352,25 @@ def _revoke(data: dict) -> dict:
             "other_s": round(returned - marked - file_seconds - redis_seconds, 3),
         },
         "queries_split": {
-            "db_marking": len(captured) - file_queries,
+            "db_marking": len(queries) - file_queries,
             "file_moves": file_queries,
             "per_file_move_call": sorted({count for _, _, count in files}),
         },
-        "receiver_calls": {"video_files_sync": len(files), "hide_videos": len(redis_calls),
-                           "videos_per_hide_videos_call": round(affected / max(1, len(redis_calls)), 2)},  # fmt: skip
+        "receiver_calls": {
+            "video_files_sync": len(files),
+            "hide_videos": len(redis_calls),
+            "videos_per_hide_videos_call": round(affected / max(1, len(redis_calls)), 2),
+        },
+        "clear_after": {
+            "a_visibility_rule_at_marking_commit": round(marked - started, 2),
+            "b_last_card_tombstoned": round(last_card - started, 2),
+            "c_last_public_file_moved": round(last_file - started, 2),
+        },
+        "per_video_ms": {
+            "video_files_sync_median": _median_ms(files),
+            "video_files_sync_p99": _p99_ms(files),
+            "hide_videos_median": _median_ms(redis_calls),
+        },
         "card_tombstoned_after_commit_s": {
             "first": round(tombstoned_after[0], 3) if tombstoned_after else None,
             "median": round(statistics.median(tombstoned_after), 3) if tombstoned_after else None,
@@ -344,28 +382,33 @@ def _revoke(data: dict) -> dict:
 
 def run() -> dict:
     rng = random.Random(13)
-    with override_settings(STORAGES=_stores()):
+    phases: dict[str, float] = {}
+    with override_settings(STORAGES=_stores()), _quiet("media.video_files"):
         assert storage.public().location == str(MEDIA_ROOT / "public")
-        started = time.perf_counter()
-        data = _load(rng)
-        load_seconds = round(time.perf_counter() - started, 1)
+        with _timed(phases, "load"):
+            data = _load(rng)
         affected, unrelated = len(data["affected"]), len(data["unrelated"])
         others = [*data["viewers"], *rng.sample(data["creators"], 3)]
-        before = _surfaces(data, others)
+        with _timed(phases, "check_before"):
+            before = _surfaces(data, others)
         assert before["affected_shown_to_everyone"] == affected, before
         assert before["affected_with_a_public_file"] == affected and before["affected_cards_still_cached"] == affected
         assert before["unrelated_with_every_file_public"] == unrelated, before
-
-        revocation = _revoke(data)
+        load_average = os.getloadavg()[0]
+        with _timed(phases, "revocation"):
+            revocation = _revoke(data)
         # The receivers run in the revoking call; should any have left work to a worker, wait for it (60 s).
-        after = _surfaces(data, others)
+        with _timed(phases, "check_after"):
+            after = _surfaces(data, others)
         all_out = revocation["seconds"] if _all_out(after, affected, unrelated) else None
         while all_out is None and time.perf_counter() - revocation["started"] < 60:
             time.sleep(1)
             after = _surfaces(data, others)
             if _all_out(after, affected, unrelated):
                 all_out = time.perf_counter() - revocation["started"]
-        served = _feeds_serve(data["viewers"])
+        with _timed(phases, "feeds_paged"):
+            served = _feeds_serve(data["viewers"])
+    in_feeds = data["unrelated_in_feeds"]
     return {
         "dataset": {
             "affected_videos": affected,
@@ -374,30 +417,54 @@ def run() -> dict:
             "creators": len({*Video.objects.filter(id__in=data["affected"]).values_list("owner_id", flat=True)}),
             "unrelated_videos": unrelated,
             "closure_rows": data["closure_rows"],
+            "embedded_source_rows": data["embedded_source_rows"],
             "appearances": data["appearances"],
             "public_files": (affected + unrelated) * len(FILES),
             "cards_cached": affected + unrelated,
             "viewers_with_stored_feeds": len(data["viewers"]),
             "ids_per_stored_feed": FEED_IDS,
-            "load_seconds": load_seconds,
         },
-        "revocation": "cameo_update(audience='only_me') by the owner: consent_withdrawn on commit, receivers in process",
+        "revocation": "cameo_update(audience=only_me) by the owner; consent_withdrawn on commit, receivers in process",
         "all_out_seconds": None if all_out is None else round(all_out, 2),
         "revoking_call_seconds": round(revocation["seconds"], 2),
+        "surface_clear_after_s": revocation["clear_after"],
         "queries": revocation["queries"],
         "queries_per_affected_video": round(revocation["queries"] / affected, 2),
-        "time_split": revocation["split"],
+        "time_split_s": revocation["split"],
         "queries_split": revocation["queries_split"],
+        "per_video_ms": revocation["per_video_ms"],
         "receiver_calls": revocation["receiver_calls"],
         "card_tombstoned_after_commit_s": revocation["card_tombstoned_after_commit_s"],
         "top_queries": revocation["top_queries"],
         "after": after,
-        "feeds_served_after": {
-            "affected": len(served & set(data["affected"])),
-            "unrelated": len(served & set(data["unrelated"])),
+        "feeds_paged_to_the_end_after": {
+            "affected_served": len(served & set(data["affected"])),
+            "unrelated_served": len(served & in_feeds),
+            "unrelated_stored": len(in_feeds),
         },
+        "load_average_at_revocation": round(load_average, 2),
+        "phase_seconds": {name: round(seconds, 1) for name, seconds in phases.items()},
         "target": "every affected video out of every surface within seconds; a handful of queries per affected video",
     }
+
+
+@contextlib.contextmanager
+def _timed(phases: dict[str, float], name: str):
+    started = time.perf_counter()
+    yield
+    phases[name] = time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    """One INFO line per moved video would bury the results (the lines cost microseconds against the move)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 if __name__ == "__main__":  # pragma: no cover
