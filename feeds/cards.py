@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from backend.cameos.models import Appearance
 from backend.core.private_media import media_file_url
-from backend.videos.models import Video, VideoLineage
+from backend.videos.models import Video
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class Card:
     safe_for_teens: bool
     public: bool  # False: followers only
     body: bytes  # the card as the API returns it, less the viewer's "liked"
-    # Authors of the videos this one remixes: a viewer blocked by one of them may not see it either.
+    # Authors of the videos whose frames went into this one: who is blocked by one may not see it either.
     source_author_ids: tuple[int, ...] = ()
 
     def for_viewer(self, *, liked: bool) -> bytes:
@@ -65,9 +65,8 @@ def cards_build(video_ids: list[int]) -> dict[int, Card]:
     """Cards of the videos that may be shown in feeds: three queries, whatever the count."""
     videos = feed_posts().filter(id__in=video_ids).select_related("owner")
     source_authors: dict[int, set[int]] = {}
-    for video_id, author_id in VideoLineage.objects.filter(descendant_id__in=video_ids, depth__gt=0).values_list(
-        "descendant_id", "ancestor__owner_id"
-    ):
+    embeds = Video.embedded_sources.through.objects.filter(from_video_id__in=video_ids)
+    for video_id, author_id in embeds.values_list("from_video_id", "to_video__owner_id"):
         source_authors.setdefault(video_id, set()).add(author_id)
     cameo_handles: dict[int, set[str]] = {}
     for video_id, handle in Appearance.objects.filter(video_id__in=video_ids).values_list(

@@ -33,17 +33,17 @@ def _tolerate_outage(receiver_function):
 
 @receiver(video_hidden, dispatch_uid="feeds.hide_video")
 @_tolerate_outage
-def hide_video(sender, *, video_id: int, **kwargs) -> None:
+def hide_video(sender, *, video_ids: list[int], **kwargs) -> None:
     # Synchronous: removal and withdrawn consent must leave every feed within a second.
     # Should Redis fail, serving re-checks PostgreSQL once the card expires (FEED_CARD_TTL_S).
-    store.hide_videos([video_id])
+    store.hide_videos(video_ids)
 
 
 @receiver([video_changed, video_shown], dispatch_uid="feeds.refresh_card")
 @_tolerate_outage
-def refresh_card(sender, *, video_id: int, **kwargs) -> None:
+def refresh_card(sender, *, video_ids: list[int], **kwargs) -> None:
     # Changed, or restored by a moderator (its tombstone goes too): rebuilt from PostgreSQL.
-    store.cards_drop([video_id])
+    store.cards_drop(video_ids)
 
 
 @receiver(video_published, dispatch_uid="feeds.fan_out")

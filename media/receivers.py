@@ -9,7 +9,7 @@ from backend.cameos.events import consent_withdrawn
 from backend.videos.events import video_changed, video_hidden, video_published, video_shown
 from media import tasks
 from media.services import render_jobs_recheck_cameo
-from media.video_files import video_files_sync
+from media.video_files import video_files_sync_many
 
 logger = logging.getLogger(__name__)
 
@@ -22,17 +22,19 @@ def cancel_renders_on_consent_withdrawn(sender, *, cameo_id: int, **kwargs) -> N
 
 
 @receiver([video_published, video_changed, video_hidden, video_shown], dispatch_uid="media.video_files_follow_state")
-def video_files_follow_state(sender, *, video_id: int, **kwargs) -> None:
+def video_files_follow_state(sender, *, video_ids: list[int] | None = None, video_id: int | None = None, **kwargs):
     # Synchronous on purpose, and connected before the feeds' receivers (media comes first in
     # INSTALLED_APPS): a removed, withdrawn or narrowed video's public files stop being served in the
     # same step that takes it out of feeds, and cards rebuilt after that point at the right store.
+    video_ids = video_ids if video_ids is not None else [video_id]
     try:
-        video_files_sync(video_id=video_id)
+        video_files_sync_many(video_ids=video_ids)
     except Exception:
         # The change is committed: a failing move must not turn it into an error, nor keep the
-        # receivers after this one (feeds) from running. A worker retries; `video_media_sync` repairs.
-        logger.exception("video %s: moving its files failed; queued a retry", video_id)
+        # receivers after this one (feeds) from running. A worker retries; beat's repair sweep
+        # (``media.video_files_repair``) catches whatever is left.
+        logger.exception("videos %s: moving their files failed; queued a retry", video_ids[:20])
         try:
-            tasks.video_files_sync.delay(video_id=video_id)
+            tasks.video_files_sync.delay(video_ids=video_ids)
         except BrokerError:
-            logger.exception("video %s: could not queue the retry; run `manage.py video_media_sync`", video_id)
+            logger.exception("videos %s: could not queue the retry; beat's repair will", video_ids[:20])

@@ -51,7 +51,15 @@ def reap_stalled_renders() -> dict:
     retry_jitter=True,
     max_retries=10,
 )
-def video_files_sync(*, video_id: int) -> None:
-    from media.video_files import video_files_sync as sync
+def video_files_sync(*, video_ids: list[int]) -> None:
+    from media.video_files import video_files_sync_many
 
-    sync(video_id=video_id)
+    video_files_sync_many(video_ids=video_ids)
+
+
+@shared_task(name="media.video_files_repair", ignore_result=True)
+def video_files_repair() -> None:
+    """Beat's safety net: files a crashed request or a lost retry left in the wrong store are moved."""
+    from media.video_files import video_files_sync_many, videos_with_files_misplaced
+
+    video_files_sync_many(video_ids=list(videos_with_files_misplaced().values_list("id", flat=True)[:5000]))

@@ -45,27 +45,43 @@ def video_file_names(*, video: Video, store: Storage) -> list[str]:
     return list(dict.fromkeys(name for name in names if name))
 
 
-@transaction.atomic
-def video_files_sync(*, video_id: int) -> None:
-    """Move ``video_id``'s files to the store its state calls for, if they are not there yet.
+SYNC_CHUNK = 200
 
-    The row lock serialises syncs of one video (and the state changes that trigger them), so two moves
-    never run against each other; the state read under it is the one that decides.
+
+def video_files_sync(*, video_id: int) -> None:
+    """Move ``video_id``'s files to the store its state calls for, if they are not there yet."""
+    video_files_sync_many(video_ids=[video_id])
+
+
+def video_files_sync_many(*, video_ids: list[int]) -> None:
+    """Move the files of these videos to the stores their states call for: a few hundred rows per
+    transaction, one statement to record where they now are, so withdrawing thousands at once costs
+    a few queries per chunk, not per video.
+
+    The row locks serialise syncs of one video (and the state changes that trigger them), so two moves
+    never run against each other; the state read under them is the one that decides.
     """
-    video = Video.objects.select_for_update().filter(id=video_id).first()
-    if video is None or video.media_public == video.shown_to_everyone:
-        return
-    source = storage.video_store(video)
-    target = storage.public() if video.shown_to_everyone else storage.private()
-    names = video_file_names(video=video, store=source)
-    for name in names:
-        _move(name, source=source, target=target)
-    _remove_empty_folders(source, names)
-    video.media_public = video.shown_to_everyone
-    video.save(update_fields=["media_public"])
-    if names:
-        where = "public" if video.media_public else "private"
-        logger.info("video %s: %d file(s) moved to the %s store", video.id, len(names), where)
+    ordered = sorted(set(video_ids))
+    for start in range(0, len(ordered), SYNC_CHUNK):
+        _sync_chunk(ordered[start : start + SYNC_CHUNK])
+
+
+@transaction.atomic
+def _sync_chunk(video_ids: list[int]) -> None:
+    videos = Video.objects.select_for_update().filter(id__in=video_ids).order_by("id")
+    misplaced = [video for video in videos if video.media_public != video.shown_to_everyone]
+    for video in misplaced:
+        source = storage.video_store(video)
+        target = storage.public() if video.shown_to_everyone else storage.private()
+        names = video_file_names(video=video, store=source)
+        for name in names:
+            _move(name, source=source, target=target)
+        _remove_empty_folders(source, names)
+    for public in (True, False):
+        moved = [video.id for video in misplaced if video.shown_to_everyone is public]
+        if moved:
+            Video.objects.filter(id__in=moved).update(media_public=public)
+            logger.info("%d video(s): files moved to the %s store", len(moved), "public" if public else "private")
 
 
 def videos_with_files_misplaced() -> QuerySet[Video]:

@@ -79,9 +79,11 @@ def _reportable(target_type: str, reporter):
     if target_type == "creator":
         return User.objects.filter(is_active=True).exclude(id__in=blocked_user_ids(reporter.id))
     # A cameo one owns, or one seen in a video: misuse is reported where it is seen.
-    return Cameo.objects.exclude(status=Cameo.Status.DELETED).filter(
-        Q(owner_id=reporter.id) | Q(appearances__video__in=visible_videos)
-    ).distinct()
+    return (
+        Cameo.objects.exclude(status=Cameo.Status.DELETED)
+        .filter(Q(owner_id=reporter.id) | Q(appearances__video__in=visible_videos))
+        .distinct()
+    )
 
 
 def _target(target_type: str, target_id: int, reporter=None):

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from backend.creators.models import Follow
+from backend.creators.models import Block, Follow
 
 
 def _viewer_id(viewer) -> int | None:
@@ -33,7 +33,7 @@ class VideoQuerySet(models.QuerySet):
 
     def shown_to_everyone(self) -> VideoQuerySet:
         """What anyone may see, logged out included: the public ones of ``shown_to_followers``."""
-        return self.shown_to_followers().filter(visibility=Video.Visibility.PUBLIC)
+        return self.filter(_visible_to(None))
 
     def visible_to(self, viewer) -> VideoQuerySet:
         """Every video ``viewer`` may open, by this one rule:
@@ -43,37 +43,44 @@ class VideoQuerySet(models.QuerySet):
           of the cameos in it, who may see and remove every appearance of their likeness;
         - otherwise its owner and the owners of its cameos (drafts and private posts included), and
           others when ``shown_to_followers`` has it, public or they follow its owner, with no block
-          between them and its owner or the owner of any video it remixes, and, for teen viewers,
-          safe for teens.
+          between them and its owner, and, for teen viewers, safe for teens; never across a block
+          with the owner of a video whose frames went into it (``embedded_sources``).
         """
-        videos = self.exclude(status=Video.Status.REMOVED)
-        viewer_id = _viewer_id(viewer)
-        if viewer_id is None:
-            return videos.shown_to_everyone()
-        stars_viewer = Exists(
-            Video.objects.filter(id=OuterRef("id"), appearances__cameo__owner_id=viewer_id).values("id")
-        )
-        # The video itself (depth 0) and every source it remixes: none by someone blocked either way.
-        embeds_blocked = Exists(
-            VideoLineage.objects.filter(descendant_id=OuterRef("id")).filter(
-                Q(ancestor__owner__blocks_made__blocked_id=viewer_id)
-                | Q(ancestor__owner__blocks_received__blocker_id=viewer_id)
-            )
-        )
-        follows_owner = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("owner_id")))
-        others_may_see = (
-            _shown_to_followers() & (Q(visibility=Video.Visibility.PUBLIC) | follows_owner) & ~embeds_blocked
-        )
-        if viewer.is_teen:
-            others_may_see &= Q(safe_for_teens=True)
-        standing = Q(withdrawn_at__isnull=True) & (Q(owner_id=viewer_id) | others_may_see)
-        return videos.filter(standing | stars_viewer)
+        return self.filter(_visible_to(viewer))
 
     def lineage_listable_by(self, viewer) -> VideoQuerySet:
         """What a lineage or remix list shows ``viewer``: what they may see, and tombstones of removed
         public posts (so the remixes they may see keep their attribution)."""
-        tombstones = Q(status=Video.Status.REMOVED, published_at__isnull=False, visibility=Video.Visibility.PUBLIC)
-        return self.filter(Q(id__in=self.model.objects.visible_to(viewer).values("id")) | tombstones)
+        tombstone = Q(status=Video.Status.REMOVED, published_at__isnull=False, visibility=Video.Visibility.PUBLIC)
+        return self.filter(_visible_to(viewer) | tombstone)
+
+
+def _visible_to(viewer) -> Q:
+    """``VideoQuerySet.visible_to`` as a condition, so lists can combine it without a subquery."""
+    not_removed = ~Q(status=Video.Status.REMOVED)
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return not_removed & _shown_to_followers() & Q(visibility=Video.Visibility.PUBLIC)
+    stars_viewer = Exists(Video.objects.filter(id=OuterRef("id"), appearances__cameo__owner_id=viewer_id))
+    blocked_owner = Exists(
+        Block.objects.filter(
+            Q(blocker_id=viewer_id, blocked_id=OuterRef("owner_id"))
+            | Q(blocker_id=OuterRef("owner_id"), blocked_id=viewer_id)
+        )
+    )
+    # A video shows its sources' frames: none of them may be by someone blocked either way.
+    blocked_source = Exists(
+        Video.embedded_sources.through.objects.filter(from_video_id=OuterRef("id")).filter(
+            Q(to_video__owner__blocks_made__blocked_id=viewer_id)
+            | Q(to_video__owner__blocks_received__blocker_id=viewer_id)
+        )
+    )
+    follows_owner = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("owner_id")))
+    others_may_see = _shown_to_followers() & (Q(visibility=Video.Visibility.PUBLIC) | follows_owner) & ~blocked_owner
+    if viewer.is_teen:
+        others_may_see &= Q(safe_for_teens=True)
+    standing = Q(withdrawn_at__isnull=True) & ~blocked_source & (Q(owner_id=viewer_id) | others_may_see)
+    return not_removed & (standing | stars_viewer)
 
 
 class Video(models.Model):
@@ -140,8 +147,9 @@ class Video(models.Model):
     # withdrawn (lifted again when that source is shown as widely again).
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=10, choices=Withdrawal.choices, blank=True)
-    # Videos made here whose frames went into this one through an uploaded reference (matched by
-    # provenance); the remix source is ``parent``. Their likenesses and visibility limits carry over.
+    # Every video whose frames went into this one, at any remove: the remixed source and its own
+    # sources, a reference recognised as a video made here (provenance) and its sources. Written once
+    # with the draft; their likenesses and visibility limits carry over (``videos.services``).
     embedded_sources = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="embedded_in")
     # Where the files are: the public store (served to anyone, CDN-cacheable) only while the video
     # is shown to everyone; the private store, behind signed links, otherwise.

@@ -33,12 +33,11 @@ def video_for_lineage(*, viewer: User | None, video_id: int) -> Video:
 
 def lineage_ancestors(*, viewer: User | None, video: Video) -> list[Video]:
     """From the root down to the parent, as ``viewer`` may list them (``VideoQuerySet.lineage_listable_by``)."""
-    return list(lineage.ancestors(video=video).filter(id__in=Video.objects.lineage_listable_by(viewer).values("id")))
+    return list(lineage.ancestors(video=video).lineage_listable_by(viewer))
 
 
 def lineage_direct_remixes(*, viewer: User | None, video: Video, after: int | None, limit: int) -> list[Video]:
-    listable = Video.objects.lineage_listable_by(viewer).values("id")
-    remixes = lineage.direct_remixes(video=video).filter(id__in=listable, id__gt=after or 0)
+    remixes = lineage.direct_remixes(video=video).lineage_listable_by(viewer).filter(id__gt=after or 0)
     return list(remixes.order_by("id")[:limit])
 
 

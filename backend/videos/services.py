@@ -65,9 +65,8 @@ def _shown_as_embedding(video: Video) -> str:
 
 
 def sources_of(video: Video) -> list[Video]:
-    """The videos whose frames went into this one: the remixed source, and references matched here."""
-    parent = [video.parent] if video.parent_id else []
-    return parent + list(video.embedded_sources.all())
+    """Every video whose frames went into this one, at any remove (``Video.embedded_sources``)."""
+    return list(video.embedded_sources.all())
 
 
 def visibility_cap(*, video: Video) -> str:
@@ -91,20 +90,22 @@ def video_create_draft(
     """A new draft from a finished render, placed in its parent's lineage, carrying what its sources
     carry: it is for teens only if they all are. The sources are locked and must still hold
     (``SourceUnavailable``), so a source narrowed meanwhile cannot slip a draft past the recheck."""
-    sources = [source for source in (parent, *embedded_sources) if source is not None]
-    locked = list(Video.objects.select_for_update().filter(id__in=[s.id for s in sources]).order_by("id"))
+    direct = [source.id for source in (parent, *embedded_sources) if source is not None]
+    through = Video.embedded_sources.through.objects.filter(from_video_id__in=direct)
+    every = set(direct) | set(through.values_list("to_video_id", flat=True))
+    locked = list(Video.objects.select_for_update().filter(id__in=every).order_by("id"))
     for source in locked:
         if not source_holds(source=source, owner_id=owner.id, visibility=Video.Visibility.PRIVATE):
             raise SourceUnavailable(details={"video_id": source.id})
-    video = Video(owner=owner, prompt=prompt, safe_for_teens=all(s.safe_for_teens for s in locked), **(media or {}))
+    safe_for_teens = all(source.safe_for_teens for source in locked)
+    video = Video(owner=owner, prompt=prompt, safe_for_teens=safe_for_teens, **(media or {}))
     if parent is not None:
         video.parent = parent
         video.root_id = parent.root_id or parent.id
         video.depth = parent.depth + 1
     video.save()
     lineage.lineage_insert(video=video)
-    if embedded_sources:
-        video.embedded_sources.set(embedded_sources)
+    video.embedded_sources.set(locked)
     return video
 
 
@@ -194,7 +195,7 @@ def video_update(
             _set_hashtags(video, caption)
     if changed:
         video.save(update_fields=changed)
-        events.video_changed.send_on_commit(video_id=video.id)
+        events.video_changed.send_on_commit(video_ids=[video.id])
     if "visibility" in changed:
         videos_follow_sources(video_ids=[video.id])
     return video
@@ -224,7 +225,7 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
     audit_record(
         actor=by, action="video.remove", target=video, reason=reason, before=before, after={"status": "removed"}
     )
-    events.video_hidden.send_on_commit(video_id=video.id)
+    events.video_hidden.send_on_commit(video_ids=[video.id])
     videos_follow_sources(video_ids=[video.id])
     return video
 
@@ -295,7 +296,7 @@ def video_restore(*, video: Video, by: User, reason: str) -> Video:
         Video.objects.filter(id=video.parent_id).update(remix_count=F("remix_count") + 1)
     audit_record(actor=by, action="video.restore", target=video, reason=reason, before={"status": "removed"},
                  after={"status": video.status})  # fmt: skip
-    events.video_shown.send_on_commit(video_id=video.id)
+    events.video_shown.send_on_commit(video_ids=[video.id])
     videos_follow_sources(video_ids=[video.id])
     return video
 
@@ -310,24 +311,15 @@ def videos_mark_consent_withdrawn(*, video_ids: list[int]) -> int:
         .exclude(withdrawn_reason=Video.Withdrawal.CONSENT)
         .update(withdrawn_at=now, withdrawn_reason=Video.Withdrawal.CONSENT)
     )
-    for video_id in video_ids:
-        events.video_hidden.send_on_commit(video_id=video_id)
+    events.video_hidden.send_on_commit(video_ids=list(video_ids))
     videos_follow_sources(video_ids=video_ids)
     return updated
 
 
 def _embedding_ids(video_ids: list[int]) -> set[int]:
-    """Every video that carries frames of these, directly or through others: remixes at any depth,
-    and videos made with one of them as a matched reference (and what embeds those)."""
-    embeds = Video.embedded_sources.through.objects
-    found: set[int] = set()
-    frontier = set(video_ids)
-    while frontier:
-        below = set(lineage.descendant_ids(video_ids=list(frontier)))
-        below |= set(embeds.filter(to_video_id__in=frontier).values_list("from_video_id", flat=True))
-        frontier = below - found
-        found |= frontier
-    return found
+    """Every video that carries frames of these, at any remove (remixes, references, and theirs)."""
+    embeds = Video.embedded_sources.through.objects.filter(to_video_id__in=video_ids)
+    return set(embeds.values_list("from_video_id", flat=True))
 
 
 def videos_follow_sources(*, video_ids: list[int]) -> dict[str, int]:
@@ -345,9 +337,6 @@ def videos_follow_sources(*, video_ids: list[int]) -> dict[str, int]:
     for embedding_id, source_id in embeds.values_list("from_video_id", "to_video_id"):
         sources.setdefault(embedding_id, set()).add(source_id)
     videos = {video.id: video for video in Video.objects.filter(id__in=affected)}
-    for video in videos.values():
-        if video.parent_id:
-            sources.setdefault(video.id, set()).add(video.parent_id)
     outside = {source for ids in sources.values() for source in ids} - affected
     states = {video.id: video for video in Video.objects.filter(id__in=outside)} | videos
     now = timezone.now()
@@ -369,10 +358,10 @@ def videos_follow_sources(*, video_ids: list[int]) -> dict[str, int]:
             restored.append(video_id)
     Video.objects.filter(id__in=withdrawn).update(withdrawn_at=now, withdrawn_reason=Video.Withdrawal.SOURCE)
     Video.objects.filter(id__in=restored).update(withdrawn_at=None, withdrawn_reason="")
-    for video_id in withdrawn:
-        events.video_hidden.send_on_commit(video_id=video_id)
-    for video_id in restored:
-        events.video_shown.send_on_commit(video_id=video_id)
+    if withdrawn:
+        events.video_hidden.send_on_commit(video_ids=withdrawn)
+    if restored:
+        events.video_shown.send_on_commit(video_ids=restored)
     return {"withdrawn": len(withdrawn), "restored": len(restored)}
 
 
@@ -381,8 +370,7 @@ def videos_restrict_for_teens(*, video_ids: list[int]) -> None:
     """Age-restricted videos, and everything that embeds their frames."""
     every = set(video_ids) | _embedding_ids(video_ids)
     Video.objects.filter(id__in=every, safe_for_teens=True).update(safe_for_teens=False)
-    for video_id in sorted(every):
-        events.video_changed.send_on_commit(video_id=video_id)
+    events.video_changed.send_on_commit(video_ids=sorted(every))
 
 
 # --- Reactions ------------------------------------------------------------------

@@ -44,7 +44,7 @@ def scene(start_worker, client_for):
 
 
 def test_a_remix_carries_the_cameo_and_its_owner_can_take_it_down(scene, client_for, s3):
-    worker, ines, maya, cameo, video = scene
+    worker, ines, _maya, cameo, video = scene
     leo = UserFactory()
     refused = client_for(leo).post(f"/api/v1/videos/{video.id}/remix", {**BODY, "keep_cameo_ids": []},
                                    format="json", HTTP_IDEMPOTENCY_KEY="drop-it")  # fmt: skip
@@ -63,11 +63,13 @@ def test_a_remix_carries_the_cameo_and_its_owner_can_take_it_down(scene, client_
     assert client_for(UserFactory()).get(f"/api/v1/videos/{remix.id}").status_code == 404
     remix.refresh_from_db()
     assert not remix.media_public  # its files left the public bucket with it
-    assert not any(key.startswith(f"public/{remix.mp4.rsplit('/', 1)[0]}") for key in bucket_keys(s3, "S3_PUBLIC_BUCKET"))
+    assert not any(
+        key.startswith(f"public/{remix.mp4.rsplit('/', 1)[0]}") for key in bucket_keys(s3, "S3_PUBLIC_BUCKET")
+    )
 
 
 def test_a_poster_used_as_a_reference_carries_the_cameo_and_follows_its_consent(scene, client_for, s3):
-    worker, ines, maya, cameo, video = scene
+    worker, ines, _maya, cameo, video = scene
     poster = s3["client"].get_object(Bucket=s3["env"]["S3_PUBLIC_BUCKET"], Key=f"public/{video.poster}")["Body"].read()
 
     def upload():

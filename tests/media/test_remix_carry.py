@@ -63,8 +63,10 @@ def test_a_remix_cannot_drop_a_cameo_its_source_shows(who, approved_only, client
 def test_a_granted_remix_carries_the_sources_cameos_and_characters(approved_only, client_for):
     from backend.rights.models import Character, RightsHolder
 
-    owner, cameo, video = approved_only
-    character = Character.objects.create(holder=RightsHolder.objects.create(name="Studio"), name="Glimmer", allowed=True)
+    _owner, cameo, video = approved_only
+    character = Character.objects.create(
+        holder=RightsHolder.objects.create(name="Studio"), name="Glimmer", allowed=True
+    )
     VideoCharacter.objects.create(video=video, character=character)
     remixer = UserFactory()
     CameoGrantFactory(cameo=cameo, grantee=remixer, status="approved")
@@ -110,7 +112,7 @@ def render_with_reference(client, still: bytes, key: str):
 
 
 def test_a_poster_uploaded_as_a_reference_carries_its_videos_cameos(approved_only, client_for):
-    owner, cameo, video = approved_only
+    _owner, cameo, video = approved_only
     still = poster_like(1)
     fingerprinted(video, still)
     stranger = UserFactory()

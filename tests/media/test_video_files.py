@@ -269,7 +269,7 @@ def test_a_failed_move_never_fails_the_change_and_is_retried(monkeypatch, django
         video_services.video_publish(video=video, by=video.owner)
     video.refresh_from_db()
     assert (video.status, video.media_public) == ("published", False)
-    assert retries == [{"video_id": video.id}]
+    assert retries == [{"video_ids": [video.id]}]
 
     # When the store is back, then the repair command moves them
     monkeypatch.undo()
@@ -306,5 +306,5 @@ def test_the_repair_command_moves_existing_drafts_out_of_the_public_store(stores
 
 
 def test_events_for_a_video_that_is_gone_are_harmless():
-    events.video_hidden.send(sender=None, video_id=10**9)
+    events.video_hidden.send(sender=None, video_ids=[10**9])
     video_files.video_files_sync(video_id=10**9)

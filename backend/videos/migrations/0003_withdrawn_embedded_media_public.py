@@ -9,6 +9,14 @@ def record_where_files_are(apps, schema_editor):
     Video.objects.filter(withdrawn_at__isnull=False).update(withdrawn_reason="consent")
 
 
+def sources_from_lineage(apps, schema_editor):
+    # Until now a video's frames came only from the videos it remixes: its ancestors.
+    schema_editor.execute(
+        "INSERT INTO videos_video_embedded_sources (from_video_id, to_video_id) "
+        "SELECT descendant_id, ancestor_id FROM videos_videolineage WHERE depth > 0"
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("videos", "0002_video_completion_count_video_impression_count_and_more"),
@@ -38,6 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddField(model_name="video", name="media_public", field=models.BooleanField(default=False)),
         migrations.AddField(model_name="video", name="removed_by_owner", field=models.BooleanField(default=False)),
         migrations.RunPython(record_where_files_are, migrations.RunPython.noop),
+        migrations.RunPython(sources_from_lineage, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name="video",
             index=models.Index(
