@@ -266,6 +266,8 @@ def remix_request(*, requester: User, idempotency_key: str, source: Video, **ren
 
     Others' videos may be remixed only while they are shown to everyone; one's own while published.
     """
+    if not source.is_visible_to(requester):
+        raise NotFound("No such video.")
     if not source.remix_allowed:
         raise RenderRefused("The owner turned remixing off for this video.", code="remix_disabled")
     if source.status != Video.Status.PUBLISHED or not video_services.source_holds(

@@ -70,11 +70,11 @@ class VideoOutput(serializers.ModelSerializer):
 
 
 class LineageNodeOutput(serializers.Serializer):
-    """A node in a remix tree: attribution always, content only when the viewer may see it."""
+    """A node in a remix tree the viewer may see, or the tombstone of a removed post (attribution only)."""
 
     id = serializers.IntegerField()
     owner_handle = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=["available", "removed"])
     available = serializers.BooleanField()
     depth = serializers.IntegerField()
     caption = serializers.CharField(allow_null=True)

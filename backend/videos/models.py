@@ -43,8 +43,8 @@ class VideoQuerySet(models.QuerySet):
           of the cameos in it, who may see and remove every appearance of their likeness;
         - otherwise its owner and the owners of its cameos (drafts and private posts included), and
           others when ``shown_to_followers`` has it, public or they follow its owner, with no block
-          between them and its owner, and, for teen viewers, safe for teens; never across a block
-          with the owner of a video whose frames went into it (``embedded_sources``).
+          between them and its owner; never across a block with the owner of a video whose frames
+          went into it (``embedded_sources``), and for teen viewers only if safe for teens.
         """
         return self.filter(_visible_to(viewer))
 
@@ -77,9 +77,9 @@ def _visible_to(viewer) -> Q:
     )
     follows_owner = Exists(Follow.objects.filter(follower_id=viewer_id, followee_id=OuterRef("owner_id")))
     others_may_see = _shown_to_followers() & (Q(visibility=Video.Visibility.PUBLIC) | follows_owner) & ~blocked_owner
-    if viewer.is_teen:
-        others_may_see &= Q(safe_for_teens=True)
     standing = Q(withdrawn_at__isnull=True) & ~blocked_source & (Q(owner_id=viewer_id) | others_may_see)
+    if viewer.is_teen:
+        standing &= Q(safe_for_teens=True)  # their own too: age-restricted means for adults only
     return not_removed & (standing | stars_viewer)
 
 

@@ -127,6 +127,8 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
         return video
     if video.status == Video.Status.REMOVED:
         raise Conflict("A removed video cannot be published.", code="video_removed")
+    if video.withdrawn_at is not None:
+        raise PublishRefused("This video was withdrawn.", code=f"{video.withdrawn_reason}_withdrawn")
     refusals = cameo_selectors.cameo_refusals_for_video(user=by, video_id=video.id)
     if refusals:
         raise PublishRefused(
