@@ -33,7 +33,11 @@ def are_mutuals(user_a_id: int, user_b_id: int) -> bool:
 
 def creator_get(*, viewer: User | None, handle: str) -> User:
     """An active creator by handle, as ``viewer`` may see them; 404 when blocked either way."""
-    published = Count("videos", filter=Q(videos__status="published", videos__visibility="public"))
+    # The posts anyone may see (``Video.objects.shown_to_everyone``): nothing withdrawn is counted.
+    published = Count(
+        "videos",
+        filter=Q(videos__status="published", videos__visibility="public", videos__withdrawn_at__isnull=True),
+    )
     creators = User.objects.filter(handle__iexact=handle, is_active=True).annotate(video_count=published)
     if viewer is not None and viewer.is_authenticated:
         creators = creators.annotate(

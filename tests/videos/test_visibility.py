@@ -102,3 +102,17 @@ def test_teens_do_not_open_age_restricted_videos_anywhere(client_for):
     refused = teen_client.post(f"/api/v1/videos/{video.id}/remix", {"prompt": "again", "duration_s": 4}, format="json",
                                HTTP_IDEMPOTENCY_KEY="teen-remix")  # fmt: skip
     assert refused.status_code == 404
+
+
+def test_a_creators_page_counts_only_what_anyone_may_see(api_client):
+    from backend.videos.services import videos_mark_consent_withdrawn
+
+    shown, withdrawn = VideoFactory(), VideoFactory()
+    VideoFactory(owner=shown.owner, visibility="private")
+    withdrawn.owner = shown.owner
+    withdrawn.save(update_fields=["owner"])
+    videos_mark_consent_withdrawn(video_ids=[withdrawn.id])
+    profile = api_client.get(f"/api/v1/creators/{shown.owner.handle}").json()
+    assert profile["video_count"] == 1
+    listed = api_client.get(f"/api/v1/creators/{shown.owner.handle}/videos").json()["results"]
+    assert [video["id"] for video in listed] == [shown.id]
