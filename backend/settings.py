@@ -49,8 +49,10 @@ INSTALLED_APPS = [
     "backend.cameos",
     "backend.moderation",
     "backend.rights",
-    "media",
+    # Feeds before media: a hidden video's cards are tombstoned (one pipeline) before its files
+    # move (seconds for thousands); cards name the store a video's state calls for (feeds/cards.py).
     "feeds",
+    "media",
 ]
 
 MIDDLEWARE = [

@@ -53,7 +53,9 @@ class Card:
 def _url(video: Video, name: str) -> str | None:
     """From the store that holds the video's files now: a card for followers carries signed links (which
     outlive the card, FEED_CARD_TTL_S < MEDIA_URL_EXPIRY_SECONDS)."""
-    return media_file_url(name, public=video.media_public)
+    # The store its state calls for, not where the files are this instant: a card rebuilt while its
+    # files move (media's receivers run after the feeds') is right once they have moved.
+    return media_file_url(name, public=video.shown_to_everyone)
 
 
 def feed_posts() -> QuerySet[Video]:
@@ -85,7 +87,7 @@ def _card(video: Video, cameo_handles: list[str], source_authors: set[int]) -> C
         "author": {"handle": video.owner.handle, "display_name": video.owner.display_name},
         "caption": video.caption,
         "prompt": None if video.prompt_hidden else video.prompt,
-        "hls_url": _url(video, video.hls) if video.media_public else None,  # segments are not signed
+        "hls_url": _url(video, video.hls) if video.shown_to_everyone else None,  # segments are not signed
         "mp4_url": _url(video, video.mp4),
         "poster_url": _url(video, video.poster),
         "duration_s": video.duration_s,

@@ -23,9 +23,8 @@ def cancel_renders_on_consent_withdrawn(sender, *, cameo_id: int, **kwargs) -> N
 
 @receiver([video_published, video_changed, video_hidden, video_shown], dispatch_uid="media.video_files_follow_state")
 def video_files_follow_state(sender, *, video_ids: list[int] | None = None, video_id: int | None = None, **kwargs):
-    # Synchronous on purpose, and connected before the feeds' receivers (media comes first in
-    # INSTALLED_APPS): a removed, withdrawn or narrowed video's public files stop being served in the
-    # same step that takes it out of feeds, and cards rebuilt after that point at the right store.
+    # Synchronous on purpose: a removed, withdrawn or narrowed video's public files stop being served
+    # in the same step that takes it out of feeds (whose receivers run first: tombstones are cheap).
     video_ids = video_ids if video_ids is not None else [video_id]
     try:
         video_files_sync_many(video_ids=video_ids)
