@@ -5,3 +5,7 @@ class CameosConfig(AppConfig):
     name = "backend.cameos"
     label = "cameos"
     verbose_name = "Cameos"
+
+    def ready(self) -> None:
+        # Registers this app's list with the name guard (``backend.core.names.text_guard``).
+        from backend.cameos import selectors  # noqa: F401

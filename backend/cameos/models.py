@@ -147,13 +147,19 @@ class ProtectedLikeness(models.Model):
         ESTATE_OPT_OUT = "estate_opt_out", "Estate opted out"
 
     name = models.CharField(max_length=120)
-    aliases = models.TextField(blank=True, help_text="One alias per line.")
+    aliases = models.TextField(
+        blank=True, help_text="One alias per line: nicknames, other scripts (ノヴァ・スターリング for Nova Starling)."
+    )
+    exceptions = models.TextField(
+        blank=True, help_text="Phrases that contain a name or alias but name someone else, one per line (Nova Scotia)."
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PUBLIC_FIGURE)
     requested_by = models.CharField(max_length=200, blank=True, help_text="Who asked (estates).")
     requested_on = models.DateField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)  # the name guard recompiles when this moves
 
     class Meta:
         verbose_name_plural = "protected likenesses"

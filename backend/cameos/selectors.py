@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
-from confusable_homoglyphs import confusables
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
+from backend.core import names
 from backend.core.errors import DomainError, NotFound
 from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import are_mutuals, is_blocked_between
@@ -172,62 +170,39 @@ def cameo_ids_in_video(*, video_id: int) -> list[int]:
 
 # --- Protected likenesses -------------------------------------------------------
 
-# Letters that carry their accent inside them, so NFKD cannot strip it.
-_UNDECOMPOSABLE = str.maketrans(
-    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "\u0131": "i", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th"}
-)
+# One matcher for every protected list: ``backend.core.names``.
+normalize_name_text = names.normalize_name_text
 
 
-def _latin_lookalikes() -> dict[int, str]:
-    """Letters of other scripts drawn like a Latin letter or digit (Cyrillic o, U+043E; Greek N, U+039D),
-    from Unicode's confusables list, so "Nova" spelt with a Cyrillic o is read as "Nova"."""
-    table = {}
-    for char, homoglyphs in confusables.confusables_data.items():
-        latin = [glyph["c"] for glyph in homoglyphs if glyph["c"].isascii() and glyph["c"].isalnum()]
-        if len(char) == 1 and not char.isascii() and latin:
-            table[ord(char)] = latin[0]
-    return table
+def _protected_version() -> tuple:
+    return tuple(
+        ProtectedLikeness.objects.filter(is_active=True)
+        .aggregate(count=Count("id"), top=Max("id"), changed=Max("updated_at"))
+        .values()
+    )
 
 
-_LOOKALIKES = _latin_lookalikes()
+def _protected_entries() -> list[names.Entry]:
+    return [
+        names.Entry(likeness.id, likeness.name, tuple(likeness.terms), tuple(_lines(likeness.exceptions)))
+        for likeness in ProtectedLikeness.objects.filter(is_active=True).order_by("id")
+    ]
 
 
-def normalize_name_text(text: str) -> str:
-    """Case-, accent- and punctuation-blind form, words separated by one space: "Beyoncé's" → "beyonce s".
-
-    Invisible formatting characters (zero-width spaces and joiners, soft hyphens)
-    are dropped first, so they cannot split a name; letters of other scripts that
-    look Latin are read as the Latin letter they imitate; every other non-letter,
-    non-digit (punctuation, hyphens, apostrophes, line breaks) separates words.
-    """
-    # Look-alikes before case folding: a capital Cyrillic Ve (U+0412) looks like "B", its small form does not.
-    visible = "".join(char for char in text if unicodedata.category(char) != "Cf").translate(_LOOKALIKES)
-    decomposed = unicodedata.normalize("NFKD", visible.casefold())
-    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    words = re.sub(r"[\W_]+", " ", without_marks.translate(_UNDECOMPOSABLE))
-    return " ".join(words.split())
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def _needles(term: str) -> set[str]:
-    """A term as words, and (for several words) run together as one, as in #TaylorSwift."""
-    words = normalize_name_text(term)
-    return {words, words.replace(" ", "")} - {""}
+PROTECTED_LIKENESSES = names.NameList("protected_likenesses", _protected_version, _protected_entries)
 
 
 def protected_likenesses_in(*, text: str) -> list[ProtectedLikeness]:
-    """Every active protected likeness that ``text`` names, by name or alias, on word boundaries.
-
-    "Obama" matches "obama's speech" and "OBAMA!" but not "Obamacare"; "Jean-Luc
-    Godard" matches "jean luc godard" and "#JeanLucGodard".
-    """
-    haystack = f" {normalize_name_text(text)} "
-    if not haystack.strip():
+    """Every active protected likeness that ``text`` names, by name or alias, in any form the name
+    guard reads ("Obama" in "OBAMA!" but not "Obamacare"; "#JeanLucGodard"; "Нова Старлинг")."""
+    ids = [entry.id for entry in names.names_in(PROTECTED_LIKENESSES, text)]
+    if not ids:
         return []
-    return [
-        likeness
-        for likeness in ProtectedLikeness.objects.filter(is_active=True).order_by("id")
-        if any(f" {needle} " in haystack for term in likeness.terms for needle in _needles(term))
-    ]
+    return list(ProtectedLikeness.objects.filter(id__in=ids, is_active=True).order_by("id"))
 
 
 def protected_likeness_match(*, text: str) -> ProtectedLikeness | None:
@@ -242,10 +217,10 @@ class ProtectedLikenessRefused(DomainError):
     default_detail = "This names a protected person."
 
 
-def prompt_likeness_check(*, user: User, text: str) -> None:
+def prompt_likeness_check(*, user: User, text: str, field: str = "prompt") -> None:
     """Refuse (``protected_likeness``, 403) a text naming a protected person, unless ``user`` is that
     person: the owner of an active, verified person cameo linked to that likeness. Every name in the
-    text is checked; being one protected person does not clear another.
+    text is checked; being one protected person does not clear another. ``field`` is named in the refusal.
     """
     named = protected_likenesses_in(text=text)
     if not named:
@@ -258,6 +233,9 @@ def prompt_likeness_check(*, user: User, text: str) -> None:
     for likeness in named:
         if likeness.id not in own:
             raise ProtectedLikenessRefused(
-                f"“{likeness.name}” is a protected likeness and cannot be used.",
-                details={"protected_likeness": likeness.name},
+                f"“{likeness.name}” is a protected likeness and cannot be used in the {field.replace('_', ' ')}.",
+                details={"field": field, "protected_likeness": likeness.name, "label": likeness.name},
             )
+
+
+names.register_text_guard("protected_likenesses", prompt_likeness_check)

@@ -29,12 +29,18 @@ class BlockedTerm(models.Model):
     """A word or phrase that prompts may not contain (matched like protected names)."""
 
     term = models.CharField(max_length=120, unique=True)
+    aliases = models.TextField(blank=True, help_text="One alias per line: other spellings, other scripts.")
     reason = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)  # the name guard recompiles when this moves
 
     def __str__(self) -> str:
         return self.term
+
+    @property
+    def terms(self) -> list[str]:
+        return [self.term, *(alias.strip() for alias in self.aliases.splitlines() if alias.strip())]
 
 
 class Case(models.Model):

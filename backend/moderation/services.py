@@ -10,6 +10,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from backend.core import names
 from backend.core.errors import DomainError, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.moderation.models import AuditLogEntry, BlockedTerm, Case, Report, Strike
@@ -42,14 +43,35 @@ def audit_record(
     )
 
 
-def prompt_blocklist_check(*, text: str) -> None:
-    from backend.cameos.selectors import normalize_name_text
+def _blocked_version() -> tuple:
+    return tuple(
+        BlockedTerm.objects.filter(is_active=True)
+        .aggregate(count=models.Count("id"), top=models.Max("id"), changed=models.Max("updated_at"))
+        .values()
+    )
 
-    haystack = f" {normalize_name_text(text)} "
-    for term in BlockedTerm.objects.filter(is_active=True).values_list("term", flat=True):
-        needle = normalize_name_text(term)
-        if needle and f" {needle} " in haystack:
-            raise PromptRefused("This prompt uses a blocked term.", details={"term": term})
+
+def _blocked_entries() -> list[names.Entry]:
+    return [
+        names.Entry(term.id, term.term, tuple(term.terms))
+        for term in BlockedTerm.objects.filter(is_active=True).order_by("id")
+    ]
+
+
+BLOCKED_TERMS = names.NameList("blocked_terms", _blocked_version, _blocked_entries)
+
+
+def prompt_blocklist_check(*, text: str, field: str = "prompt", user=None) -> None:
+    """Refuse (``prompt_blocked``, 403) a text using a blocked term, in any form the name guard reads."""
+    found = names.names_in(BLOCKED_TERMS, text)
+    if found:
+        raise PromptRefused(
+            f"The {field.replace('_', ' ')} uses a blocked term.",
+            details={"field": field, "term": found[0].label, "label": found[0].label},
+        )
+
+
+names.register_text_guard("blocked_terms", prompt_blocklist_check)
 
 
 # --- Reports and cases ------------------------------------------------------------

@@ -23,7 +23,10 @@ class Character(models.Model):
 
     holder = models.ForeignKey(RightsHolder, on_delete=models.CASCADE, related_name="characters")
     name = models.CharField(max_length=120)
-    aliases = models.TextField(blank=True, help_text="One alias per line.")
+    aliases = models.TextField(blank=True, help_text="One alias per line: nicknames, other scripts.")
+    exceptions = models.TextField(
+        blank=True, help_text="Phrases that contain a name or alias but mean something else, one per line."
+    )
     reference_image = models.CharField(max_length=300, blank=True)
     allowed = models.BooleanField(default=False)
     scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.ANYWHERE)
@@ -31,6 +34,7 @@ class Character(models.Model):
     needs_approval = models.BooleanField(default=False)
     revenue_share_bps = models.PositiveIntegerField(default=0, help_text="Basis points of each revenue event.")
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)  # the name guard recompiles when this moves
 
     class Meta:
         constraints = [

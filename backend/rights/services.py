@@ -27,9 +27,10 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
+from backend.core import names
 from backend.core.errors import DomainError, NotFound
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, UsageApproval, VideoCharacter
 from backend.rights.splits import BASIS_POINTS, allocate
@@ -44,18 +45,48 @@ class CharacterRefused(DomainError):
 # --- Policy ---------------------------------------------------------------------
 
 
-def characters_in(*, text: str, character_ids: list[int] | tuple = ()) -> list[Character]:
-    """Characters picked explicitly, plus those a text names (same matcher as protected likenesses)."""
-    from backend.cameos.selectors import normalize_name_text
+def _character_version() -> tuple:
+    return tuple(Character.objects.aggregate(count=Count("id"), top=Max("id"), changed=Max("updated_at")).values())
 
-    haystack = f" {normalize_name_text(text)} "
+
+def _character_entries() -> list[names.Entry]:
+    return [
+        names.Entry(
+            character.id,
+            character.name,
+            tuple(character.terms),
+            tuple(line.strip() for line in character.exceptions.splitlines() if line.strip()),
+        )
+        for character in Character.objects.order_by("id")
+    ]
+
+
+CHARACTERS = names.NameList("characters", _character_version, _character_entries)
+
+
+def characters_in(*, text: str, character_ids: list[int] | tuple = ()) -> list[Character]:
+    """Characters picked explicitly, plus those a text names (the one name matcher, ``backend.core.names``)."""
     found = {c.id: c for c in Character.objects.filter(id__in=character_ids).select_related("holder")}
     if len(found) != len(set(character_ids)):
         raise DomainError("No such character.", code="character_not_found")
-    for character in Character.objects.select_related("holder"):
-        if any(f" {normalize_name_text(term)} " in haystack for term in character.terms if term.strip()):
-            found[character.id] = character
+    named = [entry.id for entry in names.names_in(CHARACTERS, text) if entry.id not in found]
+    if named:
+        found.update((c.id, c) for c in Character.objects.filter(id__in=named).select_related("holder").order_by("id"))
     return list(found.values())
+
+
+def character_text_check(*, user, text: str, field: str) -> None:
+    """Refuse (``character_not_allowed``, 403) a caption, comment, name or bio naming a character whose
+    holder does not allow its use. (Prompts go through ``character_policy_check`` with the full policy.)"""
+    for character in characters_in(text=text):
+        if not character.allowed:
+            raise CharacterRefused(
+                f"{character.name} may not be used in the {field.replace('_', ' ')}.",
+                details={"field": field, "character_id": character.id, "label": character.name},
+            )
+
+
+names.register_text_guard("characters", character_text_check)
 
 
 def character_policy_check(*, user, characters: list[Character], source_video=None) -> None:

@@ -202,7 +202,11 @@ class TestProtectedLikenessMatching:
         ]
         with pytest.raises(selectors.ProtectedLikenessRefused) as caught:
             selectors.prompt_likeness_check(user=himself, text="Obama dancing with Beyoncé")
-        assert caught.value.details == {"protected_likeness": "Beyoncé Knowles"}
+        assert caught.value.details == {
+            "field": "prompt",
+            "protected_likeness": "Beyoncé Knowles",
+            "label": "Beyoncé Knowles",
+        }
 
     @pytest.mark.parametrize("status", ["pending_verification", "suspended", "deleted"])
     def test_a_person_cameo_that_is_not_active_does_not_clear_the_name(self, status):
