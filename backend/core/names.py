@@ -14,7 +14,9 @@ reaches a render or a public page is recognised whatever it is written with:
   hashtag (``#ArthurPenroseFan``), spelt out letter by
   letter ("N o v a", "N.O.V.A."), as "Last, First",
   with initials ("A. Penrose", "Penrose, A."), and within one edit (rapidfuzz's OSA
-  distance) when it has eight letters or more.
+  distance) when it has eight letters or more;
+- text in another script also matches a name as it sounds (Arthur Penrose spelt in Cyrillic):
+  the consonant skeletons of its transliteration and of the name are compared.
 
 Matching is fast with many entries: exact forms go through one Aho-Corasick automaton
 (pyahocorasick) and one-edit forms through a deletion-neighbourhood dictionary, both
@@ -26,6 +28,7 @@ Apps register their lists' guards here (``register_text_guard``) so a lower app'
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import unicodedata
@@ -113,6 +116,28 @@ def readings(text: str) -> list[list[str]]:
     return unique
 
 
+_SOUNDS = str.maketrans({"c": "k", "q": "k", "z": "s", "w": "v", "y": "i", "j": "i", "h": None})
+_VOWELS = str.maketrans("", "", "aeiou")
+PHONETIC_MIN_CONSONANTS = 4
+
+
+def _sound(word: str) -> str:
+    """A rough consonant skeleton of a word as it sounds, for names written in another script: Arthur
+    Penrose in Cyrillic transliterates to "artur penrouz", and it and "arthur penrose" sound "artr pnrs"."""
+    word = word.rstrip("_").replace("kh", "h").replace("ph", "f").replace("ck", "k").replace("x", "ks")
+    word = word.translate(_SOUNDS)
+    if not word:
+        return ""
+    collapsed = word[0] + "".join(b for a, b in itertools.pairwise(word) if a != b)
+    return collapsed[0] + collapsed[1:].translate(_VOWELS)
+
+
+def _script_reading(text: str) -> list[str]:
+    """The transliterated words of a text written (partly) in another script; none for Latin text."""
+    visible = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    return [] if visible.isascii() else _tokens(anyascii(visible))
+
+
 def normalize_name_text(text: str) -> str:
     """The first reading of ``text`` as words separated by one space: "Beyoncé's" → "beyonce s"."""
     return " ".join(word.rstrip("_") for word in readings(text)[0] if word != ",")
@@ -159,6 +184,7 @@ class NameIndex:
     entries: list[Entry]
     automaton: ahocorasick.Automaton | None = None
     fuzzy: dict[str, set[tuple[int, str]]] = field(default_factory=dict)
+    sounds: dict[str, set[int]] = field(default_factory=dict)
     max_words: int = 1
 
     @classmethod
@@ -179,6 +205,9 @@ class NameIndex:
                     for key in _exact_forms(words):
                         keys.setdefault(key, set()).add(position)
                     joined = "".join(word.rstrip("_") for word in words)
+                    sound = "".join(_sound(word) for word in words if word != ",")
+                    if len(sound) >= PHONETIC_MIN_CONSONANTS:
+                        index.sounds.setdefault(sound, set()).add(position)
                     if len(joined) >= FUZZY_MIN_LETTERS:
                         for variant in {joined, *_deletions(joined)}:
                             index.fuzzy.setdefault(variant, set()).add((position, joined))
@@ -203,7 +232,21 @@ class NameIndex:
                     found.update(self._exact(f" {' '.join(merged)} "))
             if self.fuzzy:
                 found.update(self._fuzzy(words))
+        if self.sounds:
+            found.update(self._sounding(_script_reading(text)))
         return [self.entries[position] for position in sorted(found)]
+
+    def _sounding(self, words: list[str]) -> set[int]:
+        """Names written in another script as they sound, word for word (only for such text: in Latin
+        text a consonant skeleton would find names everywhere)."""
+        found: set[int] = set()
+        sounds = [_sound(word) for word in words if word != ","]
+        for start in range(len(sounds)):
+            window = ""
+            for sound in sounds[start : start + self.max_words]:
+                window += sound
+                found.update(self.sounds.get(window, ()))
+        return found
 
     def _exact(self, haystack: str) -> set[int]:
         hits: list[tuple[int, int, tuple[int, ...]]] = []

@@ -11,6 +11,7 @@ from backend.moderation import services as moderation_services
 from backend.moderation.models import BlockedTerm
 from backend.rights import services as rights_services
 from backend.rights.models import Character, RightsHolder
+from tests.core import name_corpus
 
 DEMO = [
     names.Entry(1, "Nova Starling", ("Nova Starling", "Nova", "The Starling", "ノヴァ・スターリング")),
@@ -60,6 +61,29 @@ class TestMatcher:
         index = names.NameIndex.build([names.Entry(1, "Rio Vega", ("Rio Vega", "Vega"), exceptions=("Las Vegas",))])
         assert index.match("Vega at the beach")
         assert index.match("Las Vegas strip") == []
+
+
+@pytest.fixture(scope="module")
+def index() -> names.NameIndex:
+    return names.NameIndex.build(name_corpus.ENTRIES)
+
+
+class TestCorpus:
+    """Measured recall and false positives over the corpus (``tests/core/name_corpus.py``)."""
+
+    def test_the_corpus_is_large_enough(self):
+        assert len(name_corpus.evasions()) >= 300
+        assert len(name_corpus.near_misses()) >= 300
+
+    def test_recall_is_at_least_99_percent(self, index):
+        evasions = name_corpus.evasions()
+        missed = [text for text in evasions if not index.match(text)]
+        assert len(missed) <= 0.01 * len(evasions), f"{len(missed)} of {len(evasions)} missed: {missed}"
+
+    def test_false_positives_are_at_most_1_percent(self, index):
+        near_misses = name_corpus.near_misses()
+        flagged = {text: [e.label for e in index.match(text)] for text in near_misses if index.match(text)}
+        assert len(flagged) <= 0.01 * len(near_misses), f"{len(flagged)} of {len(near_misses)} flagged: {flagged}"
 
 
 @pytest.mark.django_db
