@@ -23,8 +23,9 @@ log lengthened past Django's 9,000) per affected video; the split between the
 database marking (until the first receiver runs, i.e. the marking
 committed), the file moves and the Redis tombstones, timed by wrapping the two
 receivers' calls (files move in chunks, cards are tombstoned in one pipeline);
-when each surface was clear; and, after it, every stored feed paged to its end. The machine is shared: the load average at the
-revocation is recorded with the figures.
+when each surface was clear; and, after it, every stored feed paged to its end.
+The machine is shared: the load average at the revocation is recorded with the
+figures.
 """
 
 from __future__ import annotations
