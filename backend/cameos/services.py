@@ -28,6 +28,7 @@ from backend.cameos import selectors, uploads
 from backend.cameos.events import consent_withdrawn
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
 from backend.cameos.verification import get_verifier
+from backend.core import names
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
 from backend.creators.selectors import is_blocked_between
@@ -124,7 +125,14 @@ def _check_name(*, owner: User, kind: str, status: str | None, display_name: str
     """
     if kind == Cameo.Kind.PERSON and status in (None, Cameo.Status.PENDING_VERIFICATION):
         return
-    selectors.prompt_likeness_check(user=owner, text=display_name)
+    selectors.prompt_likeness_check(user=owner, text=display_name, field="display_name")
+
+
+def _check_texts(*, by: User, display_name: str | None, appearance_notes: str | None, restrictions: str | None):
+    """The name guard on a cameo's texts: notes and restrictions travel with every render request; the
+    name's protected-likeness rule is ``_check_name`` (a person may carry their own name, verified)."""
+    names.text_guard(user=by, fields={"display_name": display_name}, skip=("protected_likenesses",))
+    names.text_guard(user=by, fields={"appearance_notes": appearance_notes, "restrictions": restrictions})
 
 
 def _check_can_create(*, owner: User, kind: str, display_name: str) -> None:
@@ -160,6 +168,7 @@ def cameo_create(
     from backend.moderation.services import require_not_suspended
 
     require_not_suspended(owner, action="create a cameo")
+    _check_texts(by=owner, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     _check_can_create(owner=owner, kind=kind, display_name=display_name)  # before the slow media checks
     media = {"reference_image": reference_image, "reference_clip": reference_clip, "voice_sample": voice_sample}
     with _checked_media(**media) as ready, _removing_stored_on_failure() as stored, transaction.atomic():
@@ -203,6 +212,7 @@ def cameo_update(
     media = {"reference_image": reference_image, "reference_clip": reference_clip, "voice_sample": voice_sample}
     if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
         raise NotFound("No such cameo.")
+    _check_texts(by=by, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     with _checked_media(**media) as ready, _removing_stored_on_failure() as stored, transaction.atomic():
         cameo = Cameo.objects.select_for_update().get(id=cameo.id)
         if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:

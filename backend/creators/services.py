@@ -16,6 +16,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
+from backend.core import names
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators import events, selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
@@ -80,6 +81,7 @@ def user_register(
     birth_date: date | None = None,
     invite_code: str | None = None,
 ) -> User:
+    names.text_guard(user=None, fields={"handle": handle, "display_name": display_name})
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise _invalid("email", "An account with this email exists.", "email_taken")
@@ -137,6 +139,7 @@ def profile_update(
     avatar=_UNSET,
 ) -> User:
     """Update own profile. ``avatar=None`` removes the avatar; the tier is billing's."""
+    names.text_guard(user=user, fields={"handle": handle, "display_name": display_name, "bio": bio})
     user = User.objects.select_for_update().get(id=user.id)
     changed: list[str] = []
     if display_name is not None:

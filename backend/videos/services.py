@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend.core import names
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.creators.models import User
 from backend.videos import events, lineage
@@ -119,6 +120,7 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
     from backend.cameos import selectors as cameo_selectors
     from backend.moderation.services import require_not_suspended
 
+    names.text_guard(user=by, fields={"caption": caption})  # its hashtags are public pages
     video = _lock(video)
     if video.owner_id != by.id:
         raise NotFound("No such video.")
@@ -181,6 +183,7 @@ def video_update(
     visibility: str | None = None,
     remix_allowed: bool | None = None,
 ) -> Video:
+    names.text_guard(user=by, fields={"caption": caption})
     video = _lock(video)
     if video.owner_id != by.id or video.is_removed:
         raise NotFound("No such video.")
@@ -413,6 +416,7 @@ def like_delete(*, video: Video, user: User) -> bool:
 def comment_create(*, video: Video, author: User, body: str) -> Comment:
     from backend.moderation.services import require_not_suspended
 
+    names.text_guard(user=author, fields={"body": body})
     require_not_suspended(author, action="comment")
     _require_published(video)
     body = body.strip()

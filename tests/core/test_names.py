@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from backend.cameos import selectors as cameo_selectors
-from backend.cameos.models import ProtectedLikeness
+from backend.cameos.models import Cameo, ProtectedLikeness
 from backend.core import names
 from backend.moderation import services as moderation_services
 from backend.moderation.models import BlockedTerm
 from backend.rights import services as rights_services
 from backend.rights.models import Character, RightsHolder
+from backend.videos.models import Comment, VideoHashtag
 from tests.core import name_corpus
+from tests.factories import CameoFactory, UserFactory, VideoFactory
 
 DEMO = [
     names.Entry(1, "Nova Starling", ("Nova Starling", "Nova", "The Starling", "ノヴァ・スターリング")),
@@ -114,3 +116,124 @@ class TestOneMatcherForEveryList:
         BlockedTerm.objects.create(term="gore", aliases="ゴア")
         with pytest.raises(moderation_services.PromptRefused):
             moderation_services.prompt_blocklist_check(text="lots of ゴア")
+
+
+@pytest.fixture
+def protected(db):
+    """The demo's entries: two protected likenesses, a character its holder does not allow, a blocked term."""
+    holder = RightsHolder.objects.create(name="Orbit Studios")
+    Character.objects.create(holder=holder, name="Captain Comet", aliases="The Comet", allowed=True)
+    Character.objects.create(holder=holder, name="Professor Nebula", allowed=False)
+    BlockedTerm.objects.create(term="gore")
+    return {
+        "nova": ProtectedLikeness.objects.create(name="Nova Starling", aliases="Nova\nThe Starling"),
+        "penrose": ProtectedLikeness.objects.create(name="Arthur Penrose", kind="estate_opt_out"),
+    }
+
+
+def _refused(response, field: str, label: str, code: str) -> None:
+    assert response.status_code == 403, response.data
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["details"]["field"] == field
+    assert error["details"]["label"] == label
+
+
+EVASIONS = [
+    ("Nov\u2800a Starling", "Nova Starling", "protected_likeness"),
+    ("Penrose, Arthur", "Arthur Penrose", "protected_likeness"),
+    ("#ProfessorNebula teaching", "Professor Nebula", "character_not_allowed"),
+    ("so much G0RE", "gore", "prompt_blocked"),
+]
+
+
+@pytest.mark.django_db
+class TestEveryFieldThroughTheApi:
+    @pytest.mark.parametrize(("text", "label", "code"), EVASIONS)
+    def test_a_caption_on_publish_is_refused_and_nothing_is_written(self, protected, client_for, text, label, code):
+        draft = VideoFactory(status="draft", published_at=None, caption="")
+        response = client_for(draft.owner).post(f"/api/v1/videos/{draft.id}/publish", {"caption": text}, format="json")
+        _refused(response, "caption", label, code)
+        draft.refresh_from_db()
+        assert (draft.status, draft.caption) == ("draft", "")
+        assert not VideoHashtag.objects.filter(video=draft).exists()
+
+    def test_a_caption_edit_is_refused_so_the_hashtag_page_never_lists_it(self, protected, client_for, api_client):
+        video = VideoFactory(caption="sunset #skate")
+        response = client_for(video.owner).patch(
+            f"/api/v1/videos/{video.id}", {"caption": "#ArthurPenrose lives"}, format="json"
+        )
+        _refused(response, "caption", "Arthur Penrose", "protected_likeness")
+        video.refresh_from_db()
+        assert video.caption == "sunset #skate"
+        assert api_client.get("/api/v1/hashtags/ArthurPenrose").status_code == 404
+
+    def test_a_comment_is_refused(self, protected, client_for):
+        video = VideoFactory()
+        response = client_for(UserFactory()).post(
+            f"/api/v1/videos/{video.id}/comments", {"body": "N0va St4rling did it better"}, format="json"
+        )
+        _refused(response, "body", "Nova Starling", "protected_likeness")
+        assert not Comment.objects.filter(video=video).exists()
+
+    @pytest.mark.parametrize(
+        ("field", "text", "label", "code"),
+        [
+            ("display_name", "Professor Nebula", "Professor Nebula", "character_not_allowed"),
+            ("display_name", "Nov\ufe0fa Starling", "Nova Starling", "protected_likeness"),
+            ("appearance_notes", "make me look like Artur Penrose", "Arthur Penrose", "protected_likeness"),
+            ("restrictions", "never next to Нова Старлинг", "Nova Starling", "protected_likeness"),
+        ],
+    )
+    def test_a_cameos_texts_are_refused_on_create_and_update(self, protected, client_for, field, text, label, code):
+        owner = UserFactory()
+        client = client_for(owner)
+        created = client.post("/api/v1/cameos", {"kind": "character", "display_name": "Pixel", field: text})
+        _refused(created, field, label, code)
+        assert not Cameo.objects.filter(owner=owner).exists()
+        cameo = CameoFactory(owner=owner, appearance_notes="", restrictions="")
+        updated = client.patch(f"/api/v1/cameos/{cameo.id}", {field: text}, format="json")
+        _refused(updated, field, label, code)
+        cameo.refresh_from_db()
+        assert getattr(cameo, field) == {"display_name": cameo.display_name}.get(field, "")
+
+    @pytest.mark.parametrize(
+        ("field", "text", "label", "code"),
+        [
+            ("display_name", "The Starling", "Nova Starling", "protected_likeness"),
+            ("bio", "official fan page of A. Penrose", "Arthur Penrose", "protected_likeness"),
+            ("bio", "I draw #ProfessorNebula", "Professor Nebula", "character_not_allowed"),
+        ],
+    )
+    def test_a_profile_is_refused(self, protected, client_for, field, text, label, code):
+        user = UserFactory(display_name="Sam", bio="")
+        _refused(client_for(user).patch("/api/v1/me", {field: text}, format="json"), field, label, code)
+        user.refresh_from_db()
+        assert (user.display_name, user.bio) == ("Sam", "")
+
+    def test_ordinary_words_pass_everywhere(self, protected, client_for):
+        user = UserFactory()
+        client = client_for(user)
+        bio = {"bio": "a starling on a wire; Nova Scotia at dawn"}
+        assert client.patch("/api/v1/me", bio, format="json").status_code == 200
+        video = VideoFactory(owner=user)
+        caption = {"caption": "penrose tiling #math"}
+        assert client.patch(f"/api/v1/videos/{video.id}", caption, format="json").status_code == 200
+        comment = {"body": "the professor's nebula photo"}
+        assert client.post(f"/api/v1/videos/{video.id}/comments", comment, format="json").status_code == 201
+        assert client.post("/api/v1/cameos", {"kind": "character", "display_name": "Captain Comet"}).status_code == 201
+
+    def test_the_verified_person_may_name_themself(self, protected, client_for):
+        nova = UserFactory(display_name="N")
+        CameoFactory(owner=nova, kind="person", display_name="Nova", protected_likeness=protected["nova"])
+        client = client_for(nova)
+        assert client.patch("/api/v1/me", {"display_name": "Nova Starling"}, format="json").status_code == 200
+        draft = VideoFactory(owner=nova, status="draft", published_at=None)
+        published = client.post(f"/api/v1/videos/{draft.id}/publish", {"caption": "#NovaStarling live"}, format="json")
+        assert published.status_code == 200, published.data
+        _refused(
+            client.patch("/api/v1/me", {"bio": "with Arthur Penrose"}, format="json"),
+            "bio",
+            "Arthur Penrose",
+            "protected_likeness",
+        )
