@@ -206,7 +206,7 @@ class ProtectedLikenessAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "requested_by", "requested_on", "is_active", "verified_person", "created_at"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "aliases", "requested_by"]
-    fields = ["name", "aliases", "kind", "requested_by", "requested_on", "note", "is_active"]
+    fields = ["name", "aliases", "exceptions", "kind", "requested_by", "requested_on", "note", "is_active"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # it would unlink the person's verified cameo; clear "is active" instead

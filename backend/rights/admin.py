@@ -6,11 +6,14 @@ character off cancels its renders); approvals are decided by
 characters, approvals and ledger rows are records that other rows point to.
 """
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
 
+from backend.core import names
 from backend.core.admin import ModerateActions, ServiceActionsOnly, run_each
+from backend.core.errors import DomainError
 from backend.rights import services
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, RightsHolder, UsageApproval
 
@@ -35,12 +38,30 @@ class RightsHolderAdmin(admin.ModelAdmin):
         return False
 
 
+class CharacterForm(forms.ModelForm):
+    """A character may not be named, or aliased, after a protected likeness or a blocked term."""
+
+    class Meta:
+        model = Character
+        fields = "__all__"  # noqa: DJ007  (the admin's own fieldsets decide what shows)
+
+    def clean(self):
+        cleaned = super().clean()
+        for field in ("name", "aliases"):
+            try:
+                names.text_guard(user=None, fields={field: cleaned.get(field)}, skip=("characters",))
+            except DomainError as refusal:
+                self.add_error(field, str(refusal.detail))
+        return cleaned
+
+
 @admin.register(Character)
 class CharacterAdmin(ModerateActions, admin.ModelAdmin):
     """A policy edit is saved by ``character_policy_update``; the holder is fixed once created (revenue follows it)."""
 
     POLICY_FIELDS = ("allowed", "scope", "restrictions", "needs_approval", "revenue_share_bps")
 
+    form = CharacterForm
     list_display = ["name", "holder", "allowed", "scope", "needs_approval", "revenue_share_bps"]
     list_filter = ["allowed", "scope", "needs_approval", "holder"]
     search_fields = ["name", "aliases", "holder__name"]
@@ -67,7 +88,7 @@ class CharacterAdmin(ModerateActions, admin.ModelAdmin):
         policy = {name: form.cleaned_data[name] for name in form.changed_data if name in self.POLICY_FIELDS}
         other = [name for name in form.changed_data if name not in self.POLICY_FIELDS]
         if other:
-            obj.save(update_fields=other)
+            obj.save(update_fields=[*other, "updated_at"])  # a renamed or re-aliased character recompiles the guard
         if policy:
             services.character_policy_update(character=obj, by=request.user, **policy)
 

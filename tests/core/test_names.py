@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo, ProtectedLikeness
@@ -237,3 +238,31 @@ class TestEveryFieldThroughTheApi:
             "Arthur Penrose",
             "protected_likeness",
         )
+
+
+@pytest.mark.django_db
+class TestCharacterNamesInTheRightsAdmin:
+    @pytest.fixture
+    def staff(self, client):
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))
+        return client
+
+    def _form(self, **fields):
+        return {"name": "Captain Comet", "aliases": "", "exceptions": "", "reference_image": "", "scope": "anywhere",
+                "restrictions": "", "revenue_share_bps": 0, "allowed": "on", **fields}  # fmt: skip
+
+    def test_a_character_named_after_a_protected_likeness_is_refused(self, protected, staff):
+        comet = Character.objects.get(name="Captain Comet")
+        url = reverse("admin:rights_character_change", args=[comet.id])
+        response = staff.post(url, self._form(aliases="Penrose, Arthur"))
+        assert response.status_code == 200
+        assert "Arthur Penrose" in response.content.decode()
+        comet.refresh_from_db()
+        assert comet.aliases == "The Comet"
+
+    def test_a_new_alias_reaches_the_guard_at_once(self, protected, staff):
+        comet = Character.objects.get(name="Captain Comet")
+        assert [c.name for c in rights_services.characters_in(text="Kapitan Komet")] == []
+        url = reverse("admin:rights_character_change", args=[comet.id])
+        assert staff.post(url, self._form(aliases="The Comet\nKapitan Komet")).status_code == 302
+        assert [c.name for c in rights_services.characters_in(text="Kapitan Komet")] == ["Captain Comet"]
