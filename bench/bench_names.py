@@ -10,12 +10,14 @@ version query, the cached automaton, the rows that matched), and removed afterwa
 Measured: the index build (once per process, and again after an entry changes); recall
 over the evasions and the false-positive rate over the near-misses, with every miss and
 false alarm listed; matcher latency per text (``NameIndex.match``, p50/p99/max over
-every corpus text and some long bios, three rounds), and the whole guard per text
+every corpus text and some long bios, three rounds, and each text's best of the three),
+and the whole guard per text
 including its database queries.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -94,12 +96,13 @@ def _measure(rng: random.Random) -> dict:
     flagged = {text: [e.label for e in index.match(text)] for text in near_misses if index.match(text)}
 
     texts = [*evasions, *near_misses, *_long_texts(rng)]
-    match_times = []
+    match_times, best_times = [], [float("inf")] * len(texts)
     for _ in range(3):
-        for text in texts:
+        for i, text in enumerate(texts):
             started = time.perf_counter()
             index.match(text)
             match_times.append(time.perf_counter() - started)
+            best_times[i] = min(best_times[i], match_times[-1])
     guard_times = []
     for text in texts:
         started = time.perf_counter()
@@ -117,6 +120,8 @@ def _measure(rng: random.Random) -> dict:
         "missed": missed,
         "false_positives": flagged,
         "matcher_ms_per_text": {**_percentiles(match_times), "texts": len(texts), "rounds": 3},
+        "matcher_ms_per_text_best_of_3": _percentiles(best_times),  # without the shared machine's noise
+        "load_average": [round(load, 2) for load in os.getloadavg()],
         "guard_ms_per_text_with_its_queries": _percentiles(guard_times),
         "goal": {"recall": 0.99, "false_positive_rate": 0.01, "matcher_p99_ms": 2.0},
     }

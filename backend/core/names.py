@@ -51,6 +51,7 @@ _INVISIBLE = {cp: None for start, end in _DEFAULT_IGNORABLE for cp in range(star
 _INVISIBLE[0x2800] = None  # Braille blank: not default-ignorable, but drawn as nothing
 
 FUZZY_MIN_LETTERS = 8  # a term this long also matches within one edit
+_ARTICLES = frozenset({"the", "a", "an", "of", "and"})
 
 
 def _latin_lookalikes() -> dict[int, str]:
@@ -132,10 +133,24 @@ def _sound(word: str) -> str:
     return collapsed[0] + collapsed[1:].translate(_VOWELS)
 
 
-def _script_reading(text: str) -> list[str]:
-    """The transliterated words of a text written (partly) in another script; none for Latin text."""
+def _foreign(chunk: str) -> bool:
+    """Has letters of a script other than Latin (Cyrillic, Greek, Han, Kana ...)."""
+    return any(char.isalpha() and ord(char) > 0x24F and not 0x1E00 <= ord(char) <= 0x1EFF for char in chunk)
+
+
+def _script_readings(text: str) -> list[list[str]]:
+    """The transliterated words of each run of words written in another script; none for Latin text.
+    Only such runs: in Latin text a consonant skeleton would find names everywhere."""
     visible = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
-    return [] if visible.isascii() else _tokens(anyascii(visible))
+    if visible.isascii():
+        return []
+    runs: list[list[str]] = [[]]
+    for chunk in visible.split():
+        if _foreign(chunk):
+            runs[-1].append(chunk)
+        elif runs[-1]:
+            runs.append([])
+    return [_tokens(anyascii(" ".join(run))) for run in runs if run]
 
 
 def normalize_name_text(text: str) -> str:
@@ -183,8 +198,10 @@ class NameIndex:
 
     entries: list[Entry]
     automaton: ahocorasick.Automaton | None = None
-    fuzzy: dict[str, set[tuple[int, str]]] = field(default_factory=dict)
+    fuzzy: dict[str, set[tuple[int, str, frozenset[str] | None]]] = field(default_factory=dict)
     sounds: dict[str, set[int]] = field(default_factory=dict)
+    anchor_words: set[str] = field(default_factory=set)  # a window of several words needs one of them
+    max_fuzzy_letters: int = 0
     max_words: int = 1
 
     @classmethod
@@ -209,8 +226,12 @@ class NameIndex:
                     if len(sound) >= PHONETIC_MIN_CONSONANTS:
                         index.sounds.setdefault(sound, set()).add(position)
                     if len(joined) >= FUZZY_MIN_LETTERS:
+                        plain = [word.rstrip("_") for word in words if word != ","]
+                        anchors = frozenset(plain) - _ARTICLES if len(plain) > 1 else None
+                        index.anchor_words |= anchors or set()
+                        index.max_fuzzy_letters = max(index.max_fuzzy_letters, len(joined))
                         for variant in {joined, *_deletions(joined)}:
-                            index.fuzzy.setdefault(variant, set()).add((position, joined))
+                            index.fuzzy.setdefault(variant, set()).add((position, joined, anchors))
         if keys:
             index.automaton = ahocorasick.Automaton()
             for key in keys.keys() | exceptions.keys():
@@ -233,12 +254,12 @@ class NameIndex:
             if self.fuzzy:
                 found.update(self._fuzzy(words))
         if self.sounds:
-            found.update(self._sounding(_script_reading(text)))
+            for words in _script_readings(text):
+                found.update(self._sounding(words))
         return [self.entries[position] for position in sorted(found)]
 
     def _sounding(self, words: list[str]) -> set[int]:
-        """Names written in another script as they sound, word for word (only for such text: in Latin
-        text a consonant skeleton would find names everywhere)."""
+        """Names written in another script as they sound, word for word."""
         found: set[int] = set()
         sounds = [_sound(word) for word in words if word != ","]
         for start in range(len(sounds)):
@@ -272,21 +293,32 @@ class NameIndex:
         span = self.max_words + 1  # "Nova Star ling" splits a word in two
         for start in range(len(words)):
             window = ""
-            for word in words[start : start + span]:
+            anchored = False
+            for end, word in enumerate(words[start : start + span], start + 1):
                 if len(word) < 2:
                     break  # "professor's nebula": a lone letter is a word of its own, not a typo
                 window += word
-                if len(window) < FUZZY_MIN_LETTERS - 1:
+                anchored = anchored or word in self.anchor_words
+                if len(window) > self.max_fuzzy_letters + 1:
+                    break
+                if len(window) < FUZZY_MIN_LETTERS - 1 or (end - start > 1 and not anchored):
                     continue
                 for variant in (window, *_deletions(window)):
-                    for position, term in self.fuzzy.get(variant, ()):
+                    for position, term, anchors in self.fuzzy.get(variant, ()):
                         if (
                             position not in found
                             and window != f"{term}s"  # a plural or possessive is the ordinary word
+                            and _anchored(words[start:end], anchors)
                             and OSA.distance(window, term, score_cutoff=1) <= 1
                         ):
                             found.add(position)
         return found
+
+
+def _anchored(window: list[str], anchors: frozenset[str] | None) -> bool:
+    """A typo in a name of several words counts when another of its words is spelt right ("Artur
+    Penrose"), or in one run-together word: "the starting" is not "The Starling", "the coset" not "The Comet"."""
+    return anchors is None or not anchors.isdisjoint(window) or (len(window) == 1 and len(window[0]) >= 10)
 
 
 @dataclass(frozen=True)
