@@ -266,3 +266,19 @@ class TestCharacterNamesInTheRightsAdmin:
         url = reverse("admin:rights_character_change", args=[comet.id])
         assert staff.post(url, self._form(aliases="The Comet\nKapitan Komet")).status_code == 302
         assert [c.name for c in rights_services.characters_in(text="Kapitan Komet")] == ["Captain Comet"]
+
+
+@pytest.mark.django_db
+class TestRenderPrompts:
+    @pytest.mark.parametrize(("text", "label", "code"), EVASIONS)
+    def test_a_prompt_evasion_is_refused_and_never_queued(self, protected, client_for, monkeypatch, text, label, code):
+        sent = []
+        monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+        response = client_for(UserFactory()).post(
+            "/api/v1/renders", {"prompt": f"{text} skating", "duration_s": 5}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        )
+        assert response.status_code == 403, response.data
+        error = response.json()["error"]
+        assert error["code"] == code
+        assert label in error["message"] or error["details"].get("label") == label
+        assert sent == []
