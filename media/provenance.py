@@ -112,16 +112,17 @@ def sign_mp4(*, source: Path, destination: Path, title: str, metadata: dict, cha
 
 def read_manifest(path: Path, *, trust_anchors_pem: str | None = None) -> dict | None:
     """The active manifest, our metadata and the validation state; None when the file has none."""
-    context = None
+    # The file is untrusted input: never let it make the server fetch anything. A manifest it
+    # names by URL (XMP ``dcterms:provenance``) is not fetched, nor are certificate statuses (OCSP).
+    reader_settings: dict = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
     if trust_anchors_pem:
-        settings = c2pa.Settings.from_json(
-            json.dumps({"verify": {"verify_trust": True}, "trust": {"trust_anchors": trust_anchors_pem}})
-        )
-        context = c2pa.Context(settings)
+        reader_settings["verify"]["verify_trust"] = True
+        reader_settings["trust"] = {"trust_anchors": trust_anchors_pem}
+    context = c2pa.Context(c2pa.Settings.from_json(json.dumps(reader_settings)))
     try:
-        reader = c2pa.Reader(str(path), context=context) if context else c2pa.Reader(str(path))
+        reader = c2pa.Reader(str(path), context=context)
     except c2pa.C2paError:
-        return None
+        return None  # no manifest, an unreadable one, or one only stored remotely
     with reader:
         manifest = reader.get_active_manifest()
         if manifest is None:

@@ -25,7 +25,7 @@ from django.core import signing
 from django.core.cache import cache
 
 from media.providers.base import ProviderJob, ProviderPermanentError, RenderSpec
-from media.providers.http import TIMEOUT, download, request
+from media.providers.http import TIMEOUT, download, request, require_provider_host
 
 _STATES = {
     "starting": "queued",
@@ -91,9 +91,11 @@ class CogProvider:
     name = "cog"
 
     def __init__(self, *, base_url: str, api_token: str = "", webhook_url: str = "", poll_api: bool = False,
-                 client: httpx.Client | None = None):  # fmt: skip
+                 download_hosts: tuple[str, ...] | list[str] = (), client: httpx.Client | None = None):  # fmt: skip
         headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
         self.base_url = base_url.rstrip("/")
+        # Results are fetched only from the base URL's origin and these HTTPS hosts (e.g. a CDN).
+        self.download_hosts = tuple(download_hosts)
         self.webhook_url = webhook_url.rstrip("/")
         self.poll_api = poll_api
         self.client = client or httpx.Client(timeout=TIMEOUT, headers=headers)
@@ -151,6 +153,7 @@ class CogProvider:
         if output.startswith("data:"):
             destination.write_bytes(base64.b64decode(output.split(",", 1)[1]))
             return destination
+        require_provider_host(output, base_url=self.base_url, extra_hosts=self.download_hosts, provider=self.name)
         return download(self.client, output, destination, provider=self.name)
 
     def cancel(self, provider_job_id: str) -> None:

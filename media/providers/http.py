@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -38,6 +40,37 @@ def request(client: httpx.Client, method: str, url: str, *, provider: str, **kwa
         raise ProviderTransientError(f"{provider} did not answer: {error}") from error
     raise_for_status(response, provider=provider)
     return response
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
+
+
+def require_provider_host(url: str, *, base_url: str, extra_hosts: Iterable[str] = (), provider: str) -> None:
+    """Refuse a result URL not served by the configured provider.
+
+    A result URL comes back in a provider's answer (or a webhook); fetching it wherever it points
+    would let whoever controls that answer make this server call internal addresses, with the
+    provider's credentials attached. Allowed: the configured base URL's origin (scheme, host and
+    port), and hosts named in ``extra_hosts`` (over HTTPS, any port).
+    """
+    origin, base = _origin(url), _origin(base_url)
+    if origin is not None and (
+        origin == base or (origin[0] == "https" and origin[1] in {h.lower() for h in extra_hosts})
+    ):
+        return
+    host = url.split("/")[2] if origin is None and url.count("/") >= 2 else (origin[1] if origin else "")
+    raise ProviderPermanentError(
+        f"{provider} returned a result on a host that is not the provider's ({host or 'no host'}); not fetched.",
+        code="provider_untrusted_result_url",
+    )
 
 
 def download(client: httpx.Client, url: str, destination: Path, *, provider: str, **kwargs) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from media.providers.base import ProviderJob, ProviderPermanentError, RenderSpec
-from media.providers.http import TIMEOUT, download, request
+from media.providers.http import TIMEOUT, download, request, require_provider_host
 
 # Veo renders a few fixed lengths; we ask for the shortest that covers the request.
 VEO_DURATIONS = (4, 6, 8)
@@ -96,7 +96,10 @@ class VeoProvider:
         samples = result.get("generatedSamples") or []
         if not samples:
             raise ProviderPermanentError("Veo returned no video.", code="provider_no_output")
-        return download(self.client, samples[0]["video"]["uri"], destination, provider=self.name)
+        uri = samples[0]["video"]["uri"]
+        # The Gemini API serves generated files from its own host (``/v1beta/files/...:download``).
+        require_provider_host(uri, base_url=self.base_url, provider=self.name)
+        return download(self.client, uri, destination, provider=self.name)
 
     def cancel(self, provider_job_id: str) -> None:
         """Nothing to call: the worker simply stops polling the operation."""
