@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from feeds import selectors, services
@@ -83,13 +85,28 @@ EventsOutput = inline_serializer(
     "EventsAccepted",
     {
         "accepted": serializers.IntegerField(help_text="events counted"),
-        "duplicates": serializers.IntegerField(help_text="event ids sent before: counted once already"),
+        "duplicates": serializers.IntegerField(
+            help_text="event ids sent before, or a view, impression, completion or skip of a video "
+            "counted today already: each counts once per viewer, video and day"
+        ),
         "ignored": serializers.IntegerField(help_text="events on videos you can no longer see: not counted"),
     },
 )
 
 
+class FeedEventsThrottle(UserRateThrottle):
+    """Batches of events per user, on top of the general throttles: ``THROTTLE_FEED_EVENTS`` (default 120/min)."""
+
+    scope = "feed_events"
+
+    def get_rate(self):
+        # Read per request (DRF makes a throttle per request): a test or a deployment sets it plainly.
+        return getattr(settings, "THROTTLE_FEED_EVENTS", None) or self.THROTTLE_RATES.get(self.scope) or "120/min"
+
+
 class FeedEventsView(APIView):
+    throttle_classes = [*APIView.throttle_classes, FeedEventsThrottle]
+
     @extend_schema(request=EventsInput, responses=EventsOutput)
     def post(self, request):
         data = EventsInput(data=request.data)

@@ -176,19 +176,28 @@ class EventsUnavailable(DomainError):
     wait = 30  # seconds, sent as Retry-After
 
 
-def _videos_countable_by(user: User, video_ids: set[int]) -> set[int]:
-    """Of these ids, the videos whose events count: those the viewer may see now.
+def _videos_countable_by(user: User, video_ids: set[int]) -> dict[int, float]:
+    """Of these ids, the videos whose events count, with their durations: those the viewer may see now.
 
     An event on a video the viewer can no longer see (removed, made private, blocked
     since it was watched) is a fair report of the past, so the batch stands, but it
     moves no counter; an id that is no video at all is answered the same way, so the
     answer never tells a hidden video from none.
     """
-    return set(Video.objects.visible_to(user).filter(id__in=video_ids).values_list("id", flat=True))
+    return dict(Video.objects.visible_to(user).filter(id__in=video_ids).values_list("id", "duration_s"))
 
 
-def _increments(events: list[dict]) -> tuple[dict[str, int], list[int]]:
-    """Counter increments of these events, and the videos they mark seen."""
+def _counts(event: dict) -> str:
+    """What an event counts, once per viewer, video and day: ``"<video id>:<type>"``."""
+    return f"{event['video_id']}:{event['type']}"
+
+
+def _increments(events: list[dict], durations: dict[int, float]) -> tuple[dict[str, int], list[int]]:
+    """Counter increments of these events, and the videos they mark seen.
+
+    Watch time rides with the view it belongs to and is capped at the video's duration:
+    a client cannot claim an hour of a four-second video.
+    """
     increments: dict[str, int] = defaultdict(int)
     seen: list[int] = []
     for event in events:
@@ -197,7 +206,8 @@ def _increments(events: list[dict]) -> tuple[dict[str, int], list[int]]:
             increments[f"{video_id}:impressions"] += 1
             seen.append(video_id)
         elif kind == "watch":
-            increments[f"{video_id}:watch_seconds"] += event.get("watch_ms", 0) // 1000
+            watch_ms = min(event.get("watch_ms", 0), int(durations.get(video_id, 0) * 1000))
+            increments[f"{video_id}:watch_seconds"] += watch_ms // 1000
             increments[f"{video_id}:views"] += 1
         elif kind == "complete":
             increments[f"{video_id}:completions"] += 1
@@ -207,27 +217,35 @@ def _increments(events: list[dict]) -> tuple[dict[str, int], list[int]]:
 
 
 def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
-    """Take a batch of impressions, watch time, completions and skips; each event id counts once.
+    """Take a batch of impressions, watch time, completions and skips.
+
+    Each event id is taken once, and each kind of event counts once per viewer, video
+    and day (UTC): a view, an impression, a completion or a skip sent again under a fresh
+    id is a duplicate. Both are decided atomically in Redis, so concurrent batches of
+    one viewer count a video once.
 
     Nothing is stored for a refused batch. Should Redis fail half-way, the ids just
-    claimed are released, so the client sending the batch again loses nothing.
+    claimed (and what they counted) are released, so the client sending the batch again
+    loses nothing.
     """
     if len(events) > MAX_EVENTS_PER_BATCH:
         raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
-    countable = _videos_countable_by(user, {event["video_id"] for event in events})
+    durations = _videos_countable_by(user, {event["video_id"] for event in events})
+    pairs = [(event["id"], _counts(event) if event["video_id"] in durations else "") for event in events]
     try:
-        claimed = store.events_claim(user.id, [event["id"] for event in events])
+        claimed = store.events_claim(user.id, pairs)
     except RedisError as error:
         raise EventsUnavailable() from error
-    fresh = [event for event, is_new in zip(events, claimed, strict=True) if is_new]
-    counted = [event for event in fresh if event["video_id"] in countable]
+    fresh = [event for event, flag in zip(events, claimed, strict=True) if flag != store.DUPLICATE]
+    counted = [event for event, flag in zip(events, claimed, strict=True) if flag == store.COUNTS]
     try:
-        store.events_apply(user.id, *_increments(counted))
+        store.events_apply(user.id, *_increments(counted, durations))
     except RedisError as error:
         with contextlib.suppress(RedisError):
-            store.events_unclaim(user.id, [event["id"] for event in fresh])
+            store.events_unclaim(user.id, [event["id"] for event in fresh], [_counts(event) for event in counted])
         raise EventsUnavailable() from error
-    return {"accepted": len(counted), "duplicates": len(events) - len(fresh), "ignored": len(fresh) - len(counted)}
+    ignored = sum(1 for event in fresh if event["video_id"] not in durations)
+    return {"accepted": len(counted), "duplicates": len(events) - len(counted) - ignored, "ignored": ignored}
 
 
 _COUNTER_FIELDS = {

@@ -377,39 +377,71 @@ def _events_key(user_id: int, day: date) -> str:
     return user_key(user_id, f"events:{day.isoformat()}")
 
 
+def _counted_key(user_id: int, day: date) -> str:
+    return user_key(user_id, f"counted:{day.isoformat()}")
+
+
+def events_day() -> date:
+    """The day (UTC) events are counted in: a view counts once per viewer, video and day."""
+    return timezone.now().date()
+
+
 # A viewer's event ids go in a set per day (UTC); an id in today's or yesterday's set was
 # counted already. One set per viewer and day, not one key per event: a fraction of the memory.
+# In the same script, what an event would count ("<video id>:<kind>") goes in the viewer's
+# set of the day: only the first view, impression, completion or skip of a video in a day
+# counts, however many fresh event ids a client makes up. Atomic, so concurrent batches of
+# one viewer count a video once. Per event: 0 the id was sent before, 1 a new id that counts
+# nothing (its video is not countable, or it was counted today), 2 a new id that counts.
 _CLAIM_EVENTS_SCRIPT = """
-local claimed = {}
-for i = 2, #ARGV do
-  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then
-    claimed[i - 1] = 0
+local ids, counted = KEYS[1], KEYS[3]
+local result = {}
+local n = (#ARGV - 1) / 2
+for i = 1, n do
+  local event_id, member = ARGV[2 * i], ARGV[2 * i + 1]
+  if redis.call('SISMEMBER', KEYS[2], event_id) == 1 or redis.call('SADD', ids, event_id) == 0 then
+    result[i] = 0
+  elseif member ~= '' and redis.call('SADD', counted, member) == 1 then
+    result[i] = 2
   else
-    claimed[i - 1] = redis.call('SADD', KEYS[1], ARGV[i])
+    result[i] = 1
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return claimed
+redis.call('EXPIRE', ids, ARGV[1])
+redis.call('EXPIRE', counted, ARGV[1])
+return result
 """
 
-
-def _event_days(user_id: int) -> list[str]:
-    today = timezone.now().date()
-    return [_events_key(user_id, today), _events_key(user_id, today - timedelta(days=1))]
+DUPLICATE, NOT_COUNTED, COUNTS = 0, 1, 2
 
 
-def events_claim(user_id: int, event_ids: Sequence[str]) -> list[bool]:
-    """Record a viewer's event ids in one round trip: True for each one not recorded in the last day or two."""
-    flags = redis().eval(_CLAIM_EVENTS_SCRIPT, 2, *_event_days(user_id), 2 * 24 * 3600, *event_ids)
-    return [bool(flag) for flag in flags]
+def _event_keys(user_id: int) -> list[str]:
+    today = events_day()
+    return [_events_key(user_id, today), _events_key(user_id, today - timedelta(days=1)), _counted_key(user_id, today)]
 
 
-def events_unclaim(user_id: int, event_ids: Sequence[str]) -> None:
-    """Forget event ids whose counts were not stored, so the same batch sent again counts them."""
-    if event_ids:
+def events_claim(user_id: int, events: Sequence[tuple[str, str]]) -> list[int]:
+    """Record a viewer's (event id, what it counts) pairs in one round trip.
+
+    Per event: ``DUPLICATE`` (the id was recorded in the last day or two), ``COUNTS`` (a new
+    id, and what it counts, such as ``"42:watch"``, was not counted today) or ``NOT_COUNTED``
+    (a new id whose count is empty or was counted today already).
+    """
+    args = [part for event_id, member in events for part in (event_id, member)]
+    keys = _event_keys(user_id)
+    return [int(flag) for flag in redis().eval(_CLAIM_EVENTS_SCRIPT, len(keys), *keys, 2 * 24 * 3600, *args)]
+
+
+def events_unclaim(user_id: int, event_ids: Sequence[str], counted: Sequence[str] = ()) -> None:
+    """Forget event ids (and what they counted) whose counts were not stored: the batch sent again counts them."""
+    if event_ids or counted:
+        ids_today, ids_yesterday, counted_today = _event_keys(user_id)
         pipe = redis().pipeline(transaction=False)
-        for key in _event_days(user_id):
-            pipe.srem(key, *event_ids)
+        if event_ids:
+            pipe.srem(ids_today, *event_ids)
+            pipe.srem(ids_yesterday, *event_ids)
+        if counted:
+            pipe.srem(counted_today, *counted)
         pipe.execute()
 
 

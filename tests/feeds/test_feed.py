@@ -281,7 +281,7 @@ class TestEvents:
         return {"id": event_id, "video_id": video.id, "type": kind, **extra}
 
     def test_events_are_counted_once_per_id_and_flushed(self, client_for):
-        video, viewer = VideoFactory(), UserFactory()
+        video, viewer = VideoFactory(duration_s=8), UserFactory()
         client = client_for(viewer)
         batch = [self.event("e1", video), self.event("e2", video, "watch", watch_ms=4500),
                  self.event("e3", video, "complete")]  # fmt: skip
@@ -294,16 +294,20 @@ class TestEvents:
         assert store.seen_among(viewer.id, [video.id]) == {video.id}
 
     def test_no_increment_is_lost_or_doubled_across_a_crash(self, client_for):
+        # An impression counts once per viewer, video and day: each one here is another viewer's.
         video = VideoFactory()
-        client = client_for(UserFactory())
-        client.post("/api/v1/feed/events", {"events": [self.event("a", video)]}, format="json")
+
+        def client():
+            return client_for(UserFactory())
+
+        client().post("/api/v1/feed/events", {"events": [self.event("a", video)]}, format="json")
         store.counters_take("crashed-before-commit")  # a flush that died before writing to PostgreSQL
-        client.post("/api/v1/feed/events", {"events": [self.event("b", video)]}, format="json")
+        client().post("/api/v1/feed/events", {"events": [self.event("b", video)]}, format="json")
         services.counters_flush()
         video.refresh_from_db()
         assert video.impression_count == 2
         # A flush that died after its commit but before dropping the batch: never applied twice.
-        client.post("/api/v1/feed/events", {"events": [self.event("c", video)]}, format="json")
+        client().post("/api/v1/feed/events", {"events": [self.event("c", video)]}, format="json")
         assert store.counters_take("committed-then-crashed")
         services._apply_batch("committed-then-crashed", store.counters_read("committed-then-crashed"))
         services.counters_flush()
@@ -316,7 +320,7 @@ class TestEvents:
 
         client, queries = client_for(UserFactory()), []
         for count in (2, 20):
-            made = videos(count)
+            made = videos(count, duration_s=60)
             batch = [self.event(f"{count}-{n}-{kind}", video, kind, watch_ms=2000 * n)
                      for n, video in enumerate(made) for kind in ("impression", "watch")]  # fmt: skip
             client.post("/api/v1/feed/events", {"events": batch}, format="json")

@@ -1,6 +1,6 @@
 """The Redis feed store against a real Redis."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from feeds import store
 from feeds.cards import Card
@@ -132,14 +132,32 @@ def test_a_loaded_following_feed_stays_capped_and_loaded(settings):
     assert store.following_page(7, before=float("inf"), limit=10) == [(6, 6.0), (5, 5.0), (4, 4.0)]
 
 
+def claim(user_id, *ids):
+    """Claim event ids that count nothing: True for each one not recorded in the last day or two."""
+    return [flag != store.DUPLICATE for flag in store.events_claim(user_id, [(event_id, "") for event_id in ids])]
+
+
 def test_event_ids_count_once_for_a_day_or_two(monkeypatch):
     clock = [datetime(2026, 11, 24, 23, 59, tzinfo=UTC)]
     monkeypatch.setattr(store.timezone, "now", lambda: clock[0])
-    assert store.events_claim(1, ["a", "b", "a"]) == [True, True, False]
-    assert store.events_claim(2, ["a"]) == [True]  # ids are per viewer
+    assert claim(1, "a", "b", "a") == [True, True, False]
+    assert claim(2, "a") == [True]  # ids are per viewer
     clock[0] = datetime(2026, 11, 25, 0, 1, tzinfo=UTC)  # past midnight: yesterday's ids still count
-    assert store.events_claim(1, ["a", "c"]) == [False, True]
+    assert claim(1, "a", "c") == [False, True]
     store.events_unclaim(1, ["b", "c"])
-    assert store.events_claim(1, ["b", "c"]) == [True, True]
+    assert claim(1, "b", "c") == [True, True]
     clock[0] = datetime(2026, 11, 27, 0, 1, tzinfo=UTC)
-    assert store.events_claim(1, ["a"]) == [True]
+    assert claim(1, "a") == [True]
+
+
+def test_what_an_event_counts_counts_once_per_viewer_and_day(monkeypatch):
+    clock = [datetime(2026, 11, 24, 12, 0, tzinfo=UTC)]
+    monkeypatch.setattr(store.timezone, "now", lambda: clock[0])
+    duplicate, not_counted, counts = store.DUPLICATE, store.NOT_COUNTED, store.COUNTS
+    assert store.events_claim(1, [("a", "5:watch"), ("b", "5:watch"), ("c", "5:impression"), ("a", "5:skip")]) == [
+        counts, not_counted, counts, duplicate]  # fmt: skip
+    assert store.events_claim(2, [("a", "5:watch")]) == [counts]  # per viewer
+    store.events_unclaim(1, ["b"], ["5:watch"])  # a count that was not stored is released
+    assert store.events_claim(1, [("b", "5:watch")]) == [counts]
+    clock[0] += timedelta(days=1)
+    assert store.events_claim(1, [("d", "5:watch")]) == [counts]  # the next day counts again
