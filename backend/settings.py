@@ -3,6 +3,8 @@
 Defaults are the production-safe ones; `make run` sets DEBUG=true for development.
 """
 
+import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +21,32 @@ environ.Env.read_env(BASE_DIR / ".env")
 VAR_DIR = Path(env("REMIX_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
+
+
+def _development_secret_key(var_dir: Path) -> str:
+    """A random key made once per checkout (var/secret_key, mode 0600) and reused: no key lives in the code."""
+    path = var_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        # O_EXCL: two processes starting at once agree on the first key written.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+    return key
+
+
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "development-only-secret-key-never-used-in-production-0123456789"
+    SECRET_KEY = _development_secret_key(VAR_DIR)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
