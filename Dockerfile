@@ -22,4 +22,8 @@ RUN useradd --system --uid 10001 --home-dir /app remix && mkdir -p /app/var && c
 USER remix
 
 EXPOSE 8000
-CMD ["gunicorn", "backend.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# Gunicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (it reads the variable itself);
+# set it to the load balancer's addresses, never "*".
+ENV FORWARDED_ALLOW_IPS=127.0.0.1 \
+    NUM_PROXIES=0
+CMD ["gunicorn", "backend.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

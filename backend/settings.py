@@ -274,7 +274,10 @@ REST_FRAMEWORK = {
         "user": env("THROTTLE_USER", default="600/min"),
         "auth": env("THROTTLE_AUTH", default="10/min"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Throttles key on the client address: REMOTE_ADDR unless the operator declares how many
+    # proxies sit in front (then the address that many hops back in X-Forwarded-For). Never the
+    # header as a client sent it. See the README, "Behind a load balancer".
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
