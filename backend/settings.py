@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.creators.throttles.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -199,6 +200,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The admin login form: this many failures per account or per address lock it for the window.
+ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=10)
+ADMIN_LOGIN_WINDOW_S = env.int("ADMIN_LOGIN_WINDOW_S", default=15 * 60)
+
 INVITE_ONLY = env.bool("INVITE_ONLY", default=False)
 MINIMUM_AGE_YEARS = 13
 ADULT_AGE_YEARS = 18
@@ -272,7 +277,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="60/min"),
         "user": env("THROTTLE_USER", default="600/min"),
-        "auth": env("THROTTLE_AUTH", default="10/min"),
+        "auth": env("THROTTLE_AUTH", default="10/min"),  # per address: token, refresh, registration
+        # Per email named in a token or registration request, whatever address it comes from.
+        "auth_account": env("THROTTLE_AUTH_ACCOUNT", default="20/hour"),
     },
     # Throttles key on the client address: REMOTE_ADDR unless the operator declares how many
     # proxies sit in front (then the address that many hops back in X-Forwarded-For). Never the

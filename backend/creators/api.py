@@ -12,6 +12,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.creators import selectors, services
 from backend.creators.models import Follow, User, handle_validator
+from backend.creators.throttles import AccountRateThrottle
 from media import storage
 
 # --- Serializers -----------------------------------------------------------
@@ -141,6 +142,7 @@ class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_scope = "auth"
+    throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
     @extend_schema(request=RegisterInput, responses={201: RegisterOutput}, operation_id="auth_register")
     def post(self, request):
@@ -156,6 +158,7 @@ class TokenView(TokenObtainPairView):
     """Email and password for a JWT pair."""
 
     throttle_scope = "auth"
+    throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
 
 class TokenRefreshOnceView(TokenRefreshView):
