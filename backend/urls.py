@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from backend.cameos import api as cameos_api
 from backend.core.converters import HandleConverter, HashtagConverter
+from backend.core.errors import api_not_found_view
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
@@ -96,6 +97,10 @@ urlpatterns = [
 if not settings.S3_BUCKET:
     # Local-disk mode: public renditions and avatars are served by Django itself.
     urlpatterns.append(re_path(r"^media/public/(?P<path>.*)$", public_media_view, name="public-media"))
+
+# Last: any other /api/ path is a 404 in the envelope. Without it, DEBUG answers Django's HTML
+# debug 404 (handler404 is only used with DEBUG off).
+urlpatterns.append(re_path(r"^api/", api_not_found_view, name="api-not-found"))
 
 handler400 = "backend.core.errors.bad_request_view"
 handler403 = "backend.core.errors.permission_denied_view"

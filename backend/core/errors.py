@@ -7,13 +7,17 @@ exception handler turns every one of them into the envelope with a fitting
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 
 
@@ -63,6 +67,17 @@ class PayloadTooLarge(DomainError):
     default_detail = "The request body is too large."
 
 
+class TooDeeplyNested(DomainError):
+    default_code = "too_deeply_nested"
+    default_detail = "The JSON body is nested too deeply."
+
+
+def _raised_while_parsing(exc: BaseException) -> bool:
+    """A RecursionError from decoding a request body (JSON nested ~1,000 deep), not from a bug."""
+    parsing = ("rest_framework/parsers.py", "json/decoder.py", "json/__init__.py", "backend/core/parsers.py")
+    return any(frame.f_code.co_filename.endswith(parsing) for frame, _ in traceback.walk_tb(exc.__traceback__))
+
+
 def error_body(*, code: str, message: str, details: dict | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -76,6 +91,8 @@ def _as_api_exception(exc: Exception) -> Exception:
         return PayloadTooLarge()
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
+    if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
+        return TooDeeplyNested()
     return exc
 
 
@@ -87,7 +104,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
     exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a bug: let Django report the 500
+        request = context.get("request")
+        if settings.DEBUG and request is not None and _is_api(request):
+            # With DEBUG on, Django would answer its HTML debug page; the API stays JSON. The
+            # traceback still reaches the logs (and the runserver console).
+            logging.getLogger("django.request").error(
+                "Internal Server Error: %s", request.path, exc_info=(type(exc), exc, exc.__traceback__)
+            )
+            message = "Something went wrong on our side."
+            return JsonResponse(error_body(code="server_error", message=message), status=500)
+        return None  # a bug: let Django report the 500 (handler500 answers the envelope)
 
     if isinstance(exc, DomainError):
         body = error_body(code=exc.detail.code, message=str(exc.detail), details=exc.details)
@@ -124,6 +150,12 @@ def not_found_view(request, exception=None):
     if _is_api(request):
         return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt
+def api_not_found_view(request, *args, **kwargs):
+    """The last /api/ route: any unmatched path, any method, is a 404 in the envelope, DEBUG or not."""
+    return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
 
 
 def server_error_view(request):
