@@ -5,12 +5,13 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import DomainError, NotFound
+from backend.core.parsers import LimitedJSONParser
 from media import selectors, services
 from media.models import RenderJob
 
@@ -87,7 +88,7 @@ class RenderFilter(django_filters.FilterSet):
 class RenderListCreateView(generics.ListAPIView):
     serializer_class = RenderJobOutput
     filterset_class = RenderFilter
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
     queryset = RenderJob.objects.none()  # for the schema
 
     def get_queryset(self):
@@ -121,7 +122,7 @@ class RemixRequestInput(RenderRequestInput):
 
 
 class VideoRemixView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RemixRequestInput, responses={201: RenderJobOutput})
     def post(self, request, video_id: int):

@@ -3,13 +3,14 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification
 from backend.core.errors import NotFound
+from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import private_media_url
 
 # --- Serializers -----------------------------------------------------------------
@@ -109,7 +110,7 @@ class AppearanceOutput(serializers.ModelSerializer):
 
 # --- Views -----------------------------------------------------------------------
 
-UPLOAD_PARSERS = [JSONParser, MultiPartParser, FormParser]
+UPLOAD_PARSERS = [LimitedJSONParser, MultiPartParser, FormParser]
 
 
 class CameoListCreateView(ListAPIView):

@@ -148,3 +148,11 @@ def test_a_crash_is_a_json_500_even_with_debug(anonymous, settings, debug):
     response = anonymous.get("/api/v1/test/crash")
     assert_envelope(response, 500, "server_error")
     assert "a bug" not in response.content.decode()
+
+
+@pytest.mark.parametrize("endpoint", ["/api/v1/renders", "/api/v1/cameos"])
+def test_views_with_their_own_parsers_enforce_the_limit_too(client_for, user, endpoint):
+    client = client_for(user)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "deep-1"}
+    response = client.post(endpoint, data=nested_objects(40), content_type="application/json", **headers)
+    assert_envelope(response, 400, "too_deeply_nested")
