@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import secrets
+
+import jwt
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -7,6 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -138,6 +142,24 @@ class FollowerOutput(serializers.ModelSerializer):
 # --- Views -----------------------------------------------------------------
 
 
+def _token_pair(user: User) -> dict:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _unusable_token_pair(user: User) -> dict:
+    """Tokens shaped like real ones for a sign-up that created nothing (a taken email): signed with a
+    throwaway key, so they never authenticate, whoever later gets the id they name."""
+    refresh = RefreshToken()
+    refresh[api_settings.USER_ID_CLAIM] = user.id
+    key = secrets.token_bytes(32)
+    algorithm = api_settings.ALGORITHM
+    return {
+        "access": jwt.encode(refresh.access_token.payload, key, algorithm=algorithm),
+        "refresh": jwt.encode(refresh.payload, key, algorithm=algorithm),
+    }
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -149,8 +171,8 @@ class RegisterView(APIView):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_register(**data.validated_data)
-        refresh = RefreshToken.for_user(user)
-        body = {"user": MeOutput(user).data, "tokens": {"access": str(refresh.access_token), "refresh": str(refresh)}}
+        tokens = _unusable_token_pair(user) if user._state.adding else _token_pair(user)
+        body = {"user": MeOutput(user).data, "tokens": tokens}
         return Response(body, status=status.HTTP_201_CREATED)
 
 

@@ -56,7 +56,7 @@ def _check_birth_date(birth_date: date | None) -> None:
         )
 
 
-def _redeem_invite(*, code: str | None, user: User) -> None:
+def _redeem_invite(*, code: str | None, user: User, dry_run: bool = False) -> None:
     if not code:
         raise InviteError("An invite code is required to sign up.", code="invite_required")
     invite = InviteCode.objects.select_for_update().filter(code=code).first()
@@ -66,6 +66,8 @@ def _redeem_invite(*, code: str | None, user: User) -> None:
         raise InviteError("This invite code has expired.", code="invite_expired")
     if invite.uses_left <= 0:
         raise InviteError("This invite code has been used up.", code="invite_exhausted")
+    if dry_run:
+        return
     invite.use_count = F("use_count") + 1
     invite.save(update_fields=["use_count"])
     InviteRedemption.objects.create(invite=invite, user=user)
@@ -83,8 +85,7 @@ def user_register(
 ) -> User:
     names.text_guard(user=None, fields={"handle": handle, "display_name": display_name})
     email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise _invalid("email", "An account with this email exists.", "email_taken")
+    email_taken = User.objects.filter(email__iexact=email).exists()
     _check_handle_free(handle)
     _check_birth_date(birth_date)
     user = User(email=email, handle=handle, display_name=display_name or handle, birth_date=birth_date)
@@ -93,6 +94,14 @@ def user_register(
     except DjangoValidationError as error:
         raise exceptions.ValidationError({"password": list(error.messages)}) from error
     user.set_password(password)
+    if email_taken:
+        # No account enumeration: a taken email is answered like a new account (same checks, same
+        # shape), but nothing is saved; the caller knows by `user._state.adding`. The owner learns of
+        # the attempt by email once mail exists. Handles are public, so a taken handle still says so.
+        if settings.INVITE_ONLY:
+            _redeem_invite(code=invite_code, user=user, dry_run=True)  # the same invite errors, none used
+        user.id = (User.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        return user
     try:
         # The savepoint keeps the outer transaction usable when a concurrent
         # sign-up took the same handle or email between the check and the insert.

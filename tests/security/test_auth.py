@@ -84,3 +84,34 @@ def test_token_refresh_meets_the_address_limit(api_client, auth_rates):
     ]
     assert set(statuses[:10]) == {401}
     assert set(statuses[10:]) == {429}
+
+
+@pytest.mark.django_db
+def test_registration_probe_cannot_tell_a_taken_email_from_a_free_one(api_client, client_for):
+    victim = UserFactory(email="victim@example.com")
+
+    def probe(email: str, handle: str):
+        response = api_client.post(
+            "/api/v1/auth/register", {"email": email, "password": "a-long-password-2026", "handle": handle}
+        )
+        return response.status_code, response.json()
+
+    taken_status, taken = probe("Victim@Example.com", "probe1")
+    free_status, free = probe("nobody@example.com", "probe2")
+    assert taken_status == free_status == 201
+    assert taken.keys() == free.keys() and taken["user"].keys() == free["user"].keys()
+    assert taken["tokens"].keys() == free["tokens"].keys()
+    for body, handle in ((taken, "probe1"), (free, "probe2")):
+        assert body["user"]["handle"] == handle
+    assert "exists" not in str(taken) and "taken" not in str(taken)
+    # Nothing was created for the taken email, and its tokens open nothing.
+    from backend.creators.models import User
+
+    assert User.objects.filter(email__iexact="victim@example.com").count() == 1
+    assert not User.objects.filter(handle="probe1").exists()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {taken['tokens']['access']}")
+    assert api_client.get("/api/v1/me").status_code == 401
+    assert victim.handle != "probe1"
+    # A taken handle still says so: handles are public.
+    status, body = probe("fresh@example.com", victim.handle)
+    assert status == 400
