@@ -280,6 +280,11 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_AUTH", default="10/min"),  # per address: token, refresh, registration
         # Per email named in a token or registration request, whatever address it comes from.
         "auth_account": env("THROTTLE_AUTH_ACCOUNT", default="20/hour"),
+        # Per user (per address when anonymous), for the writes an attacker would flood.
+        "provenance": env("THROTTLE_PROVENANCE", default="30/hour"),
+        "comments": env("THROTTLE_COMMENTS", default="20/min"),
+        "reports": env("THROTTLE_REPORTS", default="30/hour"),
+        "grant_requests": env("THROTTLE_GRANT_REQUESTS", default="30/hour"),
     },
     # Throttles key on the client address: REMOTE_ADDR unless the operator declares how many
     # proxies sit in front (then the address that many hops back in X-Forwarded-For). Never the

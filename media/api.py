@@ -164,6 +164,7 @@ class ProvenanceLookupView(APIView):
     """Upload a clip or a frame: was it made here, by whom, when, from what."""
 
     parser_classes = [MultiPartParser, FormParser]
+    throttle_scope = "provenance"
 
     @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
     def post(self, request):

@@ -193,6 +193,10 @@ class CameoGrantsView(ListAPIView):
     queryset = CameoGrant.objects.none()  # for the schema
     cursor_ordering = ("-requested_at", "-id")
 
+    @property
+    def throttle_scope(self) -> str | None:  # asking for access is throttled, the owner's list is not
+        return "grant_requests" if self.request.method == "POST" else None
+
     def get_queryset(self):
         cameo = selectors.cameo_owned_by(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
         return selectors.grants_of(cameo=cameo)

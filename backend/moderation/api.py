@@ -24,6 +24,8 @@ class ReportOutput(serializers.ModelSerializer):
 
 
 class ReportView(APIView):
+    throttle_scope = "reports"
+
     @extend_schema(request=ReportInput, responses={201: ReportOutput})
     def post(self, request):
         data = ReportInput(data=request.data)

@@ -203,6 +203,10 @@ class VideoCommentsView(ListAPIView):
     serializer_class = CommentOutput
     queryset = Comment.objects.none()  # for the schema
 
+    @property
+    def throttle_scope(self) -> str | None:  # posting is throttled, reading is not
+        return "comments" if self.request.method == "POST" else None
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
