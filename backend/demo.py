@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from backend.cameos.demo import create_demo_cameos
@@ -51,6 +53,8 @@ def load(*, log=print) -> None:
 
 @transaction.atomic
 def creators() -> dict[str, User]:
+    if not settings.DEBUG:  # the demo admin's password is in this file: never outside development
+        raise ImproperlyConfigured("Demo data (and its admin) exist only with DEBUG=true.")
     if not User.objects.filter(email=DEMO_ADMIN_EMAIL).exists():
         User.objects.create_superuser(DEMO_ADMIN_EMAIL, DEMO_PASSWORD, handle="remixstaff", display_name="Remix Staff")
     # Also lets a developer try sign-up with INVITE_ONLY=true.

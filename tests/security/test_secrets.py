@@ -75,3 +75,19 @@ def test_a_token_forged_with_the_old_constant_is_refused(api_client, settings):
     # The same claims signed with the configured key pass: the refusal is the signature's.
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {jwt.encode(claims, settings.SECRET_KEY, algorithm='HS256')}")
     assert api_client.get("/api/v1/me").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_demo_admin_exists_only_with_debug(settings):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import CommandError, call_command
+
+    from backend import demo
+    from backend.creators.models import User
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("demo_data")
+    with pytest.raises(ImproperlyConfigured):
+        demo.load(log=lambda *_: None)
+    assert not User.objects.filter(email=demo.DEMO_ADMIN_EMAIL).exists()
