@@ -265,6 +265,12 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "backend.core.permissions.NotSuspendedForWrites",
     ],
+    # JSON bodies are refused past API_JSON_MAX_DEPTH levels or API_JSON_MAX_BYTES before decoding.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.core.parsers.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -285,6 +291,7 @@ REST_FRAMEWORK = {
         "comments": env("THROTTLE_COMMENTS", default="20/min"),
         "reports": env("THROTTLE_REPORTS", default="30/hour"),
         "grant_requests": env("THROTTLE_GRANT_REQUESTS", default="30/hour"),
+        "feed_events": env("THROTTLE_FEED_EVENTS", default="120/min"),  # batches per user (feeds/api.py)
     },
     # Throttles key on the client address: REMOTE_ADDR unless the operator declares how many
     # proxies sit in front (then the address that many hops back in X-Forwarded-For). Never the

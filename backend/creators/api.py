@@ -6,7 +6,7 @@ import jwt
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from backend.core.parsers import LimitedJSONParser
 from backend.creators import selectors, services
 from backend.creators.models import Follow, User, handle_validator
 from backend.creators.throttles import AccountRateThrottle
@@ -190,7 +191,7 @@ class TokenRefreshOnceView(TokenRefreshView):
 
 
 class MeView(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(responses=MeOutput)
     def get(self, request):
