@@ -39,8 +39,8 @@ class VideoQuerySet(models.QuerySet):
         """Every video ``viewer`` may open, by this one rule:
 
         - removed: nobody (lineages show published ones as tombstones, see ``lineage_listable_by``);
-        - withdrawn (a likeness in it, or a source it embeds, may no longer be shown): only the owners
-          of the cameos in it, who may see and remove every appearance of their likeness;
+        - withdrawn (a likeness in it, or a source it embeds, may no longer be shown): nobody; the
+          owners of its cameos find it among their appearances and may remove it there;
         - otherwise its owner and the owners of its cameos (drafts and private posts included), and
           others when ``shown_to_followers`` has it, public or they follow its owner, with no block
           between them and its owner; never across a block with the owner of a video whose frames
@@ -81,7 +81,9 @@ def _visible_to(viewer) -> Q:
         standing &= ~Q(owner_id__in=blocked) & ~shows_blocked
     if viewer.is_teen:
         standing &= Q(safe_for_teens=True)  # their own too: age-restricted means for adults only
-    return not_removed & (standing | stars_viewer)
+    # A withdrawn video shows a likeness its creator may no longer use: nobody opens it (its cameos'
+    # owners still find it among their appearances, and remove it there).
+    return not_removed & (standing | (stars_viewer & Q(withdrawn_at__isnull=True)))
 
 
 def _blocked_either_way(viewer_id: int) -> list[int]:

@@ -323,6 +323,7 @@ class ConsentMachine(RuleBasedStateMachine):
             visible = set(Video.objects.visible_to(viewer).values_list("id", flat=True))
             for video_id in visible:
                 video = videos[video_id]
+                assert video.withdrawn_at is None, ("a withdrawn video is opened", video_id)
                 stars = {cameo_id for cameo_id in appearances.get(video_id, ()) if viewer
                          and cameos[cameo_id].owner_id == viewer.id}  # fmt: skip
                 for cameo_id in appearances.get(video_id, set()) - stars:

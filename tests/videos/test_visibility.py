@@ -55,17 +55,22 @@ def test_the_prompt_can_be_hidden_from_others(client_for, api_client):
     assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").data["prompt"] == "secret sauce"
 
 
-def test_a_withdrawn_video_is_seen_only_by_the_owners_of_its_cameos(client_for, api_client):
-    """Its creator may no longer show that likeness, to anyone, themself included."""
+def test_a_withdrawn_video_is_opened_by_nobody_but_listed_for_its_cameos_owner(client_for, api_client):
+    """Its creator may no longer show that likeness, to anyone, themself included; the likeness's owner
+    finds it among their appearances and removes it there."""
     from backend.videos.services import videos_mark_consent_withdrawn
 
     video = VideoFactory()
     cameo_owner = UserFactory()
-    Appearance.objects.create(cameo=CameoFactory(owner=cameo_owner), video=video)
+    cameo = CameoFactory(owner=cameo_owner)
+    Appearance.objects.create(cameo=cameo, video=video)
     videos_mark_consent_withdrawn(video_ids=[video.id])
-    assert api_client.get(f"/api/v1/videos/{video.id}").status_code == 404
-    assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").status_code == 404
-    assert client_for(cameo_owner).get(f"/api/v1/videos/{video.id}").status_code == 200
+    for client in (api_client, client_for(video.owner), client_for(cameo_owner)):
+        assert client.get(f"/api/v1/videos/{video.id}").status_code == 404
+    listed = client_for(cameo_owner).get(f"/api/v1/cameos/{cameo.id}/appearances").json()["results"]
+    assert [row["video_id"] for row in listed] == [video.id]
+    removed = client_for(cameo_owner).delete(f"/api/v1/cameos/{cameo.id}/appearances/{video.id}")
+    assert removed.status_code in (200, 204)
 
 
 @pytest.mark.parametrize("viewer_kind", ["stranger", "anonymous"])
