@@ -28,13 +28,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
+from backend.cameos import services as cameo_services
 from backend.cameos.models import Cameo
 from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
 from backend.videos.models import Video
-from media import postprocessing, storage
+from media import postprocessing, provenance_lookup, storage
 from media.models import RenderJob
 from media.providers import get_provider
 from media.providers.base import ProviderJob, ProviderPermanentError, ProviderTransientError, RenderSpec
@@ -133,8 +135,6 @@ def _reference_video(*, requester: User, reference_image) -> Video | None:
     """The video made here that an uploaded reference shows (provenance index: frames, posters,
     thumbnails), if any. One that ``requester`` may not carry into a video of theirs is refused:
     someone else's that is not shown to everyone, or anything withdrawn or taken down."""
-    from media import provenance_lookup
-
     match = provenance_lookup.match_upload(reference_image)
     if match is None:
         return None
@@ -172,8 +172,6 @@ def render_job_request(
     video made here that the reference image is recognised as, is part of the render, and the
     requester needs consent and policy for each, whatever the request lists.
     """
-    from backend.moderation.services import require_not_suspended
-
     require_not_suspended(requester, action="render")
     cameo_ids = sorted(set(cameo_ids))
     reference_digest = _file_digest(reference_image) if reference_image else ""
@@ -595,8 +593,6 @@ def render_job_postprocess(*, job_id: str) -> None:
 
 @transaction.atomic
 def _complete(job: RenderJob, *, outputs, published: list[str]) -> bool:
-    from backend.cameos import services as cameo_services
-
     locked = RenderJob.objects.select_for_update().get(id=job.id)
     if locked.status != RenderJob.Status.RUNNING:
         raise JobCancelled()

@@ -59,31 +59,21 @@ class VideoAdmin(ServiceActionsOnly, admin.ModelAdmin):
         description="Remove the selected videos (kept as tombstones in their lineage)", permissions=["moderate"]
     )
     def remove(self, request, queryset):
-        reason = action_reason(request, "removed by a moderator in the admin")
-
-        def remove(video):
-            services.video_remove(video=video, by=request.user, reason=reason)
-
-        run_each(self, request, queryset, remove, "removed", label=_video_label)
+        self._each(request, queryset, services.video_remove, "removed")
 
     @admin.action(description="Restore the selected removed videos", permissions=["moderate"])
     def restore(self, request, queryset):
-        reason = action_reason(request, "restored by a moderator in the admin")
-
-        def restore(video):
-            # Consent and policy are checked again: a refusal is shown to the moderator, per video.
-            services.video_restore(video=video, by=request.user, reason=reason)
-
-        run_each(self, request, queryset, restore, "restored", label=_video_label)
+        # Consent, policy and sources are checked again: a refusal is shown to the moderator, per video.
+        self._each(request, queryset, services.video_restore, "restored")
 
     @admin.action(description="Age-restrict the selected videos (hidden from teens)", permissions=["moderate"])
     def age_restrict(self, request, queryset):
-        reason = action_reason(request, "age-restricted by a moderator in the admin")
+        self._each(request, queryset, moderation_services.video_age_restrict, "age-restricted")
 
-        def restrict(video):
-            moderation_services.video_age_restrict(video=video, by=request.user, reason=reason)
-
-        run_each(self, request, queryset, restrict, "age-restricted", label=_video_label)
+    def _each(self, request, queryset, service, verb: str) -> None:
+        reason = action_reason(request, f"{verb} by a moderator in the admin")
+        run_each(self, request, queryset, lambda video: service(video=video, by=request.user, reason=reason), verb,
+                 label=_video_label)  # fmt: skip
 
 
 @admin.register(Comment)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from backend.core import names
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
+from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
 from backend.videos import events, lineage
 from backend.videos.models import Comment, Hashtag, Like, Video, VideoHashtag
@@ -118,7 +119,6 @@ def _lock(video: Video) -> Video:
 def video_publish(*, video: Video, by: User, caption: str | None = None, visibility: str | None = None) -> Video:
     """Draft → published, once consent for every cameo and every character policy allow it."""
     from backend.cameos import selectors as cameo_selectors
-    from backend.moderation.services import require_not_suspended
 
     names.text_guard(user=by, fields={"caption": caption})  # its hashtags are public pages
     video = _lock(video)
@@ -414,7 +414,6 @@ def like_delete(*, video: Video, user: User) -> bool:
 
 @transaction.atomic
 def comment_create(*, video: Video, author: User, body: str) -> Comment:
-    from backend.moderation.services import require_not_suspended
 
     names.text_guard(user=author, fields={"body": body})
     require_not_suspended(author, action="comment")
