@@ -395,6 +395,8 @@ RENDER_PROVIDER_OPTIONS = {
         # Where Cog posts progress: this service's public URL + the webhook path.
         "webhook_url": env("COG_WEBHOOK_URL", default=""),
         "poll_api": env.bool("COG_POLL_API", default=False),
+        # Hosts besides COG_BASE_URL's that may serve outputs (a CDN or bucket), fetched over HTTPS only.
+        "download_hosts": env.list("COG_DOWNLOAD_HOSTS", default=[]),
     },
 }
 # Extra providers by name (dotted class paths), e.g. a benchmark's no-op provider.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -73,15 +75,63 @@ def require_provider_host(url: str, *, base_url: str, extra_hosts: Iterable[str]
     )
 
 
+MAX_REDIRECTS = 5
+# What httpx sends on its own; any other header a provider's client carries is a credential.
+_HTTPX_DEFAULT_HEADERS = frozenset({"accept", "accept-encoding", "connection", "user-agent"})
+
+
+def _require_public_https(url: str, *, provider: str) -> None:
+    """A redirect off the provider's origin may lead only to HTTPS on public addresses (its CDN).
+
+    Checked by resolving the name, so a redirect to a name that points inside is refused too.
+    """
+    origin = _origin(url)
+    addresses: set[str] = set()
+    if origin is not None and origin[0] == "https":
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(origin[1], origin[2], type=socket.SOCK_STREAM)}
+        except (OSError, UnicodeError):
+            addresses = set()
+    if addresses and all(ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses):
+        return
+    raise ProviderPermanentError(
+        f"{provider} redirected its result to a host that is not public ({origin[1] if origin else 'no host'}); "
+        "not fetched.",
+        code="provider_untrusted_result_url",
+    )
+
+
 def download(client: httpx.Client, url: str, destination: Path, *, provider: str, **kwargs) -> Path:
+    """Stream ``url`` (already checked with require_provider_host) to ``destination``.
+
+    Redirects are followed by hand: a hop that leaves the provider's origin must go to HTTPS on a
+    public address, and carries none of the provider's credentials (httpx itself strips only
+    ``Authorization``; Veo's key travels in ``x-goog-api-key``).
+    """
+    provider_origin = _origin(url)
     try:
-        with client.stream("GET", url, follow_redirects=True, **kwargs) as response:
-            if not response.is_success:
-                response.read()  # the error body, for the message
-                raise_for_status(response, provider=provider)
-            with open(destination, "wb") as target:
-                for chunk in response.iter_bytes(1024 * 1024):
-                    target.write(chunk)
+        for _hop in range(MAX_REDIRECTS + 1):
+            outbound = client.build_request("GET", url, **kwargs)
+            if _origin(url) != provider_origin:
+                _require_public_https(url, provider=provider)
+                for name in [*client.headers, *kwargs.get("headers", {})]:
+                    if name.lower() not in _HTTPX_DEFAULT_HEADERS:
+                        outbound.headers.pop(name, None)
+            response = client.send(outbound, stream=True)
+            try:
+                if response.is_redirect and response.next_request is not None:
+                    url = str(response.next_request.url)
+                    continue
+                if not response.is_success:
+                    response.read()  # the error body, for the message
+                    raise_for_status(response, provider=provider)
+                with open(destination, "wb") as target:
+                    for chunk in response.iter_bytes(1024 * 1024):
+                        target.write(chunk)
+                return destination
+            finally:
+                response.close()
     except (httpx.TimeoutException, httpx.TransportError) as error:
+        destination.unlink(missing_ok=True)
         raise ProviderTransientError(f"{provider} download failed: {error}") from error
-    return destination
+    raise ProviderPermanentError(f"{provider} redirected its result too many times.", code="provider_too_many_redirects")

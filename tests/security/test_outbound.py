@@ -16,7 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from media.providers.base import ProviderPermanentError
+from media.providers.base import ProviderPermanentError, ProviderTransientError
 from media.providers.cog import CogProvider
 from media.providers.veo import VeoProvider
 from tests.factories import UserFactory
@@ -168,3 +168,36 @@ def test_cog_result_on_the_configured_origin_or_a_declared_download_host(provide
         require_provider_host(
             "http://cdn.example/x.mp4", base_url=cog.base_url, extra_hosts=["cdn.example"], provider="cog"
         )
+
+
+def test_a_redirect_from_the_provider_to_an_internal_address_is_not_followed(provider_server, listener, tmp_path):
+    provider_server.script["GET /files/moved.mp4"] = [(302, None, {"Location": f"{listener.url}/latest/meta-data/"})]
+    provider_server.script[f"GET /v1beta/{OPERATION}"] = [
+        (200, veo_operation(OPERATION, done=True, uri=f"{provider_server.url}/files/moved.mp4"))
+    ]
+    veo = VeoProvider(api_key="secret-key", base_url=provider_server.url, model=MODEL)
+    with pytest.raises(ProviderPermanentError) as refused:
+        veo.fetch_result(OPERATION, tmp_path / "out.mp4")
+    listener.close()
+    assert refused.value.code == "provider_untrusted_result_url"
+    assert listener.connections == []
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_redirect_to_the_providers_cdn_carries_no_api_key(provider_server, listener, tmp_path, monkeypatch):
+    # The listener stands for a public CDN host (the address check is what the test above covers).
+    monkeypatch.setattr("media.providers.http._require_public_https", lambda url, *, provider: None)
+    provider_server.script["GET /files/moved.mp4"] = [(302, None, {"Location": f"{listener.url}/signed/result.mp4"})]
+    provider_server.script[f"GET /v1beta/{OPERATION}"] = [
+        (200, veo_operation(OPERATION, done=True, uri=f"{provider_server.url}/files/moved.mp4"))
+    ]
+    veo = VeoProvider(api_key="secret-key", base_url=provider_server.url, model=MODEL)
+    with pytest.raises(ProviderTransientError):  # the stand-in hangs up without answering
+        veo.fetch_result(OPERATION, tmp_path / "out.mp4")
+    listener.close()
+    [request] = listener.connections
+    assert request.startswith(b"GET /signed/result.mp4")
+    assert b"secret-key" not in request and b"x-goog-api-key" not in request.lower()
+    # The provider's own host did get the key.
+    assert provider_server.requests[-1].headers.get("x-goog-api-key") == "secret-key"
+
