@@ -362,8 +362,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-renders": {"task": "media.reap_stalled_renders", "schedule": 60.0},
-    "flush-feed-counters": {"task": "feeds.flush_counters", "schedule": 10.0},
-    "recompute-trending": {"task": "feeds.recompute_trending", "schedule": 300.0},
+    "flush-feed-counters": {"task": "feeds.counters_flush", "schedule": 10.0},
+    "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
 }

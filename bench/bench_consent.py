@@ -56,7 +56,7 @@ from backend.creators.models import User
 from backend.videos.models import Video, VideoLineage
 from feeds import store
 from feeds.cards import cards_build
-from feeds.selectors import feed_page
+from feeds.services import feed_page_serve
 from media import receivers as media_receivers
 from media import storage
 from media.postprocessing import public_prefix
@@ -238,7 +238,7 @@ def _feeds_serve(viewers: list[User]) -> set[int]:
         for kind in (store.FOR_YOU, store.FOLLOWING):
             cursor = None
             for _ in range(FEED_IDS):
-                page = feed_page(viewer=viewer, kind=kind, cursor=cursor)
+                page = feed_page_serve(viewer=viewer, kind=kind, cursor=cursor)
                 served |= {json.loads(card)["id"] for card in page.cards}
                 if not page.next:
                     break

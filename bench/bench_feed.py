@@ -302,7 +302,7 @@ def _cache_cards_ahead(users: list[User]) -> None:
         cached = store.cards_get(chunk)
         store.cards_put(cards_build([video_id for video_id in chunk if video_id not in cached]).values())
     for user_id, feed in rows.items():
-        store.cards_warmed_until(user_id, feed[-1][1])
+        store.cards_warm_until_set(user_id, feed[-1][1])
 
 
 def _median_p90_ms(seconds: list[float]) -> dict:

@@ -66,7 +66,7 @@ class FeedView(APIView):
         responses=FeedOutput,
     )
     def get(self, request):
-        page = selectors.feed_page(viewer=request.user, **feed_query(request.query_params))
+        page = services.feed_page_serve(viewer=request.user, **feed_query(request.query_params))
         return HttpResponse(page.json(), content_type="application/json")
 
 

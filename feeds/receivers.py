@@ -15,7 +15,7 @@ from redis import RedisError
 
 from backend.creators.events import follow_ended, follow_started
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
-from feeds import store
+from feeds import store, tasks
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,7 @@ def refresh_card(sender, *, video_ids: list[int], **kwargs) -> None:
 @receiver(video_published, dispatch_uid="feeds.fan_out")
 @_tolerate_outage
 def fan_out(sender, *, video_id: int, **kwargs) -> None:
-    from feeds.tasks import fanout_video
-
-    fanout_video.delay(video_id=video_id)
+    tasks.video_fanout.delay(video_id=video_id)
 
 
 @receiver(video_liked, dispatch_uid="feeds.remember_like")

@@ -1,4 +1,4 @@
-"""Feed writes: build a viewer's feed, fan out posts, take events, flush counters.
+"""Feed writes: serve a page, build a viewer's feed, fan out posts, take events, flush counters.
 
 The build is a plain pipeline: sources → merge → filter → score → diversify → store.
 """
@@ -6,9 +6,12 @@ The build is a plain pipeline: sources → merge → filter → score → divers
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -19,12 +22,14 @@ from redis import RedisError
 from backend.core.errors import DomainError
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
-from feeds import ranking, sources, store
-from feeds.cards import cards_build, feed_posts
+from feeds import cursors, ranking, selectors, sources, store, tasks
+from feeds.cards import cards_build, feed_posts, page_json
 from feeds.models import CounterFlush, FeedPreference
 
 EVENT_TYPES = ("impression", "watch", "complete", "skip")
 MAX_EVENTS_PER_BATCH = 100
+
+logger = logging.getLogger(__name__)
 
 
 def _weights() -> ranking.Weights:
@@ -122,7 +127,7 @@ def feed_cards_warm(*, user_id: int) -> int:
     built = cards_build([video_id for video_id in video_ids if video_id not in cached])
     store.cards_put(built.values())
     if last_position is not None:
-        store.cards_warmed_until(user_id, last_position)
+        store.cards_warm_until_set(user_id, last_position)
     return len(built)
 
 
@@ -174,6 +179,115 @@ class EventsUnavailable(DomainError):
     default_code = "events_unavailable"
     default_detail = "Events cannot be recorded right now; send the same batch again later."
     wait = 30  # seconds, sent as Retry-After
+
+
+# --- Serving a page ------------------------------------------------------------
+
+CURSOR_MAX_AGE_S = 7 * 24 * 3600
+
+
+class TeenDailyLimit(DomainError):
+    status_code = 429
+    default_code = "teen_daily_limit"
+    default_detail = "That's enough scrolling for today. See you tomorrow!"
+
+
+def _check_teen_limit(viewer: User) -> None:
+    if viewer.is_teen and store.teen_cards_used(viewer.id) >= settings.FEED_TEEN_DAILY_CARDS:
+        raise TeenDailyLimit(details={"daily_cards": settings.FEED_TEEN_DAILY_CARDS})
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    cards: list[bytes]  # each a card in JSON
+    next: str | None
+
+    def json(self) -> bytes:
+        return page_json(self.cards, self.next)
+
+
+def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> FeedPage:
+    """Serve one page of ``kind`` to ``viewer``: cards in JSON and the cursor of the next page.
+
+    A write: it marks the cards seen, moves the viewer's read head, counts a minor's
+    cards, may build a cold feed and queues a refill. A warm for-you page costs two
+    Redis round trips and no SQL: one script over the viewer's keys (take the next
+    unseen ids, mark them seen, move the read head, read the viewer's likes and
+    blocks) and one MGET of the shared cards (a removed video's is a tombstone).
+    When Redis fails, the same page comes from one indexed PostgreSQL query, so the
+    feed never errors because of the cache.
+    """
+    position = cursors.decode(cursor, kind=kind, user_id=viewer.id, max_age_s=CURSOR_MAX_AGE_S) if cursor else None
+    try:
+        _check_teen_limit(viewer)
+        if kind == store.FOR_YOU:
+            page, next_position = _for_you(viewer, position)  # records what it served itself
+        else:
+            page, next_position = _following(viewer, position)
+            store.mark_seen(viewer.id, list(page))
+        if viewer.is_teen:
+            store.teen_cards_add(viewer.id, len(page))
+    except RedisError:
+        logger.warning("feed for %s served from PostgreSQL: Redis failed", viewer.id, exc_info=True)
+        page, next_position = selectors.feed_page_from_database(viewer, kind, position)
+    next_cursor = cursors.encode(kind=kind, user_id=viewer.id, position=next_position) if next_position else None
+    return FeedPage(cards=list(page.values()), next=next_cursor)
+
+
+def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
+    if isinstance(position, dict) and position.get("db"):
+        return selectors.feed_page_from_database(viewer, store.FOR_YOU, position)
+    # No cursor: opening the app again continues where the viewer stopped.
+    after = float(position) if position is not None else None
+    page: dict[int, bytes] = {}
+    taken, refill = None, False
+    # Cards may drop out (hidden, or blocked since): take more until the page is full.
+    for _ in range(3):
+        taken = store.for_you_take(viewer.id, after=after, limit=settings.FEED_PAGE_SIZE - len(page))
+        if taken is None:
+            # A cold feed is built on the spot: the first page must not wait for a worker.
+            if not feed_build(user=viewer):
+                break
+            taken = store.for_you_take(viewer.id, after=None, limit=settings.FEED_PAGE_SIZE - len(page))
+            if taken is None:
+                break
+        after, refill = taken.position, refill or taken.refill_claimed
+        page |= selectors.cards_hydrate(
+            viewer, taken.video_ids, kind=store.FOR_YOU, context=selectors.viewer_sets(viewer, taken)
+        )
+        if len(page) >= settings.FEED_PAGE_SIZE or taken.remaining <= 0:
+            break
+    if refill:
+        tasks.feed_refill.delay(user_id=viewer.id)
+    if not page and not (taken and taken.remaining):
+        return {}, None
+    return page, after
+
+
+def _following(viewer: User, position) -> tuple[dict[int, bytes], object]:
+    if isinstance(position, dict) and position.get("db"):
+        return selectors.feed_page_from_database(viewer, store.FOLLOWING, position)
+    before = float(position) if position is not None else float("inf")
+    stored = store.following_page(viewer.id, before=before, limit=settings.FEED_PAGE_SIZE)
+    if stored is None:  # expired, or never loaded: one query loads it again
+        following_feed_load(user=viewer)
+        stored = store.following_page(viewer.id, before=before, limit=settings.FEED_PAGE_SIZE) or []
+    merged = dict(stored)
+    # Large accounts are not fanned out: their recent posts are merged in here.
+    big = Follow.objects.filter(
+        follower_id=viewer.id, followee__follower_count__gt=settings.FEED_FANOUT_MAX_FOLLOWERS
+    ).values("followee_id")
+    published = feed_posts().filter(owner_id__in=big)
+    if before != float("inf"):
+        published = published.filter(published_at__lt=datetime.fromtimestamp(before, tz=UTC))
+    for video_id, published_at in published.order_by("-published_at").values_list("id", "published_at")[
+        : settings.FEED_PAGE_SIZE
+    ]:
+        merged[video_id] = published_at.timestamp()
+    newest = sorted(merged.items(), key=lambda item: (-item[1], -item[0]))[: settings.FEED_PAGE_SIZE]
+    if not newest:
+        return {}, None
+    return selectors.cards_hydrate(viewer, [video_id for video_id, _ in newest], kind=store.FOLLOWING), newest[-1][1]
 
 
 def _videos_countable_by(user: User, video_ids: set[int]) -> dict[int, float]:

@@ -36,7 +36,7 @@ def following(user_id: int) -> list[int]:
 
 
 def trending(user_id: int) -> list[int]:
-    """Engagement velocity, recomputed by beat (``recompute_trending``); computed and kept here when missing."""
+    """Engagement velocity, recomputed by beat (``trending_recompute``); computed and kept here when missing."""
     ids = store.trending_ids(settings.FEED_CANDIDATES_PER_SOURCE)
     if not ids:
         scores = trending_scores()

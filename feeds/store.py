@@ -220,7 +220,7 @@ def refill_release(user_id: int) -> None:
     redis().delete(user_key(user_id, "refilling"))
 
 
-def cards_warmed_until(user_id: int, position: float) -> None:
+def cards_warm_until_set(user_id: int, position: float) -> None:
     """Cards are cached up to ``position``, for as long as cards live."""
     redis().set(user_key(user_id, "warm_until"), position, ex=settings.FEED_CARD_TTL_S)
 
@@ -488,8 +488,8 @@ def counters_drop(batch_id: str) -> None:
     pipe.execute()
 
 
-def teen_cards_today(user_id: int, served: int) -> int:
-    """Count cards served to a minor today; returns the new total."""
+def teen_cards_add(user_id: int, served: int) -> int:
+    """Add ``served`` to the cards served to a minor today; returns the new total."""
     key = _key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat())
     pipe = redis().pipeline()
     pipe.incrby(key, served)

@@ -1,32 +1,30 @@
+"""Feed tasks: load by id, call the service of the same name, nothing else."""
+
 from celery import shared_task
 
+from backend.creators.models import User
 
-@shared_task(name="feeds.refill_feed", acks_late=True, ignore_result=True)
-def refill_feed(*, user_id: int) -> None:
-    from backend.creators.models import User
-    from feeds.services import feed_refill
+# A module import, not names: each task carries its service's name, and services queue the refill.
+from feeds import services
 
+
+@shared_task(name="feeds.feed_refill", acks_late=True, ignore_result=True)
+def feed_refill(*, user_id: int) -> None:
     user = User.objects.filter(id=user_id, is_active=True).first()
     if user is not None:
-        feed_refill(user=user)
+        services.feed_refill(user=user)
 
 
-@shared_task(name="feeds.fanout_video", acks_late=True, ignore_result=True)
-def fanout_video(*, video_id: int) -> None:
-    from feeds.services import video_fanout
-
-    video_fanout(video_id=video_id)
+@shared_task(name="feeds.video_fanout", acks_late=True, ignore_result=True)
+def video_fanout(*, video_id: int) -> None:
+    services.video_fanout(video_id=video_id)
 
 
-@shared_task(name="feeds.flush_counters", ignore_result=True)
-def flush_counters() -> None:
-    from feeds.services import counters_flush
-
-    counters_flush()
+@shared_task(name="feeds.counters_flush", ignore_result=True)
+def counters_flush() -> None:
+    services.counters_flush()
 
 
-@shared_task(name="feeds.recompute_trending", ignore_result=True)
-def recompute_trending() -> None:
-    from feeds.services import trending_recompute
-
-    trending_recompute()
+@shared_task(name="feeds.trending_recompute", ignore_result=True)
+def trending_recompute() -> None:
+    services.trending_recompute()

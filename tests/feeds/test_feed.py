@@ -20,8 +20,8 @@ FEED = "/api/v1/feed"
 @pytest.fixture(autouse=True)
 def no_workers(monkeypatch):
     # Refills and fan-out run on workers (tests/e2e); here pages read what the build stored.
-    monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: None)
-    monkeypatch.setattr("feeds.tasks.fanout_video.delay", lambda **kwargs: None)
+    monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: None)
+    monkeypatch.setattr("feeds.tasks.video_fanout.delay", lambda **kwargs: None)
 
 
 def videos(count, **fields):
@@ -162,11 +162,11 @@ def test_a_page_costs_the_same_number_of_queries_wherever_it_is(client_for, monk
     from django.test.utils import CaptureQueriesContext
 
     refills = []
-    monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: refills.append(kwargs))
+    monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: refills.append(kwargs))
 
     def feeds_worker():
         while refills:
-            tasks.refill_feed(**refills.pop())
+            tasks.feed_refill(**refills.pop())
 
     videos(40)
     client = client_for(UserFactory())
@@ -187,7 +187,7 @@ def test_a_page_costs_the_same_number_of_queries_wherever_it_is(client_for, monk
 def test_cards_stay_cached_ahead_of_the_viewer(client_for, settings, monkeypatch, django_assert_num_queries):
     settings.FEED_WARM_CARDS = 12  # a refill is due with fewer than 4 cached cards ahead
     refills = []
-    monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: refills.append(kwargs))
+    monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: refills.append(kwargs))
     videos(60)
     viewer = UserFactory()
     client = client_for(viewer)
@@ -196,8 +196,8 @@ def test_cards_stay_cached_ahead_of_the_viewer(client_for, settings, monkeypatch
     assert set(store.cards_get(in_order)) == set(in_order[:10])
     assert refills == [{"user_id": viewer.id}]  # no card cached ahead: the worker caches them
 
-    tasks.refill_feed(user_id=viewer.id)
-    tasks.refill_feed(user_id=viewer.id)  # a second run finds nothing to do
+    tasks.feed_refill(user_id=viewer.id)
+    tasks.feed_refill(user_id=viewer.id)  # a second run finds nothing to do
     assert set(store.cards_get(in_order)) == set(in_order[:22])  # the next 12
     with django_assert_num_queries(1):  # authentication only: every card of the page was cached
         second = client.get(FEED, {"cursor": first["next"]}).json()

@@ -71,8 +71,8 @@ def test_trending_is_engagement_velocity_recomputed_by_the_task():
     aging = VideoFactory(like_count=40, impression_count=100, published_at=days_ago(5))
     dull = VideoFactory(like_count=1, impression_count=100, published_at=timezone.now() - timedelta(hours=2))
     VideoFactory(like_count=90, impression_count=100, visibility="private")
-    tasks.recompute_trending()
-    tasks.recompute_trending()  # idempotent: the same ranking, no duplicates
+    tasks.trending_recompute()
+    tasks.trending_recompute()  # idempotent: the same ranking, no duplicates
     assert store.trending_ids(10) == [rising.id, aging.id, dull.id]
     assert sources.trending(UserFactory().id) == [rising.id, aging.id, dull.id]
 

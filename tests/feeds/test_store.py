@@ -97,7 +97,7 @@ def test_a_refill_is_claimed_once_at_a_time(settings):
     settings.FEED_REFILL_BELOW = 3
     settings.FEED_WARM_CARDS = 3
     store.for_you_append(5, [1, 2, 3, 4, 5])
-    store.cards_warmed_until(5, 5)  # cached cards do not run low here
+    store.cards_warm_until_set(5, 5)  # cached cards do not run low here
     claims = [store.for_you_take(5, after=None, limit=1).refill_claimed for _ in range(4)]
     assert claims == [False, False, True, False]  # 4, 3, then 2 left: claimed once, below 3
 
@@ -106,7 +106,7 @@ def test_a_refill_is_claimed_when_cached_cards_run_low_ahead_of_the_viewer(setti
     settings.FEED_WARM_CARDS = 6  # a refill is due with fewer than 2 cached cards ahead
     settings.FEED_REFILL_BELOW = 1  # ids do not run low here
     store.for_you_append(6, list(range(1, 21)))
-    store.cards_warmed_until(6, 6)
+    store.cards_warm_until_set(6, 6)
     claims = [store.for_you_take(6, after=None, limit=2).refill_claimed for _ in range(3)]
     assert claims == [False, False, True]  # 4, 2, then 0 cached cards ahead
 
@@ -114,7 +114,7 @@ def test_a_refill_is_claimed_when_cached_cards_run_low_ahead_of_the_viewer(setti
 def test_no_refill_is_claimed_while_every_remaining_card_is_cached(settings):
     settings.FEED_REFILL_BELOW = 1
     store.for_you_append(7, list(range(1, 11)))
-    store.cards_warmed_until(7, 10)
+    store.cards_warm_until_set(7, 10)
     assert not any(store.for_you_take(7, after=None, limit=2).refill_claimed for _ in range(4))
 
 

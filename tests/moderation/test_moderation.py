@@ -60,7 +60,7 @@ class TestReviewQueueAsAModerator:
     def test_triage_remove_vanishes_from_feeds_then_restore(
         self, moderator, client_for, django_capture_on_commit_callbacks, monkeypatch
     ):
-        monkeypatch.setattr("feeds.tasks.refill_feed.delay", lambda **kwargs: None)
+        monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: None)
         video, other = VideoFactory(caption="bad one"), VideoFactory()
         viewer = UserFactory()
         report(client_for(viewer), "video", video.id, "hate")
