@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "health_check",
+    "backend.core",
     "backend.creators",
     "backend.videos",
     "backend.cameos",
@@ -361,7 +362,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "reap-stalled-renders": {"task": "media.reap_stalled_renders", "schedule": 60.0},
+    "reap-stalled-renders": {"task": "media.render_jobs_reap", "schedule": 60.0},
     "flush-feed-counters": {"task": "feeds.counters_flush", "schedule": 10.0},
     "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).

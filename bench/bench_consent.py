@@ -52,13 +52,13 @@ from django.utils import timezone
 
 from backend.cameos.models import Appearance, Cameo
 from backend.cameos.services import cameo_update
+from backend.core import storage
 from backend.creators.models import User
 from backend.videos.models import Video, VideoLineage
 from feeds import store
 from feeds.cards import cards_build
 from feeds.services import feed_page_serve
 from media import receivers as media_receivers
-from media import storage
 from media.postprocessing import public_prefix
 
 AFFECTED = 10_000

@@ -18,7 +18,8 @@ import av
 from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont
 
-from media import fingerprint, provenance, storage
+from backend.core import storage
+from media import fingerprint, provenance
 from media.models import RenderJob
 from media.providers.preview import ffmpeg
 

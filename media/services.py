@@ -30,16 +30,19 @@ from django.utils import timezone
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos import services as cameo_services
 from backend.cameos.models import Cameo
+from backend.core import storage
 from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.http import ProviderPermanentError, ProviderTransientError
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
+from backend.rights import selectors as rights_selectors
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
 from backend.videos.models import Video
-from media import postprocessing, provenance_lookup, storage
+from media import postprocessing, provenance_lookup, tasks
 from media.models import RenderJob
 from media.providers import get_provider
-from media.providers.base import ProviderJob, ProviderPermanentError, ProviderTransientError, RenderSpec
+from media.providers.base import ProviderJob, RenderSpec
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +130,7 @@ def _carried_by(videos: list[Video]) -> tuple[set[int], set[int]]:
     if not ids:
         return set(), set()
     cameos = set(Cameo.objects.filter(appearances__video_id__in=ids).values_list("id", flat=True))
-    characters = set(rights_services.character_ids_in_videos(video_ids=ids))
+    characters = set(rights_selectors.character_ids_in_videos(video_ids=ids))
     return cameos, characters
 
 
@@ -205,8 +208,8 @@ def render_job_request(
             if len(cameos) != len(cameo_ids):
                 raise NotFound("No such cameo.", code="cameo_not_found")
             _require_cameo_consent(user=requester, cameos=cameos)
-            characters = rights_services.characters_in(text=prompt, character_ids=character_ids)
-            rights_services.character_policy_check(user=requester, characters=characters, source_video=source_video)
+            characters = rights_selectors.characters_in(text=prompt, character_ids=character_ids)
+            rights_selectors.character_policy_check(user=requester, characters=characters, source_video=source_video)
             _check_quotas(requester=requester, duration_s=duration_s)
             job = RenderJob(
                 requester=requester,
@@ -238,9 +241,7 @@ def render_job_request(
             job.cameos.set(cameos)
             job.characters.set(characters)
             if refusal is None:
-                from media.tasks import render_job_run
-
-                transaction.on_commit(lambda: render_job_run.delay(job_id=str(job.id)))
+                transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         if stored_reference:
@@ -398,7 +399,7 @@ def _recheck_consent(job: RenderJob) -> None:
             render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo.id}: {permission.reason}")
             raise JobCancelled()
     try:
-        rights_services.character_policy_check(
+        rights_selectors.character_policy_check(
             user=job.requester, characters=list(job.characters.select_related("holder")), source_video=job.source_video
         )
     except DomainError as refusal:
@@ -415,7 +416,7 @@ def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
         references.append(storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}"))
     source = None
     if job.source_video is not None and job.source_video.mp4:
-        source = storage.download(storage.video_store(job.source_video), job.source_video.mp4, workdir / "source.mp4")
+        source = storage.download(storage.store_for(public_media=job.source_video.media_public), job.source_video.mp4, workdir / "source.mp4")
     width, height = job.dimensions
     return RenderSpec(
         prompt=job.prompt,
@@ -486,9 +487,7 @@ def render_job_execute(*, job_id: str) -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    from media.tasks import postprocess_render
-
-    postprocess_render.delay(job_id=str(job.id))
+    tasks.render_job_postprocess.delay(job_id=str(job.id))
 
 
 def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[str]) -> None:
@@ -654,8 +653,6 @@ def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
 
 def render_jobs_reap() -> dict[str, int]:
     """Re-queue jobs whose worker died (stale heartbeat); fail them after the last attempt."""
-    from media.tasks import postprocess_render, render_job_run
-
     counts = {"requeued": 0, "failed": 0}
     stale = RenderJob.objects.filter(status=RenderJob.Status.RUNNING, heartbeat_at__lt=_heartbeat_deadline())
     for job_id in stale.values_list("id", flat=True):
@@ -667,7 +664,7 @@ def render_jobs_reap() -> dict[str, int]:
                 job.stage = "awaiting_post_processing"
                 job.heartbeat_at = timezone.now()  # not re-sent again before another timeout
                 job.save(update_fields=["stage", "heartbeat_at"])
-                transaction.on_commit(lambda job_id=job.id: postprocess_render.delay(job_id=str(job_id)))
+                transaction.on_commit(lambda job_id=job.id: tasks.render_job_postprocess.delay(job_id=str(job_id)))
                 counts["requeued"] += 1
             elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
                 _finish(job, RenderJob.Status.FAILED, code="worker_lost", message="The render worker stopped.")
@@ -677,7 +674,7 @@ def render_jobs_reap() -> dict[str, int]:
                 job.stage = "requeued_after_worker_loss"
                 job.heartbeat_at = None
                 job.save(update_fields=["status", "stage", "heartbeat_at"])
-                transaction.on_commit(lambda job_id=job.id: render_job_run.delay(job_id=str(job_id)))
+                transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
                 counts["requeued"] += 1
     counts["resent"] = _resend_lost_queued_jobs()
     return counts
@@ -688,8 +685,6 @@ def _resend_lost_queued_jobs() -> int:
 
     A duplicate message is harmless: the claim takes a job once.
     """
-    from media.tasks import render_job_run
-
     since = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S)
     lost = RenderJob.objects.filter(status=RenderJob.Status.QUEUED).filter(
         Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, created_at__lt=since)
@@ -702,7 +697,7 @@ def _resend_lost_queued_jobs() -> int:
                 continue
             job.heartbeat_at = timezone.now()  # marks when it was last sent
             job.save(update_fields=["heartbeat_at"])
-            transaction.on_commit(lambda job_id=job.id: render_job_run.delay(job_id=str(job_id)))
+            transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
             resent += 1
     return resent
 
@@ -710,8 +705,6 @@ def _resend_lost_queued_jobs() -> int:
 @transaction.atomic
 def render_job_retry(*, job: RenderJob) -> RenderJob:
     """Admin action: run a failed or cancelled job again."""
-    from media.tasks import render_job_run
-
     job = RenderJob.objects.select_for_update().get(id=job.id)
     if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
         raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
@@ -722,5 +715,5 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     job.error_message = ""
     job.finished_at = None
     job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at"])
-    transaction.on_commit(lambda: render_job_run.delay(job_id=str(job.id)))
+    transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
     return job

@@ -2,14 +2,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.conf import settings
 
-from media.providers.base import ProviderTransientError
+from backend.core.http import ProviderTransientError
+
+# Modules, not names: each task carries its service's name, and the services queue these tasks.
+from media import services, video_files
 
 # What a media store raises when it is unreachable or refuses a request (local disk, S3).
 STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 @shared_task(
-    name="media.render_job_run",
+    name="media.render_job_execute",
     acks_late=True,
     ignore_result=True,
     autoretry_for=(ProviderTransientError,),
@@ -21,28 +24,22 @@ STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
     max_retries=settings.RENDER_MAX_ATTEMPTS + 2,
     soft_time_limit=settings.RENDER_SOFT_TIME_LIMIT_S,
 )
-def render_job_run(*, job_id: str) -> None:
-    from media.services import render_job_execute
-
-    render_job_execute(job_id=job_id)
+def render_job_execute(*, job_id: str) -> None:
+    services.render_job_execute(job_id=job_id)
 
 
-@shared_task(name="media.postprocess_render", acks_late=True, ignore_result=True, soft_time_limit=900)
-def postprocess_render(*, job_id: str) -> None:
-    from media.services import render_job_postprocess
-
-    render_job_postprocess(job_id=job_id)
+@shared_task(name="media.render_job_postprocess", acks_late=True, ignore_result=True, soft_time_limit=900)
+def render_job_postprocess(*, job_id: str) -> None:
+    services.render_job_postprocess(job_id=job_id)
 
 
-@shared_task(name="media.reap_stalled_renders", ignore_result=True)
-def reap_stalled_renders() -> dict:
-    from media.services import render_jobs_reap
-
-    return render_jobs_reap()
+@shared_task(name="media.render_jobs_reap", ignore_result=True)
+def render_jobs_reap() -> dict:
+    return services.render_jobs_reap()
 
 
 @shared_task(
-    name="media.video_files_sync",
+    name="media.video_files_sync_many",
     acks_late=True,
     ignore_result=True,
     autoretry_for=STORAGE_ERRORS,
@@ -51,15 +48,12 @@ def reap_stalled_renders() -> dict:
     retry_jitter=True,
     max_retries=10,
 )
-def video_files_sync(*, video_ids: list[int]) -> None:
-    from media.video_files import video_files_sync_many
-
-    video_files_sync_many(video_ids=video_ids)
+def video_files_sync_many(*, video_ids: list[int]) -> None:
+    video_files.video_files_sync_many(video_ids=video_ids)
 
 
 @shared_task(name="media.video_files_repair", ignore_result=True)
 def video_files_repair() -> None:
     """Beat's safety net: files a crashed request or a lost retry left in the wrong store are moved."""
-    from media.video_files import video_files_sync_many, videos_with_files_misplaced
-
-    video_files_sync_many(video_ids=list(videos_with_files_misplaced().values_list("id", flat=True)[:5000]))
+    misplaced = video_files.videos_with_files_misplaced().values_list("id", flat=True)[:5000]
+    video_files.video_files_sync_many(video_ids=list(misplaced))

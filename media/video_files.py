@@ -29,8 +29,8 @@ from django.db.models import Q, QuerySet
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from backend.core import storage
 from backend.videos.models import Video
-from media import storage
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _sync_chunk(video_ids: list[int]) -> None:
     videos = Video.objects.select_for_update().filter(id__in=video_ids).order_by("id")
     misplaced = [video for video in videos if video.media_public != video.shown_to_everyone]
     for video in misplaced:
-        source = storage.video_store(video)
+        source = storage.store_for(public_media=video.media_public)
         target = storage.public() if video.shown_to_everyone else storage.private()
         names = video_file_names(video=video, store=source)
         for name in names:

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from backend.cameos.models import Appearance, CameoVerification
-from backend.moderation.models import AuditLogEntry
+from backend.core.models import AuditLogEntry
 from tests.factories import CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ MODELS = [
     "videos_comment",
     "videos_hashtag",
     "media_renderjob",
-    "moderation_auditlogentry",
+    "core_auditlogentry",
     "moderation_blockedterm",
     "moderation_case",
     "moderation_strike",
@@ -94,7 +94,7 @@ def test_the_audit_log_cannot_be_edited(staff):
     services.video_remove(video=video, by=None, reason="x")
     entry = AuditLogEntry.objects.get()
     assert (
-        staff.post(reverse("admin:moderation_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        staff.post(reverse("admin:core_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code
         == 403
     )
     assert AuditLogEntry.objects.filter(id=entry.id).exists()

@@ -28,11 +28,11 @@ from backend.cameos import selectors, uploads
 from backend.cameos.events import consent_withdrawn
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
 from backend.cameos.verification import get_verifier
-from backend.core import names
+from backend.core import names, storage
+from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
 from backend.creators.selectors import is_blocked_between
-from media import storage
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +252,6 @@ def cameo_delete(*, cameo: Cameo, by: User) -> None:
     The row stays (status ``deleted``) so appearances and the audit trail keep
     their subject; the owner may then create a new person cameo. Idempotent.
     """
-    from backend.moderation.services import audit_record
 
     cameo = Cameo.objects.select_for_update().get(id=cameo.id)
     if cameo.owner_id != by.id:
@@ -283,7 +282,6 @@ def cameo_delete(*, cameo: Cameo, by: User) -> None:
 @transaction.atomic
 def cameo_suspend(*, cameo: Cameo, by: User | None, reason: str) -> Cameo:
     """Moderators: nobody, the owner included, may use the cameo until it is restored. Idempotent."""
-    from backend.moderation.services import audit_record
 
     cameo = Cameo.objects.select_for_update().get(id=cameo.id)
     if cameo.status in (Cameo.Status.SUSPENDED, Cameo.Status.DELETED):
@@ -302,7 +300,6 @@ def cameo_suspend(*, cameo: Cameo, by: User | None, reason: str) -> Cameo:
 @transaction.atomic
 def cameo_restore(*, cameo: Cameo, by: User | None, reason: str) -> Cameo:
     """Moderators lift a suspension: back to active, or to pending if the person was never verified."""
-    from backend.moderation.services import audit_record
 
     cameo = Cameo.objects.select_for_update().get(id=cameo.id)
     if cameo.status != Cameo.Status.SUSPENDED:
@@ -402,7 +399,6 @@ def verification_approve(
     then render that name). A cameo whose name matches a protected likeness
     cannot be approved without that confirmation (``protected_likeness_unconfirmed``).
     """
-    from backend.moderation.services import audit_record
 
     verification = CameoVerification.objects.select_for_update().get(id=verification.id)
     cameo = Cameo.objects.select_for_update().get(id=verification.cameo_id)
@@ -437,7 +433,6 @@ def verification_approve(
 @transaction.atomic
 def verification_reject(*, verification: CameoVerification, by: User | None, note: str) -> CameoVerification:
     """The clip does not show the person saying the phrase: the clip is erased; the owner may try again."""
-    from backend.moderation.services import audit_record
 
     verification = CameoVerification.objects.select_for_update().get(id=verification.id)
     if verification.status != CameoVerification.Status.SUBMITTED:

@@ -15,7 +15,7 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from media import storage
+from backend.core import storage
 
 _SALT = "core.private_media"
 

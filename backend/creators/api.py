@@ -14,11 +14,11 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from backend.core import storage
 from backend.core.parsers import LimitedJSONParser
 from backend.creators import selectors, services
 from backend.creators.models import Follow, User, handle_validator
 from backend.creators.throttles import AccountRateThrottle
-from media import storage
 
 # --- Serializers -----------------------------------------------------------
 

@@ -16,11 +16,10 @@ from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
-from backend.core import names
+from backend.core import names, storage
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators import events, selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
-from media import storage
 
 AVATAR_SIZE = 512
 

@@ -5,9 +5,10 @@ from django.utils.html import format_html
 from backend.cameos import services as cameo_services
 from backend.core.admin import ReasonActionForm, ServiceActionsOnly
 from backend.core.errors import DomainError
+from backend.core.models import AuditLogEntry
 from backend.core.private_media import media_file_url
 from backend.moderation import services
-from backend.moderation.models import AuditLogEntry, BlockedTerm, Case, Report, Strike
+from backend.moderation.models import BlockedTerm, Case, Report, Strike
 from backend.videos import services as video_services
 
 

@@ -3,28 +3,6 @@ from django.db import models
 from django.utils import timezone
 
 
-class AuditLogEntry(models.Model):
-    """Append-only: who did what to which object, when, why, and what changed."""
-
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")  # fmt: skip
-    action = models.CharField(max_length=60, db_index=True)
-    target_type = models.CharField(max_length=60)
-    target_id = models.CharField(max_length=64)
-    reason = models.CharField(max_length=500, blank=True)
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
-        verbose_name_plural = "audit log"
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.target_type}:{self.target_id}"
-
-
 class BlockedTerm(models.Model):
     """A word or phrase that prompts may not contain (matched like protected names)."""
 

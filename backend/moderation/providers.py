@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 
-from media.providers.http import TIMEOUT, request
+from backend.core.http import TIMEOUT, request
 
 
 @dataclass(frozen=True)

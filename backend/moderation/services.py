@@ -11,36 +11,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from backend.core import names
+from backend.core.audit import audit_record
 from backend.core.errors import DomainError, NotFound
 from backend.core.permissions import require_not_suspended
-from backend.moderation.models import AuditLogEntry, BlockedTerm, Case, Report, Strike
+from backend.moderation.models import BlockedTerm, Case, Report, Strike
 
 
 class PromptRefused(DomainError):
     status_code = 403
     default_code = "prompt_blocked"
     default_detail = "This prompt is not allowed."
-
-
-def audit_record(
-    *,
-    actor,
-    action: str,
-    target: models.Model,
-    reason: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-) -> AuditLogEntry:
-    """Append one entry (in the caller's transaction, so it exists only if the action does)."""
-    return AuditLogEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        reason=reason[:500],
-        before=before or {},
-        after=after or {},
-    )
 
 
 def _blocked_version() -> tuple:

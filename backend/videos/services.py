@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backend.core import names
+from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
@@ -138,7 +139,7 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
             code="cameo_not_allowed",
             details={"cameos": refusals},
         )
-    from backend.rights.services import character_policy_check
+    from backend.rights.selectors import character_policy_check
 
     characters = [link.character for link in video.character_links.select_related("character__holder")]
     character_policy_check(user=by, characters=characters, source_video=video.parent)
@@ -213,7 +214,6 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
     Removed by its own creator, the remixes of a public post stay up under its tombstone; taken
     down by anyone else (a moderator, a cameo's owner), what embeds it follows it down.
     """
-    from backend.moderation.services import audit_record
 
     video = _lock(video)
     if video.is_removed:
@@ -244,7 +244,7 @@ class RestoreRefused(DomainError):
 def _restore_refusal(video: Video) -> RestoreRefused | None:
     """Why the video may not come back now, if it may not: the same rules as publishing it."""
     from backend.cameos import selectors as cameo_selectors
-    from backend.rights.services import character_policy_check
+    from backend.rights.selectors import character_policy_check
 
     removed_by_cameo_owner = video.appearances.filter(removed_by_owner_at__isnull=False).values_list(
         "cameo_id", flat=True
@@ -284,7 +284,6 @@ def _restore_refusal(video: Video) -> RestoreRefused | None:
 def video_restore(*, video: Video, by: User, reason: str) -> Video:
     """Moderators undo a removal: the video comes back as it was (published or draft), if consent,
     character policies and its sources allow it now (``RestoreRefused`` says why not)."""
-    from backend.moderation.services import audit_record
 
     video = _lock(video)
     if not video.is_removed:
@@ -449,7 +448,6 @@ def comment_remove(*, comment: Comment, by: User | None, reason: str) -> None:
     Unlike ``comment_delete`` (the author's or the video owner's own), nobody's
     ownership is checked: callers are the admin and the review queue.
     """
-    from backend.moderation.services import audit_record
 
     deleted, _ = Comment.objects.filter(id=comment.id).delete()
     if deleted:

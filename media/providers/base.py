@@ -33,24 +33,6 @@ class ProviderJob:
     error_message: str = ""
 
 
-class ProviderError(Exception):
-    def __init__(self, message: str, *, code: str = "provider_error"):
-        super().__init__(message)
-        self.code = code
-
-
-class ProviderTransientError(ProviderError):
-    """Worth retrying later: rate limits, 5xx, timeouts."""
-
-    def __init__(self, message: str, *, code: str = "provider_unavailable", retry_after: float | None = None):
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
-
-
-class ProviderPermanentError(ProviderError):
-    """Retrying will not help: refusals, invalid requests, bad credentials."""
-
-
 class Provider(Protocol):
     name: str
 

@@ -24,8 +24,8 @@ import httpx
 from django.core import signing
 from django.core.cache import cache
 
-from media.providers.base import ProviderJob, ProviderPermanentError, RenderSpec
-from media.providers.http import TIMEOUT, download, request, require_provider_host
+from backend.core.http import TIMEOUT, ProviderPermanentError, download, request, require_provider_host
+from media.providers.base import ProviderJob, RenderSpec
 
 _STATES = {
     "starting": "queued",

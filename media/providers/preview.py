@@ -21,7 +21,8 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image, ImageDraw, ImageFont
 
-from media.providers.base import ProviderJob, ProviderPermanentError, RenderSpec
+from backend.core.http import ProviderPermanentError
+from media.providers.base import ProviderJob, RenderSpec
 
 _PALETTE = ["0x1e3a8a", "0x9d174d", "0x065f46", "0x92400e", "0x5b21b6", "0x0e7490", "0x7c2d12", "0x374151"]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from media.providers.base import ProviderJob, ProviderPermanentError, RenderSpec
-from media.providers.http import TIMEOUT, download, request, require_provider_host
+from backend.core.http import TIMEOUT, ProviderPermanentError, download, request, require_provider_host
+from media.providers.base import ProviderJob, RenderSpec
 
 # Veo renders a few fixed lengths; we ask for the shortest that covers the request.
 VEO_DURATIONS = (4, 6, 8)

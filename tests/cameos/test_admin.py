@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from backend.cameos.models import Cameo, CameoVerification
-from backend.moderation.models import AuditLogEntry
+from backend.core.models import AuditLogEntry
 from tests.factories import (
     AppearanceFactory,
     CameoFactory,

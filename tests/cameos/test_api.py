@@ -265,7 +265,7 @@ class TestAppearances:
         assert owner.delete(url(cameo.id, "appearances", post.id)).status_code == 204
         post.refresh_from_db()
         assert post.status == "removed"
-        from backend.moderation.models import AuditLogEntry
+        from backend.core.models import AuditLogEntry
 
         assert AuditLogEntry.objects.filter(action="video.remove", target_id=str(post.id)).exists()
 

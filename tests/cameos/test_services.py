@@ -6,8 +6,8 @@ from backend.cameos import selectors, services
 from backend.cameos.models import Cameo, CameoGrant, CameoVerification
 from backend.cameos.uploads import BadUpload
 from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.models import AuditLogEntry
 from backend.creators import services as creator_services
-from backend.moderation.models import AuditLogEntry
 from backend.videos.models import Video
 from tests.cameos.conftest import png_upload, stored_private_files, upload
 from tests.factories import (

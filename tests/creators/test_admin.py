@@ -2,10 +2,10 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from backend.core.models import AuditLogEntry
 from backend.creators import services
 from backend.creators.admin import UserAdmin
 from backend.creators.models import User
-from backend.moderation.models import AuditLogEntry
 from tests.factories import InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

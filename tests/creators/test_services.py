@@ -7,10 +7,10 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.exceptions import ValidationError
 
+from backend.core import storage
 from backend.core.errors import DomainError, NotFound
 from backend.creators import services
 from backend.creators.models import Block, Follow, User
-from media import storage
 from tests.factories import InviteCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,8 @@ from pathlib import Path
 import av
 import pytest
 
-from media.providers.base import ProviderPermanentError, ProviderTransientError, RenderSpec
+from backend.core.http import ProviderPermanentError, ProviderTransientError
+from media.providers.base import RenderSpec
 from media.providers.cog import CogProvider, webhook_prediction_id
 from media.providers.veo import VeoProvider
 from tests.fake_providers import FakeServer, veo_operation

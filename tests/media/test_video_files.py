@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from backend.core import storage
 from backend.core.private_media import media_file_url, private_media_url
 from backend.videos import events
 from backend.videos import services as video_services
 from backend.videos.models import Video
 from feeds.cards import cards_build
-from media import postprocessing, storage, video_files
+from media import postprocessing, video_files
 from tests.e2e.conftest import moto_server, s3  # noqa: F401  (fixtures: S3 as the e2e tests run it)
 from tests.factories import UserFactory, VideoFactory
 
@@ -262,7 +263,7 @@ def test_a_failed_move_never_fails_the_change_and_is_retried(monkeypatch, django
     video = draft_with_files()
     monkeypatch.setattr(video_files, "_move", lambda name, **stores: (_ for _ in ()).throw(OSError("disk full")))
     retries = []
-    monkeypatch.setattr("media.tasks.video_files_sync.delay", lambda **kwargs: retries.append(kwargs))
+    monkeypatch.setattr("media.tasks.video_files_sync_many.delay", lambda **kwargs: retries.append(kwargs))
 
     # When the video is published, then the publish succeeds, the files stay put and a retry is queued
     with django_capture_on_commit_callbacks(execute=True):

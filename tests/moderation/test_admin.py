@@ -6,8 +6,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from backend.cameos.models import Appearance
+from backend.core.models import AuditLogEntry
 from backend.moderation import services
-from backend.moderation.models import AuditLogEntry, Case, Strike
+from backend.moderation.models import Case, Strike
 from backend.videos import services as video_services
 from backend.videos.models import Comment, Video
 from tests.factories import CameoFactory, UserFactory, VideoFactory

@@ -4,8 +4,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backend.cameos.models import Appearance
+from backend.core.models import AuditLogEntry
 from backend.moderation import services
-from backend.moderation.models import AuditLogEntry, Case, Report
+from backend.moderation.models import Case, Report
 from feeds import store
 from tests.factories import CameoFactory, UserFactory, VideoFactory
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from backend.core.errors import NotFound
-from backend.moderation.models import AuditLogEntry
+from backend.core.models import AuditLogEntry
 from backend.rights import services
 from backend.rights.models import Character, RightsHolder, UsageApproval
 from media.services import render_job_request

@@ -195,7 +195,7 @@ class TestAdmin:
     def test_holder_asks_to_take_down_published_videos_audited(self, studio, staff):
         from django.urls import reverse
 
-        from backend.moderation.models import AuditLogEntry
+        from backend.core.models import AuditLogEntry
 
         comet = character(studio[0])
         creator = UserFactory()

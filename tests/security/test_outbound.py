@@ -16,7 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from media.providers.base import ProviderPermanentError, ProviderTransientError
+from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media.providers.cog import CogProvider
 from media.providers.veo import VeoProvider
 from tests.factories import UserFactory
@@ -159,7 +159,7 @@ def test_cog_result_on_the_configured_origin_or_a_declared_download_host(provide
     assert cog.fetch_result("p1", tmp_path / "out.mp4").stat().st_size > 0
 
     # A declared CDN host is accepted over HTTPS only.
-    from media.providers.http import require_provider_host
+    from backend.core.http import require_provider_host
 
     require_provider_host(
         "https://cdn.example/x.mp4", base_url=cog.base_url, extra_hosts=["cdn.example"], provider="cog"
@@ -186,7 +186,7 @@ def test_a_redirect_from_the_provider_to_an_internal_address_is_not_followed(pro
 
 def test_a_redirect_to_the_providers_cdn_carries_no_api_key(provider_server, listener, tmp_path, monkeypatch):
     # The listener stands for a public CDN host (the address check is what the test above covers).
-    monkeypatch.setattr("media.providers.http._require_public_https", lambda url, *, provider: None)
+    monkeypatch.setattr("backend.core.http._require_public_https", lambda url, *, provider: None)
     provider_server.script["GET /files/moved.mp4"] = [(302, None, {"Location": f"{listener.url}/signed/result.mp4"})]
     provider_server.script[f"GET /v1beta/{OPERATION}"] = [
         (200, veo_operation(OPERATION, done=True, uri=f"{provider_server.url}/files/moved.mp4"))
@@ -200,4 +200,3 @@ def test_a_redirect_to_the_providers_cdn_carries_no_api_key(provider_server, lis
     assert b"secret-key" not in request and b"x-goog-api-key" not in request.lower()
     # The provider's own host did get the key.
     assert provider_server.requests[-1].headers.get("x-goog-api-key") == "secret-key"
-

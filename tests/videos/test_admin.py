@@ -6,7 +6,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from backend.cameos.models import Appearance
-from backend.moderation.models import AuditLogEntry
+from backend.core.models import AuditLogEntry
 from backend.videos import services
 from backend.videos.models import Comment, Video
 from tests.factories import CameoFactory, UserFactory, VideoFactory

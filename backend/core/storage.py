@@ -3,20 +3,16 @@
 Both are Django storages configured in settings (S3 buckets, or folders on the
 local disk); code asks for them here and never cares which. A video's renditions
 move between them as its visibility changes (``media/video_files.py``), so code
-that reads them asks ``video_store`` where they are now.
+that reads them asks ``store_for`` where they are now.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
-
-if TYPE_CHECKING:
-    from backend.videos.models import Video
 
 
 def private() -> Storage:
@@ -27,9 +23,9 @@ def public() -> Storage:
     return storages["public"]
 
 
-def video_store(video: Video) -> Storage:
-    """The store that holds ``video``'s renditions now (``Video.media_public``)."""
-    return public() if video.media_public else private()
+def store_for(*, public_media: bool) -> Storage:
+    """The store that holds a video's renditions now (pass ``Video.media_public``)."""
+    return public() if public_media else private()
 
 
 def download(store: Storage, name: str, destination: Path) -> Path:

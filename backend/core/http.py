@@ -1,4 +1,5 @@
-"""What the hosted providers share: HTTP errors mapped to transient or permanent."""
+"""Calling outside APIs (render models, moderation models): errors mapped to transient or permanent,
+and result downloads that cannot be aimed inside."""
 
 from __future__ import annotations
 
@@ -10,9 +11,25 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from media.providers.base import ProviderPermanentError, ProviderTransientError
-
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, code: str = "provider_error"):
+        super().__init__(message)
+        self.code = code
+
+
+class ProviderTransientError(ProviderError):
+    """Worth retrying later: rate limits, 5xx, timeouts."""
+
+    def __init__(self, message: str, *, code: str = "provider_unavailable", retry_after: float | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class ProviderPermanentError(ProviderError):
+    """Retrying will not help: refusals, invalid requests, bad credentials."""
 
 
 def raise_for_status(response: httpx.Response, *, provider: str) -> None:
@@ -134,4 +151,6 @@ def download(client: httpx.Client, url: str, destination: Path, *, provider: str
     except (httpx.TimeoutException, httpx.TransportError) as error:
         destination.unlink(missing_ok=True)
         raise ProviderTransientError(f"{provider} download failed: {error}") from error
-    raise ProviderPermanentError(f"{provider} redirected its result too many times.", code="provider_too_many_redirects")
+    raise ProviderPermanentError(
+        f"{provider} redirected its result too many times.", code="provider_too_many_redirects"
+    )

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditLogEntry(models.Model):
+    """Append-only: who did what to which object, when, why, and what changed.
+
+    The target is named by label and primary key, not by a foreign key: the entry outlives the
+    object (a deleted cameo's audit trail stays), and every app writes here from the bottom layer.
+    """
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")  # fmt: skip
+    action = models.CharField(max_length=60, db_index=True)
+    target_type = models.CharField(max_length=60)
+    target_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=500, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "moderation_auditlogentry"  # moved here from moderation; the table stayed
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+        verbose_name_plural = "audit log"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id}"
