@@ -14,7 +14,7 @@ from django.utils import timezone
 from backend.core import names
 from backend.core.admin import ModerateActions, ServiceActionsOnly, run_each
 from backend.core.errors import DomainError
-from backend.rights import services
+from backend.rights import selectors, services
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, RightsHolder, UsageApproval
 
 
@@ -28,7 +28,7 @@ class RightsHolderAdmin(admin.ModelAdmin):
     @admin.action(description="Download this month's statement (CSV)")
     def this_months_statement(self, request, queryset):
         today = timezone.localdate()
-        rows = [services.statement_csv(services.holder_statement(holder=holder, year=today.year, month=today.month))
+        rows = [selectors.statement_csv(selectors.holder_statement(holder=holder, year=today.year, month=today.month))
                 for holder in queryset]  # fmt: skip
         response = HttpResponse("".join(rows), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="statement-{today:%Y-%m}.csv"'

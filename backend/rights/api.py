@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import DomainError
-from backend.rights import services
+from backend.rights import selectors
 from backend.rights.models import Character
 
 
@@ -49,9 +49,9 @@ class StatementView(APIView):
         # The ledger starts long after 1970; 9998-12 is the last month whose end a datetime holds.
         if not match or not 1970 <= int(match[1]) <= 9998 or not 1 <= int(match[2]) <= 12:
             raise DomainError("Give the period as YYYY-MM, a month from 1970-01.", code="invalid_period")
-        data = services.statement(user=request.user, year=int(match[1]), month=int(match[2]))
+        data = selectors.statement(user=request.user, year=int(match[1]), month=int(match[2]))
         if request.query_params.get("export") == "csv":
-            response = HttpResponse(services.statement_csv(data), content_type="text/csv")
+            response = HttpResponse(selectors.statement_csv(data), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="remix-statement-{period}.csv"'
             return response
         return Response(data)

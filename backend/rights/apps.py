@@ -8,4 +8,4 @@ class RightsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this app's list with the name guard (``backend.core.names.text_guard``).
-        from backend.rights import services  # noqa: F401
+        from backend.rights import selectors  # noqa: F401

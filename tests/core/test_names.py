@@ -10,7 +10,7 @@ from backend.cameos.models import Cameo, ProtectedLikeness
 from backend.core import names
 from backend.moderation import services as moderation_services
 from backend.moderation.models import BlockedTerm
-from backend.rights import services as rights_services
+from backend.rights import selectors as rights_selectors
 from backend.rights.models import Character, RightsHolder
 from backend.videos.models import Comment, VideoHashtag
 from tests.core import name_corpus
@@ -98,7 +98,7 @@ class TestOneMatcherForEveryList:
         BlockedTerm.objects.create(term="Mickey Mouse")
 
         assert [p.name for p in cameo_selectors.protected_likenesses_in(text="#MickeyMouse")] == ["Mickey Mouse"]
-        assert [c.name for c in rights_services.characters_in(text="#MickeyMouse")] == ["Mickey Mouse"]
+        assert [c.name for c in rights_selectors.characters_in(text="#MickeyMouse")] == ["Mickey Mouse"]
         with pytest.raises(moderation_services.PromptRefused) as caught:
             moderation_services.prompt_blocklist_check(text="#MickeyMouse")
         assert caught.value.details["label"] == "Mickey Mouse"
@@ -262,10 +262,10 @@ class TestCharacterNamesInTheRightsAdmin:
 
     def test_a_new_alias_reaches_the_guard_at_once(self, protected, staff):
         comet = Character.objects.get(name="Captain Comet")
-        assert [c.name for c in rights_services.characters_in(text="Kapitan Komet")] == []
+        assert [c.name for c in rights_selectors.characters_in(text="Kapitan Komet")] == []
         url = reverse("admin:rights_character_change", args=[comet.id])
         assert staff.post(url, self._form(aliases="The Comet\nKapitan Komet")).status_code == 302
-        assert [c.name for c in rights_services.characters_in(text="Kapitan Komet")] == ["Captain Comet"]
+        assert [c.name for c in rights_selectors.characters_in(text="Kapitan Komet")] == ["Captain Comet"]
 
 
 @pytest.mark.django_db

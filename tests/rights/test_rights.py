@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from backend.cameos.models import Appearance
 from backend.core.errors import DomainError
-from backend.rights import services
+from backend.rights import selectors, services
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, RightsHolder, UsageApproval
 from backend.videos import services as video_services
 from backend.videos.models import Video
@@ -45,7 +45,7 @@ class TestPolicyAtRequest:
 
     def test_not_allowed_is_refused_and_nothing_is_queued(self, studio):
         character(studio[0], allowed=False)
-        with pytest.raises(services.CharacterRefused) as excinfo:
+        with pytest.raises(selectors.CharacterRefused) as excinfo:
             request(UserFactory())
         assert excinfo.value.detail.code == "character_not_allowed"
         assert not RenderJob.objects.exists()
@@ -53,7 +53,7 @@ class TestPolicyAtRequest:
     def test_official_remixes_only(self, studio):
         holder, member = studio
         character(holder, scope="official_remixes")
-        with pytest.raises(services.CharacterRefused) as excinfo:
+        with pytest.raises(selectors.CharacterRefused) as excinfo:
             request(UserFactory())
         assert excinfo.value.detail.code == "character_official_remixes_only"
         official = VideoFactory(owner=member)
@@ -61,14 +61,14 @@ class TestPolicyAtRequest:
         job, _ = remix_request(requester=UserFactory(), idempotency_key="r", source=official,
                                prompt="Captain Comet again", duration_s=5)  # fmt: skip
         assert job.kind == "remix"
-        with pytest.raises(services.CharacterRefused):
+        with pytest.raises(selectors.CharacterRefused):
             remix_request(requester=UserFactory(), idempotency_key="r2", source=fan_remix, prompt="Captain Comet",
                           duration_s=5)  # fmt: skip
 
     def test_needs_approval_creates_a_request_and_works_once_approved(self, studio):
         user = UserFactory()
         comet = character(studio[0], needs_approval=True)
-        with pytest.raises(services.CharacterRefused) as excinfo:
+        with pytest.raises(selectors.CharacterRefused) as excinfo:
             request(user)
         assert excinfo.value.detail.code == "character_needs_approval"
         approval = UsageApproval.objects.get(character=comet, requester=user)
