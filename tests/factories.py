@@ -130,3 +130,86 @@ class ProtectedLikenessFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Famous Person {n}")
     kind = "public_figure"
+
+
+class RightsHolderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rights.RightsHolder"
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Studio {n}")
+
+
+class CharacterFactory(factory.django.DjangoModelFactory):
+    """A character its holder allows anywhere (pass ``allowed=False``, ``scope`` ... for other policies)."""
+
+    class Meta:
+        model = "rights.Character"
+
+    holder = factory.SubFactory(RightsHolderFactory)
+    name = factory.Sequence(lambda n: f"Character {n}")
+    allowed = True
+
+
+class UsageApprovalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rights.UsageApproval"
+
+    character = factory.SubFactory(CharacterFactory, needs_approval=True)
+    requester = factory.SubFactory(UserFactory)
+
+
+class VideoCharacterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rights.VideoCharacter"
+
+    video = factory.SubFactory(VideoFactory)
+    character = factory.SubFactory(CharacterFactory)
+
+
+class BlockedTermFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "moderation.BlockedTerm"
+
+    term = factory.Sequence(lambda n: f"blocked{n}")
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    """An open case about a video (with no reports: ``services.report_create`` files those)."""
+
+    class Meta:
+        model = "moderation.Case"
+
+    target_type = "video"
+    target_id = factory.LazyFunction(lambda: VideoFactory().id)
+
+
+class HashtagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "videos.Hashtag"
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class VideoHashtagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "videos.VideoHashtag"
+
+    hashtag = factory.SubFactory(HashtagFactory)
+    video = factory.SubFactory(VideoFactory)
+
+
+class RenderJobFactory(factory.django.DjangoModelFactory):
+    """A render request as ``render_job_request`` stores it: queued, nothing sent (use the service to send)."""
+
+    class Meta:
+        model = "media.RenderJob"
+
+    requester = factory.SubFactory(UserFactory)
+    prompt = factory.Sequence(lambda n: f"a dragon learning to skate, take {n}")
+    duration_s = 3
+    resolution = "480p"
+    provider = "preview"
+    status = "queued"
+    idempotency_key = factory.Sequence(lambda n: f"key-{n}")
+    request_fingerprint = factory.LazyAttribute(lambda job: f"fingerprint-{job.idempotency_key}")

@@ -1,0 +1,392 @@
+"""media/services.py, called directly: request, claim, execute, post-process, cancel, reap and retry.
+
+Renders run in this process with ``ClipProvider`` (a provider that returns a real, short MP4) and the
+real post-processing (FFmpeg, C2PA, fingerprints); the same paths on real workers are in tests/e2e.
+Messages to the broker are recorded, not sent.
+"""
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from backend.cameos.models import Appearance
+from backend.core.errors import Conflict
+from backend.core.http import ProviderPermanentError, ProviderTransientError
+from backend.rights.models import VideoCharacter
+from backend.videos.models import Video
+from media import services
+from media.models import RenderJob
+from media.providers.base import ProviderJob
+from tests.factories import CameoFactory, CharacterFactory, RenderJobFactory, UserFactory
+from tests.media_files import make_clip
+
+pytestmark = pytest.mark.django_db
+
+
+class ClipProvider:
+    """Finishes every render at once with the same clip; ``fail_with`` makes ``submit`` raise."""
+
+    name = "clip"
+    clip = None
+    fail_with: Exception | None = None
+    on_submit = None
+    calls: list[str] = []
+
+    def __init__(self, **options):
+        pass
+
+    def submit(self, spec) -> ProviderJob:
+        ClipProvider.calls.append("submit")
+        if ClipProvider.fail_with is not None:
+            raise ClipProvider.fail_with
+        if ClipProvider.on_submit is not None:
+            ClipProvider.on_submit()
+        return ProviderJob("clip-1", "succeeded", 100)
+
+    def poll(self, provider_job_id) -> ProviderJob:
+        return ProviderJob(provider_job_id, "succeeded", 100)
+
+    def fetch_result(self, provider_job_id, destination):
+        ClipProvider.calls.append("fetch_result")
+        shutil.copyfile(ClipProvider.clip, destination)
+        return destination
+
+    def cancel(self, provider_job_id) -> None:
+        ClipProvider.calls.append(f"cancel {provider_job_id}")
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory):
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=1.5)
+
+
+@pytest.fixture
+def provider(settings, clip):
+    settings.RENDER_PROVIDER_CLASSES = {"clip": f"{__name__}.ClipProvider"}
+    settings.RENDER_PROVIDER = "clip"
+    ClipProvider.clip, ClipProvider.fail_with, ClipProvider.on_submit, ClipProvider.calls = clip, None, None, []
+    yield ClipProvider
+    ClipProvider.fail_with, ClipProvider.on_submit, ClipProvider.calls = None, None, []
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The messages services send after commit, by task."""
+    messages = {"render": [], "postprocess": []}
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: messages["render"].append(kwargs))
+    monkeypatch.setattr(
+        "media.tasks.render_job_postprocess.delay", lambda **kwargs: messages["postprocess"].append(kwargs)
+    )
+    return messages
+
+
+def private_files(job) -> list[str]:
+    """What the private store holds under a job's originals folder."""
+    store = storages["default"]
+    folder = f"renders/{job.id}"
+    return sorted(store.listdir(folder)[1]) if store.exists(folder) else []
+
+
+def job_state(job) -> tuple:
+    job.refresh_from_db()
+    return (job.status, job.stage, job.attempts, job.error_code, job.original, job.result_video_id)
+
+
+def rendered(job) -> RenderJob:
+    """Run a queued job's render and post-processing here, as the two workers would."""
+    services.render_job_execute(job_id=str(job.id))
+    services.render_job_postprocess(job_id=str(job.id))
+    job.refresh_from_db()
+    return job
+
+
+class TestRenderJobRequest:
+    def test_the_render_message_is_sent_only_after_the_commit_and_a_replay_sends_none(
+        self, provider, sent, django_capture_on_commit_callbacks
+    ):
+        # Given a creator
+        user = UserFactory()
+        # When they ask for a render
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            job, created = services.render_job_request(requester=user, idempotency_key="k", prompt="a corgi",
+                                                       duration_s=3)  # fmt: skip
+            # Then nothing is sent while the transaction is open
+            assert sent["render"] == []
+        for callback in callbacks:
+            callback()
+        assert (created, job.status, job.provider) == (True, "queued", "clip")
+        assert sent["render"] == [{"job_id": str(job.id)}]
+        # And the same request again is the same job, with no second message
+        with django_capture_on_commit_callbacks(execute=True):
+            again, created_again = services.render_job_request(requester=user, idempotency_key="k", prompt="a corgi",
+                                                               duration_s=3)  # fmt: skip
+        assert (again.id, created_again, len(sent["render"])) == (job.id, False, 1)
+
+
+class TestRenderJobClaim:
+    def test_a_queued_job_is_claimed_once(self):
+        job = RenderJobFactory()
+        claimed = services.render_job_claim(job_id=str(job.id))
+        assert (claimed.status, claimed.stage, claimed.attempts) == ("running", "starting", 1)
+        assert services.render_job_claim(job_id=str(job.id)) is None
+        job.refresh_from_db()
+        assert job.attempts == 1
+
+    @pytest.mark.parametrize("status", ["running", "succeeded", "failed", "cancelled", "blocked"])
+    def test_a_job_that_is_not_queued_is_not_claimed(self, status):
+        job = RenderJobFactory(status=status)
+        assert services.render_job_claim(job_id=str(job.id)) is None
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (status, 0)
+
+
+class TestRenderJobExecute:
+    def test_the_original_is_stored_once_and_post_processing_is_sent_once(self, provider, sent):
+        job = RenderJobFactory(provider="clip")
+        services.render_job_execute(job_id=str(job.id))
+        after_first = job_state(job)
+        assert after_first[:3] == ("running", "awaiting_post_processing", 1)
+        assert private_files(job) == ["original.mp4"]
+        assert sent["postprocess"] == [{"job_id": str(job.id)}]
+        # The same message delivered again changes nothing
+        services.render_job_execute(job_id=str(job.id))
+        assert job_state(job) == after_first
+        assert private_files(job) == ["original.mp4"]
+        assert len(sent["postprocess"]) == 1
+        assert provider.calls == ["submit", "fetch_result"]
+
+    def test_a_transient_provider_error_requeues_until_the_last_attempt_then_fails(self, provider, sent, settings):
+        provider.fail_with = ProviderTransientError("busy", code="provider_rate_limited")
+        job = RenderJobFactory(provider="clip")
+        for attempt in range(1, settings.RENDER_MAX_ATTEMPTS):
+            with pytest.raises(ProviderTransientError):  # Celery retries the task with backoff
+                services.render_job_execute(job_id=str(job.id))
+            job.refresh_from_db()
+            assert (job.status, job.stage, job.attempts, job.error_code) == (
+                "queued", "waiting_to_retry", attempt, "provider_rate_limited")  # fmt: skip
+        services.render_job_execute(job_id=str(job.id))  # the last attempt: no retry
+        job.refresh_from_db()
+        assert (job.status, job.error_code, job.attempts) == ("failed", "provider_unavailable",
+                                                              settings.RENDER_MAX_ATTEMPTS)  # fmt: skip
+        assert private_files(job) == [] and sent["postprocess"] == []
+
+    def test_a_permanent_provider_error_fails_the_job_at_once(self, provider, sent):
+        provider.fail_with = ProviderPermanentError("refused by the model", code="provider_refused")
+        job = RenderJobFactory(provider="clip")
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code, job.attempts) == ("failed", "provider_refused", 1)
+        assert sent["postprocess"] == []
+
+    def test_consent_withdrawn_before_the_start_cancels_without_calling_the_provider(self, provider, sent):
+        cameo = CameoFactory(audience="everyone")
+        job = RenderJobFactory(provider="clip")
+        job.cameos.add(cameo)
+        cameo.audience = "only_me"
+        cameo.save(update_fields=["audience"])
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
+        assert provider.calls == [] and private_files(job) == []
+
+
+class TestRenderJobPostprocess:
+    def test_one_draft_with_its_cameos_and_characters_however_often_it_runs(self, provider, sent):
+        cameo = CameoFactory(audience="everyone")
+        character = CharacterFactory()
+        job = RenderJobFactory(provider="clip")
+        job.cameos.add(cameo)
+        job.characters.add(character)
+        job = rendered(job)
+        assert (job.status, job.stage, job.progress) == ("succeeded", "done", 100)
+        video = Video.objects.get(id=job.result_video_id)
+        assert (video.owner_id, video.status) == (job.requester_id, "draft")
+        assert Appearance.objects.filter(cameo=cameo, video=video).exists()
+        assert VideoCharacter.objects.filter(character=character, video=video).exists()
+        after_first = job_state(job)
+        # A second delivery of the message is a no-op
+        services.render_job_postprocess(job_id=str(job.id))
+        assert job_state(job) == after_first
+        assert Video.objects.count() == 1
+
+    def test_a_job_cancelled_while_it_rendered_is_not_post_processed_and_its_original_goes(self, provider, sent):
+        job = RenderJobFactory(provider="clip")
+        services.render_job_execute(job_id=str(job.id))
+        assert private_files(job) == ["original.mp4"]
+        services.render_job_cancel(job=job)
+        services.render_job_postprocess(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.result_video_id) == ("cancelled", None)
+        assert not Video.objects.exists()
+
+
+class TestRenderJobCancel:
+    def test_a_queued_job_is_cancelled_at_once_and_again_is_harmless(self):
+        job = RenderJobFactory()
+        services.render_job_cancel(job=job, reason="cancelled_by_user")
+        first = job_state(job)
+        assert first[0] == "cancelled" and first[3] == "cancelled_by_user"
+        finished_at = job.finished_at
+        services.render_job_cancel(job=job, reason="consent_withdrawn")
+        assert job_state(job) == first and job.finished_at == finished_at
+
+    def test_a_finished_job_is_not_cancelled(self):
+        job = RenderJobFactory(status="succeeded")
+        with pytest.raises(Conflict) as caught:
+            services.render_job_cancel(job=job)
+        assert caught.value.detail.code == "render_finished"
+        job.refresh_from_db()
+        assert job.status == "succeeded"
+
+    def test_a_cancel_while_rendering_stops_the_provider_job_and_stores_nothing(self, provider, sent):
+        job = RenderJobFactory(provider="clip")
+        provider.on_submit = lambda: services.render_job_cancel(job=job)
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert job.status == "cancelled"
+        assert provider.calls == ["submit", "cancel clip-1"]
+        assert private_files(job) == [] and sent["postprocess"] == []
+
+
+class TestRenderJobsReap:
+    def stale(self, settings):
+        return timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
+
+    def test_a_render_whose_worker_died_is_queued_again_once(self, settings, sent, django_capture_on_commit_callbacks):
+        job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=self.stale(settings))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
+            assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
+        job.refresh_from_db()
+        assert (job.status, job.stage, job.attempts) == ("queued", "requeued_after_worker_loss", 1)
+        assert sent["render"] == [{"job_id": str(job.id)}]
+
+    def test_after_the_last_attempt_the_job_fails(self, settings, sent, django_capture_on_commit_callbacks):
+        job = RenderJobFactory(status="running", stage="rendering", attempts=settings.RENDER_MAX_ATTEMPTS,
+                               heartbeat_at=self.stale(settings))  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.render_jobs_reap() == {"requeued": 0, "failed": 1, "resent": 0}
+            assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("failed", "worker_lost")
+        assert sent["render"] == []
+
+    def test_a_live_render_is_left_alone(self, sent, django_capture_on_commit_callbacks):
+        job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
+        job.refresh_from_db()
+        assert (job.status, job.stage) == ("running", "rendering")
+
+
+class TestRenderJobRetry:
+    """The moderators' "retry" action (media/admin.py) on failed and cancelled renders."""
+
+    def failed(self, **fields):
+        return RenderJobFactory(status="failed", stage="rendering", attempts=4, error_code="provider_unavailable",
+                                error_message="busy", finished_at=timezone.now(), **fields)  # fmt: skip
+
+    def test_a_failed_job_goes_back_to_the_queue_clean_and_is_sent_after_the_commit(
+        self, sent, django_capture_on_commit_callbacks
+    ):
+        job = self.failed()
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            retried = services.render_job_retry(job=job)
+            assert sent["render"] == []
+        for callback in callbacks:
+            callback()
+        job.refresh_from_db()
+        assert (job.status, job.stage, job.attempts, job.error_code, job.error_message, job.finished_at) == (
+            "queued", "retry_requested", 0, "", "", None)  # fmt: skip
+        assert retried.status == "queued"
+        assert sent["render"] == [{"job_id": str(job.id)}]
+
+    def test_a_cancelled_job_can_be_retried(self, sent, django_capture_on_commit_callbacks):
+        job = RenderJobFactory(status="cancelled", error_code="cancelled_by_user", finished_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("queued", "")
+        assert sent["render"] == [{"job_id": str(job.id)}]
+
+    def test_a_second_retry_is_refused_and_changes_nothing(self, sent, django_capture_on_commit_callbacks):
+        job = self.failed()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        after_first = job_state(job)
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict) as caught:
+            services.render_job_retry(job=job)
+        assert caught.value.detail.code == "render_not_retryable"
+        assert job_state(job) == after_first
+        assert sent["render"] == [{"job_id": str(job.id)}]  # one message: the job is rendered once
+
+    @pytest.mark.parametrize("status", ["queued", "running", "succeeded", "blocked"])
+    def test_a_job_that_is_neither_failed_nor_cancelled_is_refused(
+        self, status, sent, django_capture_on_commit_callbacks
+    ):
+        # A blocked prompt stays blocked: a retry would send a refused prompt to the provider.
+        job = RenderJobFactory(status=status, error_code="prompt_blocked" if status == "blocked" else "")
+        before = job_state(job)
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict) as caught:
+            services.render_job_retry(job=job)
+        assert caught.value.detail.code == "render_not_retryable"
+        assert job_state(job) == before
+        assert sent["render"] == []
+
+    def test_a_retried_job_renders_with_a_fresh_attempt_count(
+        self, provider, sent, settings, django_capture_on_commit_callbacks
+    ):
+        job = self.failed(provider="clip")
+        assert job.attempts == settings.RENDER_MAX_ATTEMPTS
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        job = rendered(job)
+        assert (job.status, job.attempts, job.error_code) == ("succeeded", 1, "")
+        assert Video.objects.filter(id=job.result_video_id, owner=job.requester).exists()
+
+    def test_a_retry_does_not_get_round_withdrawn_consent(self, provider, sent, django_capture_on_commit_callbacks):
+        cameo = CameoFactory(audience="everyone")
+        job = RenderJobFactory(provider="clip")
+        job.cameos.add(cameo)
+        cameo.audience = "only_me"
+        cameo.save(update_fields=["audience"])
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
+        assert provider.calls == [] and not Video.objects.exists()
+
+    def test_a_retry_after_post_processing_failed_renders_again_from_the_start(
+        self, provider, sent, django_capture_on_commit_callbacks
+    ):
+        job = RenderJobFactory(provider="clip")
+        services.render_job_execute(job_id=str(job.id))
+        services.render_job_fail(job_id=job.id, code="post_processing_failed", message="Post-processing failed.")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        job = rendered(job)
+        assert (job.status, job.attempts) == ("succeeded", 1)
+        assert provider.calls == ["submit", "fetch_result", "submit", "fetch_result"]
+        assert Video.objects.count() == 1
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="render_job_retry keeps the failed attempt's original: the new render "
+        "is stored beside it (original_<random>.mp4) and the old file is referenced by nothing",
+    )
+    def test_a_retry_leaves_no_unreferenced_original_behind(self, provider, sent, django_capture_on_commit_callbacks):
+        job = RenderJobFactory(provider="clip")
+        services.render_job_execute(job_id=str(job.id))
+        services.render_job_fail(job_id=job.id, code="post_processing_failed", message="Post-processing failed.")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_retry(job=job)
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert [f"renders/{job.id}/{name}" for name in private_files(job)] == [job.original]
