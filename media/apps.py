@@ -7,4 +7,8 @@ class MediaConfig(AppConfig):
     verbose_name = "Media and renders"
 
     def ready(self) -> None:
-        from media import receivers  # noqa: F401  (connects the consent-withdrawn receiver)
+        from backend.creators.quotas import usage_register
+        from media import receivers  # noqa: F401  (connects this app's receivers)
+        from media.selectors import renders_used_today
+
+        usage_register(allowance="daily_renders", used=lambda user: renders_used_today(user=user))

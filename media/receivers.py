@@ -6,9 +6,10 @@ from django.dispatch import receiver
 from kombu.exceptions import OperationalError as BrokerError
 
 from backend.cameos.events import consent_withdrawn
+from backend.rights.events import character_withdrawn
 from backend.videos.events import video_changed, video_hidden, video_published, video_shown
 from media import tasks
-from media.services import render_jobs_recheck_cameo
+from media.services import render_jobs_cancel_with_character, render_jobs_recheck_cameo
 from media.video_files import video_files_sync_many
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,11 @@ def cancel_renders_on_consent_withdrawn(sender, *, cameo_id: int, **kwargs) -> N
     # Synchronous on purpose: revocation must stop queued jobs at once, and a
     # running job sees the cancellation at its next stage boundary.
     render_jobs_recheck_cameo(cameo_id=cameo_id)
+
+
+@receiver(character_withdrawn, dispatch_uid="media.cancel_renders_on_character_withdrawn")
+def cancel_renders_on_character_withdrawn(sender, *, character_id: int, requester_id: int | None, **kwargs) -> None:
+    render_jobs_cancel_with_character(character_id=character_id, requester_id=requester_id)
 
 
 @receiver([video_published, video_changed, video_hidden, video_shown], dispatch_uid="media.video_files_follow_state")
@@ -34,6 +40,6 @@ def video_files_follow_state(sender, *, video_ids: list[int] | None = None, vide
         # (``media.video_files_repair``) catches whatever is left.
         logger.exception("videos %s: moving their files failed; queued a retry", video_ids[:20])
         try:
-            tasks.video_files_sync.delay(video_ids=video_ids)
+            tasks.video_files_sync_many.delay(video_ids=video_ids)
         except BrokerError:
             logger.exception("videos %s: could not queue the retry; beat's repair will", video_ids[:20])

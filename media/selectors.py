@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from backend.core.errors import NotFound
 from backend.creators.models import User
@@ -17,3 +20,11 @@ def render_job_of(*, user: User, job_id) -> RenderJob:
     if job is None:
         raise NotFound("No such render.")
     return job
+
+
+def renders_used_today(*, user: User) -> int:
+    """Renders requested in the last 24 hours (refused ones do not count): the ``daily_renders`` allowance."""
+    since = timezone.now() - timedelta(days=1)
+    return (
+        RenderJob.objects.filter(requester=user, created_at__gte=since).exclude(status=RenderJob.Status.BLOCKED).count()
+    )

@@ -35,11 +35,12 @@ from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
+from backend.moderation import selectors as moderation_selectors
 from backend.rights import selectors as rights_selectors
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
 from backend.videos.models import Video
-from media import postprocessing, provenance_lookup, tasks
+from media import postprocessing, provenance_lookup, selectors, tasks
 from media.models import RenderJob
 from media.providers import get_provider
 from media.providers.base import ProviderJob, RenderSpec
@@ -86,21 +87,12 @@ def _check_quotas(*, requester: User, duration_s: int) -> None:
             code="concurrent_render_limit",
             details={"concurrent_renders": quotas["concurrent_renders"]},
         )
-    since = timezone.now() - timedelta(days=1)
-    if jobs.filter(created_at__gte=since).count() >= quotas["daily_renders"]:
+    if selectors.renders_used_today(user=requester) >= quotas["daily_renders"]:
         raise QuotaExceeded(
             "You have used today's renders.",
             code="daily_render_limit",
             details={"daily_renders": quotas["daily_renders"]},
         )
-
-
-def renders_left_today(*, user: User) -> int:
-    since = timezone.now() - timedelta(days=1)
-    used = (
-        RenderJob.objects.filter(requester=user, created_at__gte=since).exclude(status=RenderJob.Status.BLOCKED).count()
-    )
-    return max(0, settings.TIER_QUOTAS[user.tier]["daily_renders"] - used)
 
 
 def _require_cameo_consent(*, user: User, cameos: list[Cameo]) -> None:
@@ -292,17 +284,16 @@ def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
 
 def _prompt_policy_refusal(*, requester: User, prompt: str) -> tuple[DomainError | None, list[str]]:
     """The refusal (if any) and the categories a moderation model flagged for review."""
-    from backend.moderation import services as moderation_services
     from backend.moderation.providers import prompt_moderation
 
     try:
         cameo_selectors.prompt_likeness_check(user=requester, text=prompt)
-        moderation_services.prompt_blocklist_check(text=prompt)
+        moderation_selectors.prompt_blocklist_check(text=prompt)
     except DomainError as refusal:
         return refusal, []
     verdict = prompt_moderation(prompt)
     if verdict.refuse:
-        refusal = moderation_services.PromptRefused(
+        refusal = moderation_selectors.PromptRefused(
             "This prompt was refused by content moderation.", code="prompt_flagged",
             details={"categories": verdict.categories},
         )  # fmt: skip
@@ -416,7 +407,8 @@ def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
         references.append(storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}"))
     source = None
     if job.source_video is not None and job.source_video.mp4:
-        source = storage.download(storage.store_for(public_media=job.source_video.media_public), job.source_video.mp4, workdir / "source.mp4")
+        source_store = storage.store_for(public_media=job.source_video.media_public)
+        source = storage.download(source_store, job.source_video.mp4, workdir / "source.mp4")
     width, height = job.dimensions
     return RenderSpec(
         prompt=job.prompt,
@@ -648,6 +640,21 @@ def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
                 cancelled += 1
             except Conflict:
                 pass  # finished in the meantime
+    return cancelled
+
+
+def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | None = None) -> int:
+    """The holder withdrew a character (for everyone, or for one requester): its active jobs stop."""
+    jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
+    if requester_id is not None:
+        jobs = jobs.filter(requester_id=requester_id)
+    cancelled = 0
+    for job in jobs.order_by("id"):
+        try:
+            render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
+            cancelled += 1
+        except Conflict:
+            pass  # finished in the meantime
     return cancelled
 
 

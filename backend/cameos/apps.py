@@ -7,5 +7,5 @@ class CameosConfig(AppConfig):
     verbose_name = "Cameos"
 
     def ready(self) -> None:
-        # Registers this app's list with the name guard (``backend.core.names.text_guard``).
-        from backend.cameos import selectors  # noqa: F401
+        # selectors registers this app's list with the name guard (``backend.core.names.text_guard``).
+        from backend.cameos import receivers, selectors  # noqa: F401

@@ -21,3 +21,8 @@ receivers: ``media.receivers`` (cancels renders) and ``backend.videos.receivers`
 from backend.core.events import DomainEvent
 
 consent_withdrawn = DomainEvent()
+
+# video_ids, by (the user acting), reason: the cameo's owner took these videos down (deleting the
+# cameo, or removing one appearance). Sent with ``send``, inside the transaction: the videos come
+# down in the same commit as the cause, or neither happens. Receiver: ``backend.videos.receivers``.
+appearances_taken_down = DomainEvent()

@@ -25,12 +25,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.cameos import selectors, uploads
-from backend.cameos.events import consent_withdrawn
+from backend.cameos.events import appearances_taken_down, consent_withdrawn
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
 from backend.cameos.verification import get_verifier
 from backend.core import names, storage
 from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
+from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
 from backend.creators.selectors import is_blocked_between
 
@@ -165,8 +166,6 @@ def cameo_create(
     Refusals: ``person_cameo_exists`` (409), ``character_quota`` (400), ``protected_likeness`` (403),
     and the upload codes of ``backend.cameos.uploads``.
     """
-    from backend.moderation.services import require_not_suspended
-
     require_not_suspended(owner, action="create a cameo")
     _check_texts(by=owner, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     _check_can_create(owner=owner, kind=kind, display_name=display_name)  # before the slow media checks
@@ -238,13 +237,6 @@ def cameo_update(
     return cameo
 
 
-def _takedown_appearances(cameo: Cameo, *, by: User | None, reason: str) -> None:
-    from backend.videos import services as video_services
-
-    for appearance in cameo.appearances.select_related("video").order_by("video_id"):
-        video_services.video_remove(video=appearance.video, by=by, reason=reason)
-
-
 @transaction.atomic
 def cameo_delete(*, cameo: Cameo, by: User) -> None:
     """The owner deletes a cameo: every video using it comes down and its media is erased (on commit).
@@ -272,7 +264,12 @@ def cameo_delete(*, cameo: Cameo, by: User) -> None:
         status=CameoVerification.Status.REJECTED, reviewed_at=now, review_note="the cameo was deleted"
     )
     cameo.verifications.update(clip="")
-    _takedown_appearances(cameo, by=by, reason=f"cameo {cameo.id} deleted by its owner")
+    appearances_taken_down.send(
+        sender=None,
+        video_ids=list(cameo.appearances.order_by("video_id").values_list("video_id", flat=True)),
+        by=by,
+        reason=f"cameo {cameo.id} deleted by its owner",
+    )
     _delete_private_on_commit(media_names)
     audit_record(actor=by, action="cameo.delete", target=cameo, reason="deleted by its owner", before=before,
                  after={"status": "deleted"})  # fmt: skip
@@ -460,8 +457,6 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
     Anyone who may not ask (the owner, someone blocked either way, a cameo that is
     not active or not under ``approved``) gets ``NotFound``: nothing is revealed.
     """
-    from backend.moderation.services import require_not_suspended
-
     require_not_suspended(by, action="ask for cameo access")
     cameo = Cameo.objects.filter(id=cameo.id).first()
     if (
@@ -532,7 +527,7 @@ def grant_revoke(*, grant: CameoGrant, by: User) -> CameoGrant:
 
 
 @transaction.atomic
-def grants_revoke_between(*, user_a: User, user_b: User) -> None:
+def grants_revoke_between(*, user_a_id: int, user_b_id: int) -> None:
     """After a block: neither keeps access to the other's cameos (grants revoked, requests closed).
 
     Even without a grant (audience ``everyone`` or ``mutuals``) a block ends
@@ -540,8 +535,8 @@ def grants_revoke_between(*, user_a: User, user_b: User) -> None:
     naming the other.
     """
     grants = CameoGrant.objects.select_for_update().filter(
-        cameo__owner_id__in=[user_a.id, user_b.id],
-        grantee_id__in=[user_a.id, user_b.id],
+        cameo__owner_id__in=[user_a_id, user_b_id],
+        grantee_id__in=[user_a_id, user_b_id],
         status__in=[CameoGrant.Status.APPROVED, CameoGrant.Status.REQUESTED],
     )
     now = timezone.now()
@@ -549,18 +544,18 @@ def grants_revoke_between(*, user_a: User, user_b: User) -> None:
         grant.status = CameoGrant.Status.REVOKED
         grant.revoked_at = now
         grant.save(update_fields=["status", "revoked_at"])
-    for owner, other in ((user_a, user_b), (user_b, user_a)):
-        live = Cameo.objects.filter(owner=owner, status=Cameo.Status.ACTIVE).values_list("id", flat=True)
+    for owner_id, other_id in ((user_a_id, user_b_id), (user_b_id, user_a_id)):
+        live = Cameo.objects.filter(owner_id=owner_id, status=Cameo.Status.ACTIVE).values_list("id", flat=True)
         for cameo_id in live.order_by("id"):
-            consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other.id, reason="blocked")
+            consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other_id, reason="blocked")
 
 
-def mutual_access_end(*, user_a: User, user_b: User) -> None:
+def mutual_access_end(*, user_a_id: int, user_b_id: int) -> None:
     """They are no longer mutuals: ``consent_withdrawn`` for each one's live ``mutuals`` cameos, naming the other."""
-    for owner, other in ((user_a, user_b), (user_b, user_a)):
-        live = Cameo.objects.filter(owner=owner, status=Cameo.Status.ACTIVE, audience=Cameo.Audience.MUTUALS)
+    for owner_id, other_id in ((user_a_id, user_b_id), (user_b_id, user_a_id)):
+        live = Cameo.objects.filter(owner_id=owner_id, status=Cameo.Status.ACTIVE, audience=Cameo.Audience.MUTUALS)
         for cameo_id in live.order_by("id").values_list("id", flat=True):
-            consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other.id, reason="unfollowed")
+            consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other_id, reason="unfollowed")
 
 
 # --- Appearances ----------------------------------------------------------------
@@ -576,14 +571,14 @@ def appearance_record(*, cameo: Cameo, video) -> Appearance:
 def appearance_remove(*, cameo: Cameo, by: User, video_id: int) -> Appearance:
     """The cameo's owner takes down a video that uses their likeness, for everyone (audited by
     ``video_remove``). Idempotent."""
-    from backend.videos import services as video_services
-
     if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
         raise NotFound("No such cameo.")
     appearance = Appearance.objects.select_related("video").filter(cameo=cameo, video_id=video_id).first()
     if appearance is None:
         raise NotFound("This video does not use this cameo.")
-    video_services.video_remove(video=appearance.video, by=by, reason=f"removed by the owner of cameo {cameo.id}")
+    appearances_taken_down.send(
+        sender=None, video_ids=[video_id], by=by, reason=f"removed by the owner of cameo {cameo.id}"
+    )
     if appearance.removed_by_owner_at is None:
         appearance.removed_by_owner_at = timezone.now()
         appearance.save(update_fields=["removed_by_owner_at"])

@@ -1,8 +1,14 @@
-"""Domain events: signals that fire only once the transaction that caused them commits.
+"""Domain events: how a lower app makes a higher one act without importing it.
 
-An app announces what happened (``video_hidden``, ``consent_withdrawn``);
-other apps connect receivers in their ``AppConfig.ready``. Receivers never run
-for a change that was rolled back.
+An app announces what happened (``video_hidden``, ``consent_withdrawn``); apps above it
+connect receivers in their ``receivers.py``, imported by their ``AppConfig.ready``.
+
+Two ways to send, chosen by what the reaction must share with the cause:
+- ``send_on_commit``: after the transaction commits (feeds, files, cancelling renders). Receivers
+  never run for a change that was rolled back.
+- ``send``: at once, inside the caller's transaction, for reactions that must commit or roll back
+  with the cause (a block revokes cameo grants; a deleted cameo takes its videos down). Such a
+  receiver's failure fails the cause.
 """
 
 from __future__ import annotations

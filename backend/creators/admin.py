@@ -11,8 +11,8 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from backend.core.admin import ChangedFieldsOnly, ModerateActions, ReasonActionForm, ServiceActionsOnly, run_each
+from backend.creators import services
 from backend.creators.models import Block, Follow, InviteCode, InviteRedemption, User
-from backend.moderation import services as moderation_services
 
 
 @admin.register(User)
@@ -48,7 +48,7 @@ class UserAdmin(ModerateActions, ChangedFieldsOnly, DjangoUserAdmin):
             return
 
         def suspend(user):
-            moderation_services.account_suspend(user=user, by=request.user, reason=reason)
+            services.account_suspend(user=user, by=request.user, reason=reason)
 
         run_each(self, request, queryset, suspend, "suspended")
 

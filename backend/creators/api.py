@@ -16,7 +16,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.core import storage
 from backend.core.parsers import LimitedJSONParser
-from backend.creators import selectors, services
+from backend.creators import quotas, selectors, services
 from backend.creators.models import Follow, User, handle_validator
 from backend.creators.throttles import AccountRateThrottle
 
@@ -111,10 +111,11 @@ class MeOutput(serializers.ModelSerializer):
 
     @extend_schema(responses=QuotasOutput)
     def get_quotas(self, user: User) -> dict:
-        from media.services import renders_left_today
-
         return QuotasOutput(
-            {**settings.TIER_QUOTAS[user.tier], "renders_left_today": renders_left_today(user=user)}
+            {
+                **settings.TIER_QUOTAS[user.tier],
+                "renders_left_today": quotas.allowance_left(user=user, allowance="daily_renders"),
+            }
         ).data
 
 

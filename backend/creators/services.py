@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 
 from backend.core import names, storage
+from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators import events, selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
@@ -228,9 +229,7 @@ def follow_delete(*, follower: User, followee: User) -> None:
     """Unfollow. Between mutuals, each loses the other's ``mutuals`` cameos at once."""
     were_mutuals = Follow.objects.filter(follower_id=followee.id, followee_id=follower.id).exists()
     if _follow_remove(follower_id=follower.id, followee_id=followee.id) and were_mutuals:
-        from backend.cameos.services import mutual_access_end
-
-        mutual_access_end(user_a=follower, user_b=followee)
+        events.mutuals_ended.send(sender=None, user_a_id=follower.id, user_b_id=followee.id)
 
 
 @transaction.atomic
@@ -243,11 +242,9 @@ def block_create(*, blocker: User, blocked: User) -> Block:
     list(User.objects.select_for_update().filter(id__in=[blocker.id, blocked.id]).order_by("id"))
     block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     if created:
-        from backend.cameos.services import grants_revoke_between
-
         _follow_remove(follower_id=blocker.id, followee_id=blocked.id)
         _follow_remove(follower_id=blocked.id, followee_id=blocker.id)
-        grants_revoke_between(user_a=blocker, user_b=blocked)
+        events.block_created.send(sender=None, blocker_id=blocker.id, blocked_id=blocked.id)
         _blocks_changed(blocker.id, blocked.id)
     return block
 
@@ -262,3 +259,14 @@ def _blocks_changed(*user_ids: int) -> None:
     # In the same transaction as the block: a cache loaded before it can tell it is stale,
     # even when no message about the change could reach it.
     User.objects.filter(id__in=user_ids).update(blocks_changed_at=timezone.now())
+
+
+@transaction.atomic
+def account_suspend(*, user, by, reason: str, days: int | None = None):
+    user = User.objects.select_for_update().get(id=user.id)
+    before = {"suspended_until": user.suspended_until.isoformat() if user.suspended_until else None}
+    user.suspended_until = timezone.now() + timedelta(days=days or settings.SUSPENSION_DAYS)
+    user.save(update_fields=["suspended_until"])
+    audit_record(actor=by, action="account.suspend", target=user, reason=reason, before=before,
+                 after={"suspended_until": user.suspended_until.isoformat()})  # fmt: skip
+    return user

@@ -7,7 +7,8 @@ from backend.core.admin import ReasonActionForm, ServiceActionsOnly
 from backend.core.errors import DomainError
 from backend.core.models import AuditLogEntry
 from backend.core.private_media import media_file_url
-from backend.moderation import services
+from backend.creators import services as creator_services
+from backend.moderation import selectors, services
 from backend.moderation.models import BlockedTerm, Case, Report, Strike
 from backend.videos import services as video_services
 
@@ -134,7 +135,7 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
         def restrict(case, target, reason):
             if case.target_type != Case.TargetType.VIDEO:
                 return False
-            services.video_age_restrict(video=target, by=request.user, reason=reason)
+            video_services.video_age_restrict(video=target, by=request.user, reason=reason)
 
         self._act(request, queryset, restrict, "age-restricted")
 
@@ -163,7 +164,7 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
     @admin.action(description="Suspend the creator's account", permissions=["moderate"])
     def suspend_account(self, request, queryset):
         def suspend(case, target, reason):
-            services.account_suspend(user=_creator_of(case, target), by=request.user, reason=reason)
+            creator_services.account_suspend(user=_creator_of(case, target), by=request.user, reason=reason)
 
         self._act(request, queryset, suspend, "account suspended")
 
@@ -174,7 +175,7 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
 
 def _target_or_none(case):
     try:
-        return services._target(case.target_type, case.target_id)
+        return selectors.report_target(target_type=case.target_type, target_id=case.target_id)
     except DomainError:
         return None
 

@@ -1,4 +1,4 @@
-"""Moderation writes: the audit trail and prompt policy."""
+"""Moderation writes: reports, cases and strikes (the reads are in ``backend.moderation.selectors``)."""
 
 from __future__ import annotations
 
@@ -6,53 +6,14 @@ import math
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.core import names
 from backend.core.audit import audit_record
-from backend.core.errors import DomainError, NotFound
 from backend.core.permissions import require_not_suspended
-from backend.moderation.models import BlockedTerm, Case, Report, Strike
-
-
-class PromptRefused(DomainError):
-    status_code = 403
-    default_code = "prompt_blocked"
-    default_detail = "This prompt is not allowed."
-
-
-def _blocked_version() -> tuple:
-    return tuple(
-        BlockedTerm.objects.filter(is_active=True)
-        .aggregate(count=models.Count("id"), top=models.Max("id"), changed=models.Max("updated_at"))
-        .values()
-    )
-
-
-def _blocked_entries() -> list[names.Entry]:
-    return [
-        names.Entry(term.id, term.term, tuple(term.terms))
-        for term in BlockedTerm.objects.filter(is_active=True).order_by("id")
-    ]
-
-
-BLOCKED_TERMS = names.NameList("blocked_terms", _blocked_version, _blocked_entries)
-
-
-def prompt_blocklist_check(*, text: str, field: str = "prompt", user=None) -> None:
-    """Refuse (``prompt_blocked``, 403) a text using a blocked term, in any form the name guard reads."""
-    found = names.names_in(BLOCKED_TERMS, text)
-    if found:
-        raise PromptRefused(
-            f"The {field.replace('_', ' ')} uses a blocked term.",
-            details={"field": field, "term": found[0].label, "label": found[0].label},
-        )
-
-
-names.register_text_guard("blocked_terms", prompt_blocklist_check)
-
+from backend.creators import services as creator_services
+from backend.moderation import selectors
+from backend.moderation.models import Case, Report, Strike
 
 # --- Reports and cases ------------------------------------------------------------
 
@@ -61,39 +22,6 @@ SEVERITY = {
     "misinformation": 40, "copyright": 30, "spam": 10, "other": 10,
 }  # fmt: skip
 CAMEO_OWNER_BOOST = 1000  # the likeness's own owner asking for it to come down goes first
-
-
-def _reportable(target_type: str, reporter):
-    """What ``reporter`` may report: what they may see (``Video.objects.visible_to``), so a report
-    answers the same for a hidden object as for none. Moderators (no reporter) reach everything."""
-    from backend.cameos.models import Cameo
-    from backend.creators.models import User
-    from backend.creators.selectors import blocked_user_ids
-    from backend.videos.models import Comment, Video
-
-    if reporter is None:
-        return {"video": Video, "comment": Comment, "creator": User, "cameo": Cameo}[target_type].objects.all()
-    visible_videos = Video.objects.visible_to(reporter)
-    if target_type == "video":
-        return visible_videos
-    if target_type == "comment":
-        return Comment.objects.filter(video__in=visible_videos)
-    if target_type == "creator":
-        return User.objects.filter(is_active=True).exclude(id__in=blocked_user_ids(reporter.id))
-    # A cameo one owns, or one seen in a video: misuse is reported where it is seen.
-    return (
-        Cameo.objects.exclude(status=Cameo.Status.DELETED)
-        .filter(Q(owner_id=reporter.id) | Q(appearances__video__in=visible_videos))
-        .distinct()
-    )
-
-
-def _target(target_type: str, target_id: int, reporter=None):
-    """The reported object, if it exists and the reporter may see it; else 404."""
-    target = _reportable(target_type, reporter).filter(id=target_id).first()
-    if target is None:
-        raise NotFound("Nothing to report there.")
-    return target
 
 
 def _reach(case: Case) -> int:
@@ -120,7 +48,7 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
     from backend.cameos.models import Appearance
 
     require_not_suspended(reporter, action="report")
-    _target(target_type, target_id, reporter)
+    target = selectors.report_target(target_type=target_type, target_id=target_id, reporter=reporter)
     case = Case.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
                                                    status=Case.Status.OPEN).first()  # fmt: skip
     if case is None:
@@ -131,7 +59,7 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
             case = Case.objects.select_for_update().get(target_type=target_type, target_id=target_id, status="open")
     by_cameo_owner = reason == Report.Reason.CAMEO_MISUSE and (
         (target_type == "video" and Appearance.objects.filter(video_id=target_id, cameo__owner=reporter).exists())
-        or (target_type == "cameo" and _target("cameo", target_id, reporter).owner_id == reporter.id)
+        or (target_type == "cameo" and target.owner_id == reporter.id)
     )
     report, created = Report.objects.get_or_create(
         case=case, reporter=reporter,
@@ -165,19 +93,6 @@ def case_resolve(*, case: Case, by, resolution: str) -> Case:
 
 
 @transaction.atomic
-def account_suspend(*, user, by, reason: str, days: int | None = None):
-    from backend.creators.models import User
-
-    user = User.objects.select_for_update().get(id=user.id)
-    before = {"suspended_until": user.suspended_until.isoformat() if user.suspended_until else None}
-    user.suspended_until = timezone.now() + timedelta(days=days or settings.SUSPENSION_DAYS)
-    user.save(update_fields=["suspended_until"])
-    audit_record(actor=by, action="account.suspend", target=user, reason=reason, before=before,
-                 after={"suspended_until": user.suspended_until.isoformat()})  # fmt: skip
-    return user
-
-
-@transaction.atomic
 def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
     """A strike; enough active ones suspend the account."""
     now = timezone.now()
@@ -190,20 +105,5 @@ def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
     )
     audit_record(actor=by, action="account.strike", target=user, reason=reason)
     if Strike.objects.filter(user=user, expires_at__gt=now).count() >= settings.STRIKES_TO_SUSPEND:
-        account_suspend(user=user, by=by, reason=f"{settings.STRIKES_TO_SUSPEND} active strikes")
+        creator_services.account_suspend(user=user, by=by, reason=f"{settings.STRIKES_TO_SUSPEND} active strikes")
     return strike
-
-
-@transaction.atomic
-def video_age_restrict(*, video, by, reason: str):
-    """Not for teens, and neither is anything that embeds its frames (remixes, references)."""
-    from backend.videos.models import Video
-    from backend.videos.services import videos_restrict_for_teens
-
-    video = Video.objects.select_for_update().get(id=video.id)
-    if video.safe_for_teens:
-        videos_restrict_for_teens(video_ids=[video.id])
-        video.refresh_from_db(fields=["safe_for_teens"])
-        audit_record(actor=by, action="video.age_restrict", target=video, reason=reason,
-                     before={"safe_for_teens": True}, after={"safe_for_teens": False})  # fmt: skip
-    return video

@@ -19,14 +19,14 @@ parts add up to the event exactly. Entries are append-only; a replayed event
 
 from __future__ import annotations
 
-import contextlib
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.cameos.models import Appearance
 from backend.core.audit import audit_record
 from backend.core.errors import DomainError, NotFound
+from backend.rights import events
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, UsageApproval, VideoCharacter
 from backend.rights.splits import BASIS_POINTS, allocate
 
@@ -63,7 +63,7 @@ def usage_approval_decide(*, approval: UsageApproval, by, approve: bool) -> Usag
                  after={"status": status})  # fmt: skip
     if before["status"] == UsageApproval.Status.APPROVED and not approve:
         character_id, requester_id = approval.character_id, approval.requester_id
-        transaction.on_commit(lambda: _cancel_renders_with(character_id, requester_id=requester_id))
+        events.character_withdrawn.send_on_commit(character_id=character_id, requester_id=requester_id)
     return approval
 
 
@@ -87,21 +87,8 @@ def character_policy_update(*, character: Character, by, **policy) -> Character:
     audit_record(actor=by, action="character.policy", target=character, reason="policy changed", before=before,
                  after=policy)  # fmt: skip
     if before.get("allowed") and policy.get("allowed") is False:
-        transaction.on_commit(lambda: _cancel_renders_with(character.id))
+        events.character_withdrawn.send_on_commit(character_id=character.id, requester_id=None)
     return character
-
-
-def _cancel_renders_with(character_id: int, *, requester_id: int | None = None) -> None:
-    from backend.core.errors import Conflict
-    from media.models import RenderJob
-    from media.services import render_job_cancel
-
-    jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
-    if requester_id is not None:
-        jobs = jobs.filter(requester_id=requester_id)
-    for job in jobs:
-        with contextlib.suppress(Conflict):  # finished meanwhile
-            render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
 
 
 # --- Revenue ------------------------------------------------------------------------
@@ -109,9 +96,6 @@ def _cancel_renders_with(character_id: int, *, requester_id: int | None = None) 
 
 def _parties(video) -> list[tuple[tuple, int]]:
     """(party key, basis points) for every party of a video's revenue, per the rule above."""
-    from backend.cameos.models import Appearance
-    from backend.videos import lineage
-
     weights: list[tuple[tuple, int]] = []
     creator_bps = BASIS_POINTS - settings.REVENUE_PLATFORM_BPS
     for link in VideoCharacter.objects.filter(video=video).select_related("character__holder"):
@@ -123,15 +107,24 @@ def _parties(video) -> list[tuple[tuple, int]]:
         for owner_id, part in allocate(settings.REVENUE_CAMEO_POOL_BPS, [(o, 1) for o in cameo_owners]):
             weights.append(((LedgerEntry.Party.CAMEO_OWNER, owner_id, None, None), part))
         creator_bps -= settings.REVENUE_CAMEO_POOL_BPS
-    ancestors = list(lineage.ancestors(video=video))[::-1][: settings.REVENUE_ANCESTORS_PAID]
-    if ancestors:
-        owners = [ancestor.owner_id for ancestor in ancestors]
+    owners = _nearest_ancestor_owners(video, settings.REVENUE_ANCESTORS_PAID)
+    if owners:
         for index, part in allocate(settings.REVENUE_ANCESTOR_POOL_BPS, [(i, 1) for i in range(len(owners))]):
             weights.append(((LedgerEntry.Party.ANCESTOR, owners[index], None, None), part))
         creator_bps -= settings.REVENUE_ANCESTOR_POOL_BPS
     weights.append(((LedgerEntry.Party.PLATFORM, None, None, None), settings.REVENUE_PLATFORM_BPS))
     weights.append(((LedgerEntry.Party.CREATOR, video.owner_id, None, None), max(0, creator_bps)))
     return weights
+
+
+def _nearest_ancestor_owners(video, count: int) -> list[int]:
+    """The owners of the video's parent, grandparent ... up to ``count`` of them, nearest first."""
+    owners: list[int] = []
+    ancestor = video.parent
+    while ancestor is not None and len(owners) < count:
+        owners.append(ancestor.owner_id)
+        ancestor = ancestor.parent
+    return owners
 
 
 @transaction.atomic
@@ -142,7 +135,7 @@ def revenue_event_record(
     existing = RevenueEvent.objects.filter(external_id=external_id).first()
     if existing is not None:
         return existing, False
-    if video.status != "published":
+    if video.status != video.Status.PUBLISHED:
         raise DomainError("Only published videos earn revenue.", code="video_not_published")
     if amount_minor <= 0:
         raise DomainError("The amount must be positive.", code="invalid_amount")
@@ -172,13 +165,9 @@ def revenue_event_record(
 @transaction.atomic
 def character_videos_take_down(*, character: Character, by, reason: str) -> int:
     """At the holder's request: remove every published video using the character (each audited)."""
-    from backend.videos.models import Video
-    from backend.videos.services import video_remove
-
-    videos = Video.objects.filter(character_links__character=character, status=Video.Status.PUBLISHED)
-    count = 0
-    for video in videos:
-        video_remove(video=video, by=by, reason=f"rights holder request: {reason}")
-        count += 1
+    removals = events.character_taken_down.send(
+        sender=None, character_id=character.id, by=by, reason=f"rights holder request: {reason}"
+    )
+    count = sum(removed for _receiver, removed in removals)
     audit_record(actor=by, action="character.take_down", target=character, reason=reason, after={"videos": count})
     return count

@@ -13,7 +13,6 @@ from django.utils.html import format_html
 
 from backend.core.admin import ReasonActionForm, ServiceActionsOnly, action_reason, run_each
 from backend.core.private_media import media_file_url
-from backend.moderation import services as moderation_services
 from backend.videos import services
 from backend.videos.models import Comment, Hashtag, Video
 
@@ -68,7 +67,7 @@ class VideoAdmin(ServiceActionsOnly, admin.ModelAdmin):
 
     @admin.action(description="Age-restrict the selected videos (hidden from teens)", permissions=["moderate"])
     def age_restrict(self, request, queryset):
-        self._each(request, queryset, moderation_services.video_age_restrict, "age-restricted")
+        self._each(request, queryset, services.video_age_restrict, "age-restricted")
 
     def _each(self, request, queryset, service, verb: str) -> None:
         reason = action_reason(request, f"{verb} by a moderator in the admin")

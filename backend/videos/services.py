@@ -454,3 +454,15 @@ def comment_remove(*, comment: Comment, by: User | None, reason: str) -> None:
         Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
         before = {"body": comment.body, "author_id": comment.author_id, "video_id": comment.video_id}
         audit_record(actor=by, action="comment.remove", target=comment, reason=reason, before=before)
+
+
+@transaction.atomic
+def video_age_restrict(*, video, by, reason: str):
+    """Not for teens, and neither is anything that embeds its frames (remixes, references)."""
+    video = Video.objects.select_for_update().get(id=video.id)
+    if video.safe_for_teens:
+        videos_restrict_for_teens(video_ids=[video.id])
+        video.refresh_from_db(fields=["safe_for_teens"])
+        audit_record(actor=by, action="video.age_restrict", target=video, reason=reason,
+                     before={"safe_for_teens": True}, after={"safe_for_teens": False})  # fmt: skip
+    return video

@@ -39,7 +39,6 @@ from backend.cameos.selectors import cameo_permission
 from backend.core.errors import DomainError
 from backend.creators import services as creator_services
 from backend.creators.models import Block, Follow
-from backend.moderation.services import video_age_restrict
 from backend.videos import selectors as video_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
@@ -273,7 +272,7 @@ class ConsentMachine(RuleBasedStateMachine):
     def age_restrict(self, video):
         video = self.some(Video, video, safe_for_teens=True)
         if video:
-            self.act(video_age_restrict, video=video, by=self.moderator, reason="step")
+            self.act(video_services.video_age_restrict, video=video, by=self.moderator, reason="step")
 
     # --- the invariant ---------------------------------------------------------------------
 
@@ -363,8 +362,8 @@ class ConsentMachine(RuleBasedStateMachine):
 @pytest.fixture
 def machine_world(monkeypatch, settings):
     """Renders are run by the machine itself (the real worker path is in tests/e2e); quotas never stop it."""
-    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: None)
-    monkeypatch.setattr("media.tasks.postprocess_render.delay", lambda **kwargs: None)
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: None)
+    monkeypatch.setattr("media.tasks.render_job_postprocess.delay", lambda **kwargs: None)
     generous = {"max_render_seconds": 60, "daily_renders": 10_000, "concurrent_renders": 10_000,
                 "character_cameos": 10_000}  # fmt: skip
     settings.TIER_QUOTAS = {tier: generous for tier in settings.TIER_QUOTAS}

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from backend.cameos.models import Appearance
 from backend.core.models import AuditLogEntry
+from backend.creators import services as creator_services
 from backend.moderation import services
 from backend.moderation.models import Case, Report
 from feeds import store
@@ -142,7 +143,7 @@ class TestStrikesAndSuspensions:
 
     def test_a_suspended_account_cannot_render_publish_comment_or_ask_for_cameos(self, client_for):
         creator = UserFactory()
-        services.account_suspend(user=creator, by=None, reason="test", days=3)
+        creator_services.account_suspend(user=creator, by=None, reason="test", days=3)
         creator.refresh_from_db()
         client = client_for(creator)
         draft = VideoFactory(owner=creator, status="draft", published_at=None)

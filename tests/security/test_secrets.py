@@ -82,8 +82,8 @@ def test_the_demo_admin_exists_only_with_debug(settings):
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import CommandError, call_command
 
-    from backend import demo
     from backend.creators.models import User
+    from backend.demo import data as demo
 
     settings.DEBUG = False
     with pytest.raises(CommandError):

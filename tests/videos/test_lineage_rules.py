@@ -101,7 +101,7 @@ def test_a_remix_carries_its_sources_teen_restriction():
 
 
 def test_age_restricting_a_source_restricts_what_embeds_it():
-    from backend.moderation.services import video_age_restrict
+    from backend.videos.services import video_age_restrict
 
     source = VideoFactory()
     remix = remix_of(source, owner=UserFactory())

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from backend import demo
+from backend.demo import data as demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,16 @@
+"""Reactions of cameos to the events of creators: relationships that ended take access with them."""
+
+from django.dispatch import receiver
+
+from backend.cameos.services import grants_revoke_between, mutual_access_end
+from backend.creators.events import block_created, mutuals_ended
+
+
+@receiver(mutuals_ended, dispatch_uid="cameos.end_mutual_access")
+def end_mutual_access(sender, *, user_a_id: int, user_b_id: int, **kwargs) -> None:
+    mutual_access_end(user_a_id=user_a_id, user_b_id=user_b_id)
+
+
+@receiver(block_created, dispatch_uid="cameos.revoke_grants_on_block")
+def revoke_grants_on_block(sender, *, blocker_id: int, blocked_id: int, **kwargs) -> None:
+    grants_revoke_between(user_a_id=blocker_id, user_b_id=blocked_id)
