@@ -273,7 +273,7 @@ class TestRenderPrompts:
     @pytest.mark.parametrize(("text", "label", "code"), EVASIONS)
     def test_a_prompt_evasion_is_refused_and_never_queued(self, protected, client_for, monkeypatch, text, label, code):
         sent = []
-        monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+        monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
         response = client_for(UserFactory()).post(
             "/api/v1/renders", {"prompt": f"{text} skating", "duration_s": 5}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
         )

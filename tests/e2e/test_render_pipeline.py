@@ -12,7 +12,7 @@ from backend.cameos.models import Appearance
 from backend.videos.models import Video
 from media import provenance, services
 from media.models import RenderJob
-from media.tasks import render_job_run
+from media.tasks import render_job_execute
 from tests.e2e.conftest import bucket_keys
 from tests.factories import CameoFactory, UserFactory
 
@@ -93,7 +93,7 @@ def test_request_to_a_playable_signed_draft(start_worker, client_for, s3, tmp_pa
 def test_the_same_message_delivered_twice_renders_once(start_worker, client_for, s3):
     creator = UserFactory()
     job_id = request_render(client_for(creator)).data["id"]
-    render_job_run.delay(job_id=job_id)  # a duplicate of the message the request queued
+    render_job_execute.delay(job_id=job_id)  # a duplicate of the message the request queued
     worker = start_worker(concurrency=2)
     job = wait_for(job_id, {"succeeded", "failed"}, worker=worker)
     time.sleep(1)  # let the duplicate finish its no-op

@@ -25,7 +25,7 @@ BODY = {"prompt": "the same, on the moon", "duration_s": 4}
 def queued(monkeypatch):
     """Messages the request would send (the worker path is in tests/e2e/test_consent_paths.py)."""
     sent = []
-    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
     return sent
 
 

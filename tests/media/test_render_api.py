@@ -17,7 +17,7 @@ BODY = {"prompt": "a dragon learning to skate", "duration_s": 5}
 def queued(monkeypatch):
     """Messages the request would send to the broker (the worker path is covered in tests/e2e)."""
     sent = []
-    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
     return sent
 
 
@@ -152,7 +152,7 @@ def test_the_reaper_resends_post_processing_whose_message_was_lost(user, setting
     from media.services import render_jobs_reap
 
     sent = []
-    monkeypatch.setattr("media.tasks.postprocess_render.delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("media.tasks.render_job_postprocess.delay", lambda **kwargs: sent.append(kwargs))
     stale = timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
     job = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", status="running",
                                    stage="awaiting_post_processing", heartbeat_at=stale, attempts=1,
@@ -172,7 +172,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_once(user, settings, 
     from media.services import render_jobs_reap
 
     sent = []
-    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: sent.append(kwargs))
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
     old = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S + 1)
     lost = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", created_at=old,
                                     idempotency_key="lost", request_fingerprint="f")  # fmt: skip

@@ -36,7 +36,7 @@ def test_challenge_page_by_recency_and_by_likes(api_client):
 
 
 def test_render_admin_retries_failed_and_cancels_queued_jobs(client, monkeypatch):
-    monkeypatch.setattr("media.tasks.render_job_run.delay", lambda **kwargs: None)
+    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: None)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     user = UserFactory()
     common = {"requester": user, "duration_s": 3, "provider": "preview"}
