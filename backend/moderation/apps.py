@@ -8,4 +8,4 @@ class ModerationConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this app's list with the name guard (``backend.core.names.text_guard``).
-        from backend.moderation import services  # noqa: F401
+        from backend.moderation import selectors  # noqa: F401

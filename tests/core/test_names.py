@@ -8,7 +8,7 @@ from django.urls import reverse
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo, ProtectedLikeness
 from backend.core import names
-from backend.moderation import services as moderation_services
+from backend.moderation import selectors as moderation_selectors
 from backend.moderation.models import BlockedTerm
 from backend.rights import selectors as rights_selectors
 from backend.rights.models import Character, RightsHolder
@@ -99,8 +99,8 @@ class TestOneMatcherForEveryList:
 
         assert [p.name for p in cameo_selectors.protected_likenesses_in(text="#MickeyMouse")] == ["Mickey Mouse"]
         assert [c.name for c in rights_selectors.characters_in(text="#MickeyMouse")] == ["Mickey Mouse"]
-        with pytest.raises(moderation_services.PromptRefused) as caught:
-            moderation_services.prompt_blocklist_check(text="#MickeyMouse")
+        with pytest.raises(moderation_selectors.PromptRefused) as caught:
+            moderation_selectors.prompt_blocklist_check(text="#MickeyMouse")
         assert caught.value.details["label"] == "Mickey Mouse"
 
     def test_the_index_is_rebuilt_when_an_entry_changes(self):
@@ -115,8 +115,8 @@ class TestOneMatcherForEveryList:
 
     def test_a_blocked_terms_alias_is_blocked(self):
         BlockedTerm.objects.create(term="gore", aliases="ゴア")
-        with pytest.raises(moderation_services.PromptRefused):
-            moderation_services.prompt_blocklist_check(text="lots of ゴア")
+        with pytest.raises(moderation_selectors.PromptRefused):
+            moderation_selectors.prompt_blocklist_check(text="lots of ゴア")
 
 
 @pytest.fixture
