@@ -26,11 +26,13 @@ run: $(INSTALLED)
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --procfile Procfile.dev start
 
 test: $(INSTALLED)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
