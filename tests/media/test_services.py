@@ -1,15 +1,13 @@
 """media/services.py, called directly: request, claim, execute, post-process, cancel, reap and retry.
 
-Renders run in this process with ``ClipProvider`` (a provider that returns a real, short MP4) and the
-real post-processing (FFmpeg, C2PA, fingerprints); the same paths on real workers are in tests/e2e.
-Messages to the broker are recorded, not sent.
+Renders run in this process with ``ClipProvider`` (tests/media/conftest.py: a provider that returns a real,
+short MP4) and the real post-processing (FFmpeg, C2PA, fingerprints); the same paths on real workers are in
+tests/e2e. Messages to the broker are recorded, not sent.
 """
 
-import shutil
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import storages
 from django.utils import timezone
 
 from backend.cameos.models import Appearance
@@ -19,75 +17,10 @@ from backend.rights.models import VideoCharacter
 from backend.videos.models import Video
 from media import services
 from media.models import RenderJob
-from media.providers.base import ProviderJob
 from tests.factories import CameoFactory, CharacterFactory, RenderJobFactory, UserFactory
-from tests.media_files import make_clip
+from tests.media.conftest import private_files
 
 pytestmark = pytest.mark.django_db
-
-
-class ClipProvider:
-    """Finishes every render at once with the same clip; ``fail_with`` makes ``submit`` raise."""
-
-    name = "clip"
-    clip = None
-    fail_with: Exception | None = None
-    on_submit = None
-    calls: list[str] = []
-
-    def __init__(self, **options):
-        pass
-
-    def submit(self, spec) -> ProviderJob:
-        ClipProvider.calls.append("submit")
-        if ClipProvider.fail_with is not None:
-            raise ClipProvider.fail_with
-        if ClipProvider.on_submit is not None:
-            ClipProvider.on_submit()
-        return ProviderJob("clip-1", "succeeded", 100)
-
-    def poll(self, provider_job_id) -> ProviderJob:
-        return ProviderJob(provider_job_id, "succeeded", 100)
-
-    def fetch_result(self, provider_job_id, destination):
-        ClipProvider.calls.append("fetch_result")
-        shutil.copyfile(ClipProvider.clip, destination)
-        return destination
-
-    def cancel(self, provider_job_id) -> None:
-        ClipProvider.calls.append(f"cancel {provider_job_id}")
-
-
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory):
-    return make_clip(tmp_path_factory.mktemp("clip") / "clip.mp4", seconds=1.5)
-
-
-@pytest.fixture
-def provider(settings, clip):
-    settings.RENDER_PROVIDER_CLASSES = {"clip": f"{__name__}.ClipProvider"}
-    settings.RENDER_PROVIDER = "clip"
-    ClipProvider.clip, ClipProvider.fail_with, ClipProvider.on_submit, ClipProvider.calls = clip, None, None, []
-    yield ClipProvider
-    ClipProvider.fail_with, ClipProvider.on_submit, ClipProvider.calls = None, None, []
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """The messages services send after commit, by task."""
-    messages = {"render": [], "postprocess": []}
-    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: messages["render"].append(kwargs))
-    monkeypatch.setattr(
-        "media.tasks.render_job_postprocess.delay", lambda **kwargs: messages["postprocess"].append(kwargs)
-    )
-    return messages
-
-
-def private_files(job) -> list[str]:
-    """What the private store holds under a job's originals folder."""
-    store = storages["default"]
-    folder = f"renders/{job.id}"
-    return sorted(store.listdir(folder)[1]) if store.exists(folder) else []
 
 
 def job_state(job) -> tuple:
