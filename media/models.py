@@ -39,6 +39,20 @@ class RenderJob(models.Model):
         HD = "720p", "720p"
         FULL_HD = "1080p", "1080p"
 
+    class Stage(models.TextChoices):
+        """Where a job is; the worker, the reaper and retries decide by it (blank before the first claim)."""
+
+        STARTING = "starting", "Starting"
+        RENDERING = "rendering", "Rendering"
+        DOWNLOADING = "downloading", "Downloading"
+        STORING = "storing", "Storing"
+        AWAITING_POST_PROCESSING = "awaiting_post_processing", "Awaiting post-processing"
+        POST_PROCESSING = "post_processing", "Post-processing"
+        DONE = "done", "Done"
+        WAITING_TO_RETRY = "waiting_to_retry", "Waiting to retry"
+        REQUEUED_AFTER_WORKER_LOSS = "requeued_after_worker_loss", "Requeued after worker loss"
+        RETRY_REQUESTED = "retry_requested", "Retry requested"
+
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.BLOCKED)
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -68,7 +82,7 @@ class RenderJob(models.Model):
     provider = models.CharField(max_length=20)
     provider_job_id = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    stage = models.CharField(max_length=30, blank=True)
+    stage = models.CharField(max_length=30, choices=Stage.choices, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=60, blank=True)

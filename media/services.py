@@ -324,7 +324,7 @@ def render_job_claim(*, job_id: str) -> RenderJob | None:
         return None
     now = timezone.now()
     job.status = RenderJob.Status.RUNNING
-    job.stage = "starting"
+    job.stage = RenderJob.Stage.STARTING
     job.attempts += 1
     job.started_at = job.started_at or now
     job.heartbeat_at = now
@@ -344,7 +344,7 @@ def _update_running(job: RenderJob, **fields) -> None:
 
 
 @contextmanager
-def _stage(job: RenderJob, name: str, progress: int):
+def _stage(job: RenderJob, name: RenderJob.Stage, progress: int):
     _update_running(job, stage=name, progress=progress)
     started = time.monotonic()
     yield
@@ -445,7 +445,7 @@ def render_job_execute(*, job_id: str) -> None:
     try:
         with _heartbeat(job.id):
             _recheck_consent(job)
-            with _stage(job, "rendering", progress=10):
+            with _stage(job, RenderJob.Stage.RENDERING, progress=10):
                 provider_job = provider.submit(_render_spec(job, workdir))
                 provider_job_id = provider_job.provider_job_id
                 _update_running(job, provider_job_id=provider_job_id)
@@ -455,15 +455,15 @@ def render_job_execute(*, job_id: str) -> None:
                     provider_job.error_message or "The provider did not finish the render.",
                     code=provider_job.error_code or "provider_failed",
                 )
-            with _stage(job, "downloading", progress=80):
+            with _stage(job, RenderJob.Stage.DOWNLOADING, progress=80):
                 result = provider.fetch_result(provider_job_id, workdir / "original.mp4")
             _recheck_consent(job)
-            with _stage(job, "storing", progress=85):
+            with _stage(job, RenderJob.Stage.STORING, progress=85):
                 with open(result, "rb") as handle:
                     stored_original = storage.private().save(f"renders/{job.id}/original.mp4", File(handle))
                 # The heartbeat stays set: if this process dies before the post-processing
                 # message is sent, the reaper sees the job go stale and sends it.
-                _update_running(job, original=stored_original, stage="awaiting_post_processing")
+                _update_running(job, original=stored_original, stage=RenderJob.Stage.AWAITING_POST_PROCESSING)
     except JobCancelled:
         _after_cancel(job, provider, provider_job_id, [stored_original])
         return
@@ -504,7 +504,7 @@ def _requeue_or_fail(job: RenderJob, error: ProviderTransientError) -> bool:
         _finish(job, RenderJob.Status.FAILED, code="provider_unavailable", message=str(error))
         return False
     job.status = RenderJob.Status.QUEUED
-    job.stage = "waiting_to_retry"
+    job.stage = RenderJob.Stage.WAITING_TO_RETRY
     job.error_code = getattr(error, "code", "provider_transient_error")
     job.error_message = str(error)[:500]
     job.heartbeat_at = None
@@ -535,9 +535,9 @@ def render_job_fail(*, job_id, code: str, message: str) -> None:
 @transaction.atomic
 def _claim_post_processing(job_id: str) -> RenderJob | None:
     job = RenderJob.objects.select_for_update().filter(id=job_id).first()
-    if job is None or job.status != RenderJob.Status.RUNNING or job.stage != "awaiting_post_processing":
+    if job is None or job.status != RenderJob.Status.RUNNING or job.stage != RenderJob.Stage.AWAITING_POST_PROCESSING:
         return None
-    job.stage = "post_processing"
+    job.stage = RenderJob.Stage.POST_PROCESSING
     job.heartbeat_at = timezone.now()
     job.save(update_fields=["stage", "heartbeat_at"])
     return job
@@ -605,7 +605,7 @@ def _complete(job: RenderJob, *, outputs, published: list[str]) -> bool:
     postprocessing.fingerprint_store(video=video, hashes=outputs.fingerprint)
     locked.result_video = video
     locked.progress = 100
-    locked.stage = "done"
+    locked.stage = RenderJob.Stage.DONE
     locked.stage_seconds = job.stage_seconds
     locked.save(update_fields=["result_video", "progress", "stage", "stage_seconds"])
     _finish(locked, RenderJob.Status.SUCCEEDED)
@@ -667,8 +667,8 @@ def render_jobs_reap() -> dict[str, int]:
             job = RenderJob.objects.select_for_update(skip_locked=True).filter(id=job_id).first()
             if job is None or job.status != RenderJob.Status.RUNNING or job.heartbeat_at >= _heartbeat_deadline():
                 continue
-            if job.stage in ("post_processing", "awaiting_post_processing"):
-                job.stage = "awaiting_post_processing"
+            if job.stage in (RenderJob.Stage.POST_PROCESSING, RenderJob.Stage.AWAITING_POST_PROCESSING):
+                job.stage = RenderJob.Stage.AWAITING_POST_PROCESSING
                 job.heartbeat_at = timezone.now()  # not re-sent again before another timeout
                 job.save(update_fields=["stage", "heartbeat_at"])
                 transaction.on_commit(lambda job_id=job.id: tasks.render_job_postprocess.delay(job_id=str(job_id)))
@@ -678,7 +678,7 @@ def render_jobs_reap() -> dict[str, int]:
                 counts["failed"] += 1
             else:
                 job.status = RenderJob.Status.QUEUED
-                job.stage = "requeued_after_worker_loss"
+                job.stage = RenderJob.Stage.REQUEUED_AFTER_WORKER_LOSS
                 job.heartbeat_at = None
                 job.save(update_fields=["status", "stage", "heartbeat_at"])
                 transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
@@ -699,7 +699,11 @@ def _resend_lost_queued_jobs() -> int:
     resent = 0
     for job_id in lost.values_list("id", flat=True):
         with transaction.atomic():
-            job = RenderJob.objects.select_for_update(skip_locked=True).filter(id=job_id, status="queued").first()
+            job = (
+                RenderJob.objects.select_for_update(skip_locked=True)
+                .filter(id=job_id, status=RenderJob.Status.QUEUED)
+                .first()
+            )
             if job is None:
                 continue
             job.heartbeat_at = timezone.now()  # marks when it was last sent
@@ -716,7 +720,7 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
         raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
     job.status = RenderJob.Status.QUEUED
-    job.stage = "retry_requested"
+    job.stage = RenderJob.Stage.RETRY_REQUESTED
     job.attempts = 0
     job.error_code = ""
     job.error_message = ""

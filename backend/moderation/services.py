@@ -56,7 +56,9 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
             with transaction.atomic():
                 case = Case.objects.create(target_type=target_type, target_id=target_id)
         except IntegrityError:  # opened by a concurrent report
-            case = Case.objects.select_for_update().get(target_type=target_type, target_id=target_id, status="open")
+            case = Case.objects.select_for_update().get(
+                target_type=target_type, target_id=target_id, status=Case.Status.OPEN
+            )
     by_cameo_owner = reason == Report.Reason.CAMEO_MISUSE and (
         (target_type == "video" and Appearance.objects.filter(video_id=target_id, cameo__owner=reporter).exists())
         or (target_type == "cameo" and target.owner_id == reporter.id)
