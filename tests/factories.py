@@ -213,3 +213,12 @@ class RenderJobFactory(factory.django.DjangoModelFactory):
     status = "queued"
     idempotency_key = factory.Sequence(lambda n: f"key-{n}")
     request_fingerprint = factory.LazyAttribute(lambda job: f"fingerprint-{job.idempotency_key}")
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "videos.Comment"
+
+    video = factory.SubFactory(VideoFactory)
+    author = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"nice one {n}")

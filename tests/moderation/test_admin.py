@@ -5,13 +5,14 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from backend.cameos.models import Appearance
 from backend.core.models import AuditLogEntry
 from backend.moderation import services
 from backend.moderation.models import Case, Strike
 from backend.videos import services as video_services
 from backend.videos.models import Comment, Video
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from feeds import store
+from tests.factories import AppearanceFactory, CameoFactory, CaseFactory, UserFactory, VideoFactory
+from tests.moderation.conftest import report
 
 pytestmark = pytest.mark.django_db
 CASES = reverse("admin:moderation_case_changelist")
@@ -33,7 +34,7 @@ def messages_of(response):
 def test_a_refused_restore_says_why_and_leaves_the_case_open(moderator):
     video = VideoFactory()
     cameo = CameoFactory()
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     services.report_create(reporter=UserFactory(), target_type="video", target_id=video.id, reason="other")
     case = Case.objects.get()
     video_services.video_remove(video=video, by=None, reason="taken down")
@@ -77,3 +78,72 @@ def test_cases_and_strikes_are_not_edited_or_deleted_by_hand(moderator, client):
     assert Strike.objects.filter(id=strike.id).exists()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert client.post(reverse("admin:moderation_case_delete", args=[case.id]), {"post": "yes"}).status_code == 403
+
+
+class TestReviewQueueAsAModerator:
+    def test_triage_remove_vanishes_from_feeds_then_restore(
+        self, moderator, client_for, django_capture_on_commit_callbacks, monkeypatch
+    ):
+        monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: None)
+        video, other = VideoFactory(caption="bad one"), VideoFactory()
+        viewer = UserFactory()
+        report(client_for(viewer), "video", video.id, "hate")
+        case = Case.objects.get()
+        queue = moderator.get(reverse("admin:moderation_case_changelist"))
+        assert queue.status_code == 200 and f">{case.id}<".encode() in queue.content
+        detail = moderator.get(reverse("admin:moderation_case_change", args=[case.id]))
+        assert b"prompt" in detail.content and b"lineage" in detail.content
+        changelist = reverse("admin:moderation_case_changelist")
+        no_reason = moderator.post(changelist, {"action": "remove_target", "_selected_action": [case.id], "reason": ""})
+        assert no_reason.status_code == 302
+        video.refresh_from_db()
+        assert video.status == "published"  # nothing happens without a reason
+        with django_capture_on_commit_callbacks(execute=True):
+            moderator.post(
+                changelist, {"action": "remove_target", "_selected_action": [case.id], "reason": "hate speech"}
+            )
+        video.refresh_from_db()
+        case.refresh_from_db()
+        assert (video.status, case.status) == ("removed", "resolved")
+        served = [c["id"] for c in client_for(viewer).get("/api/v1/feed").json()["results"]]
+        assert video.id not in served and other.id in served
+        entry = AuditLogEntry.objects.get(action="video.remove")
+        assert (entry.actor, entry.reason, entry.before, entry.after) == (
+            moderator.user, "hate speech", {"status": "published"}, {"status": "removed"})  # fmt: skip
+
+        # A removed video is gone for reporters like one that never was; an appeal opens a case.
+        assert report(client_for(UserFactory()), "video", video.id, "other").status_code == 404
+        reopened = CaseFactory(target_id=video.id)
+        with django_capture_on_commit_callbacks(execute=True):
+            moderator.post(changelist, {"action": "restore_target", "_selected_action": [reopened.id],
+                                        "reason": "appeal granted"})  # fmt: skip
+        video.refresh_from_db()
+        assert video.status == "published"
+        store.redis().delete(store.feed_key(viewer.id, store.FOR_YOU), store.seen_key(viewer.id))
+        assert video.id in [c["id"] for c in client_for(viewer).get("/api/v1/feed").json()["results"]]
+
+    def test_age_restrict_and_suspend_cameo_and_strike(self, moderator, client_for):
+        video = VideoFactory()
+        cameo = CameoFactory()
+        AppearanceFactory(cameo=cameo, video=video)
+        report(client_for(UserFactory()), "video", video.id, "sexual")
+        case = Case.objects.get()
+        changelist = reverse("admin:moderation_case_changelist")
+        moderator.post(changelist, {"action": "age_restrict", "_selected_action": [case.id], "reason": "suggestive"})
+        video.refresh_from_db()
+        assert video.safe_for_teens is False
+        report(client_for(UserFactory()), "video", video.id, "cameo_misuse")
+        case = Case.objects.get(status="open")
+        moderator.post(changelist, {"action": "suspend_cameo", "_selected_action": [case.id], "reason": "misuse"})
+        cameo.refresh_from_db()
+        assert cameo.status == "suspended"
+
+    def test_a_moderator_cannot_change_settings_or_accounts(self, moderator):
+        target = UserFactory()
+        assert moderator.get(reverse("admin:moderation_blockedterm_changelist")).status_code == 403
+        assert moderator.get(reverse("admin:creators_invitecode_changelist")).status_code == 403
+        assert moderator.get(reverse("admin:creators_user_change", args=[target.id])).status_code == 200  # view only
+        assert moderator.post(reverse("admin:creators_user_change", args=[target.id]),
+                              {"email": "x@example.com", "handle": "hijack"}).status_code == 403  # fmt: skip
+        assert moderator.get(reverse("admin:auth_group_changelist")).status_code == 403
+        assert moderator.get(reverse("admin:django_celery_beat_periodictask_changelist")).status_code == 403
