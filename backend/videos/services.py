@@ -426,6 +426,11 @@ def comment_create(*, video: Video, author: User, body: str) -> Comment:
 
 
 @transaction.atomic
+    _comment_delete_counted(comment)
+
+
+def _comment_delete_counted(comment: Comment) -> bool:
+    """Delete the comment and count it off its video; False when it was gone already. Caller is atomic."""
 def comment_delete(*, comment: Comment, by: User) -> None:
     """The author or the video's owner may delete a comment."""
     if by.id not in (comment.author_id, comment.video.owner_id):
@@ -433,12 +438,7 @@ def comment_delete(*, comment: Comment, by: User) -> None:
     deleted, _ = Comment.objects.filter(id=comment.id).delete()
     if deleted:
         Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
-
-
-def views_add(*, counts: dict[int, int]) -> None:
-    """Add view counts flushed from the feed's event counters."""
-    for video_id, views in counts.items():
-        Video.objects.filter(id=video_id).update(view_count=F("view_count") + views)
+    return bool(deleted)
 
 
 @transaction.atomic
@@ -448,10 +448,7 @@ def comment_remove(*, comment: Comment, by: User | None, reason: str) -> None:
     Unlike ``comment_delete`` (the author's or the video owner's own), nobody's
     ownership is checked: callers are the admin and the review queue.
     """
-
-    deleted, _ = Comment.objects.filter(id=comment.id).delete()
-    if deleted:
-        Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
+    if _comment_delete_counted(comment):
         before = {"body": comment.body, "author_id": comment.author_id, "video_id": comment.video_id}
         audit_record(actor=by, action="comment.remove", target=comment, reason=reason, before=before)
 
