@@ -426,15 +426,15 @@ def comment_create(*, video: Video, author: User, body: str) -> Comment:
 
 
 @transaction.atomic
+def comment_delete(*, comment: Comment, by: User) -> None:
+    """The author or the video's owner may delete a comment."""
+    if by.id not in (comment.author_id, comment.video.owner_id):
+        raise Forbidden("Only the author or the video's owner can delete this comment.")
     _comment_delete_counted(comment)
 
 
 def _comment_delete_counted(comment: Comment) -> bool:
     """Delete the comment and count it off its video; False when it was gone already. Caller is atomic."""
-def comment_delete(*, comment: Comment, by: User) -> None:
-    """The author or the video's owner may delete a comment."""
-    if by.id not in (comment.author_id, comment.video.owner_id):
-        raise Forbidden("Only the author or the video's owner can delete this comment.")
     deleted, _ = Comment.objects.filter(id=comment.id).delete()
     if deleted:
         Video.objects.filter(id=comment.video_id).update(comment_count=F("comment_count") - 1)
