@@ -6,9 +6,11 @@ from django.urls import reverse
 from backend.core.errors import NotFound
 from backend.core.models import AuditLogEntry
 from backend.rights import services
-from backend.rights.models import Character, RightsHolder, UsageApproval
+from backend.rights.models import Character, UsageApproval
+from backend.videos import services as video_services
 from media.services import render_job_request
-from tests.factories import UserFactory
+from tests.factories import CharacterFactory, RightsHolderFactory, UsageApprovalFactory, UserFactory
+from tests.rights.conftest import character, video_with_everyone
 
 pytestmark = pytest.mark.django_db
 APPROVALS = reverse("admin:rights_usageapproval_changelist")
@@ -24,13 +26,12 @@ def staff(client):
 
 @pytest.fixture
 def comet():
-    holder = RightsHolder.objects.create(name="Moonbeam Studios")
-    return Character.objects.create(holder=holder, name="Captain Comet", allowed=True, needs_approval=True)
+    return CharacterFactory(holder__name="Moonbeam Studios", name="Captain Comet", needs_approval=True)
 
 
 @pytest.mark.parametrize(("action", "status"), [("approve", "approved"), ("deny", "denied")])
 def test_approve_and_deny_go_through_the_service_and_are_audited(staff, comet, action, status):
-    approval = UsageApproval.objects.create(character=comet, requester=UserFactory())
+    approval = UsageApprovalFactory(character=comet)
     response = staff.post(APPROVALS, {"action": action, "_selected_action": [approval.id]})
     assert response.status_code == 302
     approval.refresh_from_db()
@@ -41,7 +42,7 @@ def test_approve_and_deny_go_through_the_service_and_are_audited(staff, comet, a
 
 
 def test_deciding_again_the_same_way_changes_nothing(staff, comet):
-    approval = UsageApproval.objects.create(character=comet, requester=UserFactory())
+    approval = UsageApprovalFactory(character=comet)
     for _ in range(2):
         staff.post(APPROVALS, {"action": "approve", "_selected_action": [approval.id]})
     assert AuditLogEntry.objects.filter(action="character.usage_approve").count() == 1
@@ -64,7 +65,7 @@ def test_denying_an_approved_use_cancels_that_requesters_renders(comet, django_c
 
 
 def test_only_staff_or_the_holder_decide(comet):
-    approval = UsageApproval.objects.create(character=comet, requester=UserFactory())
+    approval = UsageApprovalFactory(character=comet)
     with pytest.raises(NotFound):
         services.usage_approval_decide(approval=approval, by=UserFactory(), approve=True)
     member = UserFactory()
@@ -86,7 +87,7 @@ def test_a_policy_edit_with_other_fields_is_audited_against_the_stored_policy(st
 
 
 def test_a_characters_holder_is_fixed(staff, comet):
-    other = RightsHolder.objects.create(name="Other Studio")
+    other = RightsHolderFactory(name="Other Studio")
     form = {"holder": other.id, "name": comet.name, "aliases": "", "reference_image": "", "allowed": "on",
             "scope": "anywhere", "restrictions": "", "revenue_share_bps": 0, "needs_approval": "on"}  # fmt: skip
     staff.post(reverse("admin:rights_character_change", args=[comet.id]), form)
@@ -103,8 +104,43 @@ def test_nothing_is_hard_deleted(staff, comet, model):
 
 
 def test_approvals_are_not_edited_by_hand(staff, comet):
-    approval = UsageApproval.objects.create(character=comet, requester=UserFactory())
+    approval = UsageApprovalFactory(character=comet)
     url = reverse("admin:rights_usageapproval_change", args=[approval.id])
     assert staff.post(url, {"character": comet.id, "requester": approval.requester_id,
                             "status": "approved"}).status_code == 403  # fmt: skip
     assert UsageApproval.objects.get(id=approval.id).status == "requested"
+
+
+class TestActionsForHolders:
+    def test_holder_asks_to_take_down_published_videos_audited(self, studio, staff):
+        from django.urls import reverse
+
+        from backend.core.models import AuditLogEntry
+
+        comet = character(studio[0])
+        creator = UserFactory()
+        video = video_services.video_create_draft(owner=creator, prompt="Captain Comet")
+        services.video_characters_record(video=video, characters=[comet])
+        video = video_services.video_publish(video=video, by=creator)
+        staff.post(reverse("admin:rights_character_changelist"), {"action": "take_down_videos",
+                                                                  "_selected_action": [comet.id]})  # fmt: skip
+        video.refresh_from_db()
+        assert video.status == "removed"
+        assert AuditLogEntry.objects.filter(action="character.take_down").exists()
+
+    def test_statement_export_and_approvals_queue(self, studio, staff):
+        from django.urls import reverse
+
+        holder, _ = studio
+        video = video_with_everyone(studio)
+        services.revenue_event_record(video=video, kind="ad", amount_minor=5000, currency="EUR", external_id="adm")
+        response = staff.post(reverse("admin:rights_rightsholder_changelist"),
+                              {"action": "this_months_statement", "_selected_action": [holder.id]})  # fmt: skip
+        assert "character,Captain Comet,rights_holder,EUR,600" in response.content.decode()
+        approval = UsageApprovalFactory(character=Character.objects.get())
+        staff.post(reverse("admin:rights_usageapproval_changelist"), {"action": "approve",
+                                                                      "_selected_action": [approval.id]})  # fmt: skip
+        approval.refresh_from_db()
+        assert approval.status == "approved"
+        for model in ("revenueevent", "ledgerentry", "character", "usageapproval"):
+            assert staff.get(reverse(f"admin:rights_{model}_changelist")).status_code == 200
