@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
 
@@ -28,32 +29,8 @@ def feed_query(params) -> dict:
     return {"kind": kind, "cursor": cursor}
 
 
-class CardOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    author = inline_serializer(
-        "CardAuthor", {"handle": serializers.CharField(), "display_name": serializers.CharField()}
-    )
-    caption = serializers.CharField()
-    prompt = serializers.CharField(allow_null=True)
-    hls_url = serializers.CharField(allow_null=True)
-    mp4_url = serializers.CharField(allow_null=True)
-    poster_url = serializers.CharField(allow_null=True)
-    duration_s = serializers.FloatField()
-    like_count = serializers.IntegerField()
-    comment_count = serializers.IntegerField()
-    remix_count = serializers.IntegerField()
-    view_count = serializers.IntegerField()
-    liked = serializers.BooleanField()
-    remix_of = serializers.IntegerField(allow_null=True)
-    cameo_handles = serializers.ListField(child=serializers.CharField())
-    ai_generated = serializers.BooleanField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    published_at = serializers.DateTimeField()
-
-
 class FeedOutput(serializers.Serializer):
-    results = CardOutput(many=True)
+    results = VideoCardOutput(many=True)
     next = serializers.CharField(allow_null=True)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from backend.cameos.models import Appearance
-from backend.core.private_media import media_file_url
+from backend.videos.api import VideoCardOutput
 from backend.videos.models import Video
 
 
@@ -50,14 +50,6 @@ class Card:
         return cls(video_id, author_id, flags[:1] == b"1", flags[1:2] == b"1", body, tuple(sources))
 
 
-def _url(video: Video, name: str) -> str | None:
-    """From the store that holds the video's files now: a card for followers carries signed links (which
-    outlive the card, FEED_CARD_TTL_S < MEDIA_URL_EXPIRY_SECONDS)."""
-    # The store its state calls for, not where the files are this instant: a card rebuilt while its
-    # files move (media's receivers run after the feeds') is right once they have moved.
-    return media_file_url(name, public=video.shown_to_everyone)
-
-
 def feed_posts() -> QuerySet[Video]:
     """Posts a feed may show someone (``VideoQuerySet.shown_to_followers``); serving filters per viewer."""
     return Video.objects.shown_to_followers()
@@ -65,7 +57,7 @@ def feed_posts() -> QuerySet[Video]:
 
 def cards_build(video_ids: list[int]) -> dict[int, Card]:
     """Cards of the videos that may be shown in feeds: three queries, whatever the count."""
-    videos = feed_posts().filter(id__in=video_ids).select_related("owner")
+    videos = list(feed_posts().filter(id__in=video_ids).select_related("owner"))
     source_authors: dict[int, set[int]] = {}
     embeds = Video.embedded_sources.through.objects.filter(from_video_id__in=video_ids)
     for video_id, author_id in embeds.values_list("from_video_id", "to_video__owner_id"):
@@ -75,33 +67,19 @@ def cards_build(video_ids: list[int]) -> dict[int, Card]:
         "video_id", "cameo__owner__handle"
     ):
         cameo_handles.setdefault(video_id, set()).add(handle)
+    # One serializer for every video body the API returns; a card is the same for every viewer ("shared").
+    context = {
+        "shared": True,
+        "cameo_handles": {video_id: sorted(handles) for video_id, handles in cameo_handles.items()},
+    }
+    bodies = VideoCardOutput(videos, many=True, context=context).data
     return {
-        video.id: _card(video, sorted(cameo_handles.get(video.id, ())), source_authors.get(video.id, set()))
-        for video in videos
+        video.id: _card(video, fields, source_authors.get(video.id, set()))
+        for video, fields in zip(videos, bodies, strict=True)
     }
 
 
-def _card(video: Video, cameo_handles: list[str], source_authors: set[int]) -> Card:
-    fields = {
-        "id": video.id,
-        "author": {"handle": video.owner.handle, "display_name": video.owner.display_name},
-        "caption": video.caption,
-        "prompt": None if video.prompt_hidden else video.prompt,
-        "hls_url": _url(video, video.hls) if video.shown_to_everyone else None,  # segments are not signed
-        "mp4_url": _url(video, video.mp4),
-        "poster_url": _url(video, video.poster),
-        "duration_s": video.duration_s,
-        "width": video.width,
-        "height": video.height,
-        "like_count": video.like_count,
-        "comment_count": video.comment_count,
-        "remix_count": video.remix_count,
-        "view_count": video.view_count,
-        "remix_of": video.parent_id,
-        "cameo_handles": cameo_handles,
-        "ai_generated": True,
-        "published_at": video.published_at.isoformat(),
-    }
+def _card(video: Video, fields: dict, source_authors: set[int]) -> Card:
     body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
     public = video.visibility == Video.Visibility.PUBLIC
     sources = tuple(sorted(source_authors - {video.owner_id}))

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from django.core import signing
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -28,14 +35,48 @@ class OwnerOutput(serializers.Serializer):
     display_name = serializers.CharField()
 
 
-class VideoOutput(serializers.ModelSerializer):
-    owner = OwnerOutput()
+# What every video body shows alike: its files, its prompt (hidden unless the owner asks), whether the
+# viewer liked it and the AI label. ``files_public`` says which store's links it carries.
+class _VideoPlayback(serializers.Serializer):
     prompt = serializers.SerializerMethodField()
-    mp4_url = serializers.SerializerMethodField()
     hls_url = serializers.SerializerMethodField()
+    mp4_url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
     liked = serializers.SerializerMethodField()
     ai_generated = serializers.SerializerMethodField()
+
+    def files_public(self, video: Video) -> bool:
+        return video.media_public
+
+    def _url(self, video: Video, name: str) -> str | None:
+        return media_file_url(name, public=self.files_public(video))
+
+    def get_prompt(self, video: Video) -> str | None:
+        viewer = self.context.get("viewer")
+        if video.prompt_hidden and (viewer is None or viewer.id != video.owner_id):
+            return None
+        return video.prompt
+
+    def get_mp4_url(self, video: Video) -> str | None:
+        return self._url(video, video.mp4)
+
+    def get_hls_url(self, video: Video) -> str | None:
+        # A playlist names its segments by relative paths, which a signed link to the playlist does not
+        # cover: players get HLS while the video is public, and the signed MP4 otherwise.
+        return self._url(video, video.hls) if self.files_public(video) else None
+
+    def get_poster_url(self, video: Video) -> str | None:
+        return self._url(video, video.poster)
+
+    def get_liked(self, video: Video) -> bool:
+        return video.id in self.context.get("liked_ids", ())
+
+    def get_ai_generated(self, video: Video) -> bool:
+        return True  # every video here is generated; the label travels with the card
+
+
+class VideoOutput(_VideoPlayback, serializers.ModelSerializer):
+    owner = OwnerOutput()
 
     class Meta:
         model = Video
@@ -45,28 +86,54 @@ class VideoOutput(serializers.ModelSerializer):
             "view_count", "liked", "parent_id", "root_id", "depth", "ai_generated", "created_at", "published_at",
         ]  # fmt: skip
 
-    def get_prompt(self, video: Video) -> str | None:
-        viewer = self.context.get("viewer")
-        if video.prompt_hidden and (viewer is None or viewer.id != video.owner_id):
-            return None
-        return video.prompt
 
-    def get_mp4_url(self, video: Video) -> str | None:
-        return media_url(video, video.mp4)
+@extend_schema_serializer(component_name="CardOutput")  # the name the apps were built against
+class VideoCardOutput(_VideoPlayback):
+    """A video in a feed, the same for every viewer but ``liked`` (feeds.cards caches it as JSON without it,
+    and serving appends it): the prompt as strangers see it, and the links of the store its state calls for."""
 
-    def get_hls_url(self, video: Video) -> str | None:
-        # A playlist names its segments by relative paths, which a signed link to the playlist does not
-        # cover: players get HLS while the video is public, and the signed MP4 otherwise.
-        return media_url(video, video.hls) if video.media_public else None
+    id = serializers.IntegerField()
+    author = OwnerOutput(source="owner")
+    caption = serializers.CharField()
+    duration_s = serializers.FloatField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    like_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    remix_count = serializers.IntegerField()
+    view_count = serializers.IntegerField()
+    remix_of = serializers.IntegerField(source="parent_id", allow_null=True)
+    cameo_handles = serializers.SerializerMethodField()
+    published_at = serializers.SerializerMethodField()
 
-    def get_poster_url(self, video: Video) -> str | None:
-        return media_url(video, video.poster)
+    class Meta:
+        # The order of the cached JSON's keys; ``liked`` is left out there and appended per viewer.
+        fields = [
+            "id", "author", "caption", "prompt", "hls_url", "mp4_url", "poster_url", "duration_s", "width",
+            "height", "like_count", "comment_count", "remix_count", "view_count", "remix_of", "cameo_handles",
+            "ai_generated", "published_at", "liked",
+        ]  # fmt: skip
 
-    def get_liked(self, video: Video) -> bool:
-        return video.id in self.context.get("liked_ids", ())
+    def get_fields(self):
+        fields = super().get_fields()
+        ordered = {name: fields[name] for name in self.Meta.fields}
+        if self.context.get("shared"):
+            del ordered["liked"]
+        return ordered
 
-    def get_ai_generated(self, video: Video) -> bool:
-        return True  # every video here is generated; the label travels with the card
+    def files_public(self, video: Video) -> bool:
+        # The store its state calls for, not where the files are this instant: a card rebuilt while its
+        # files move (media's receivers run after the feeds') is right once they have moved. A card for
+        # followers carries signed links, which outlive it (FEED_CARD_TTL_S < MEDIA_URL_EXPIRY_SECONDS).
+        return video.shown_to_everyone
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_cameo_handles(self, video: Video) -> list[str]:
+        return self.context["cameo_handles"].get(video.id, [])
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_published_at(self, video: Video) -> str:
+        return video.published_at.isoformat()  # as cached since the first card: "+00:00", not DRF's "Z"
 
 
 class LineageNodeOutput(serializers.Serializer):
