@@ -131,6 +131,17 @@ def _ended_early(*, declared: float | None, last_time: float) -> bool:
     return declared is not None and last_time < declared * 0.8 - 0.5
 
 
+def _decoded_duration(
+    *, declared: float | None, last_time: float, frames: int, min_s: float, max_s: float, what: str
+) -> float:
+    """The length of a file decoded to its end: refused when nothing decoded or it ended well before it said."""
+    if frames == 0 or _ended_early(declared=declared, last_time=last_time):
+        raise BadUpload("The file is incomplete or damaged; upload it again.", code="truncated")
+    duration = declared if declared is not None else last_time
+    _check_duration(duration, min_s=min_s, max_s=max_s, what=what)
+    return duration
+
+
 def _probe_clip(path: str, *, min_s: float, max_s: float, need_audio: bool) -> tuple[ClipInfo, str, str | None]:
     """Open and decode the whole clip; return what it is, its video codec and audio codec (if any)."""
     try:
@@ -165,10 +176,9 @@ def _probe_clip(path: str, *, min_s: float, max_s: float, need_audio: bool) -> t
         raise _refuse_unreadable(
             path, not_media_code="not_a_video", not_media_message="This file is not a video."
         ) from error
-    if frames == 0 or _ended_early(declared=declared, last_time=last_time):
-        raise BadUpload("The file is incomplete or damaged; upload it again.", code="truncated")
-    duration = declared if declared is not None else last_time
-    _check_duration(duration, min_s=min_s, max_s=max_s, what="The clip")
+    duration = _decoded_duration(
+        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what="The clip"
+    )
     info = ClipInfo(duration_s=round(duration, 2), width=width, height=height, has_audio=audio_codec is not None)
     return info, video_codec, audio_codec
 
@@ -195,10 +205,9 @@ def _probe_voice(path: str, *, min_s: float, max_s: float) -> tuple[VoiceInfo, s
         raise _refuse_unreadable(
             path, not_media_code="not_audio", not_media_message="This file is not a sound recording."
         ) from error
-    if frames == 0 or _ended_early(declared=declared, last_time=last_time):
-        raise BadUpload("The file is incomplete or damaged; upload it again.", code="truncated")
-    duration = declared if declared is not None else last_time
-    _check_duration(duration, min_s=min_s, max_s=max_s, what="The voice sample")
+    duration = _decoded_duration(
+        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what="The voice sample"
+    )
     return VoiceInfo(duration_s=round(duration, 2)), codec
 
 

@@ -115,25 +115,14 @@ class UsageApprovalAdmin(ServiceActionsOnly, admin.ModelAdmin):
                  "denied")  # fmt: skip
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RevenueEvent)
-class RevenueEventAdmin(ReadOnlyAdmin):
+class RevenueEventAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["external_id", "video", "kind", "amount_minor", "currency", "created_at"]
     search_fields = ["external_id"]
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyAdmin):
+class LedgerEntryAdmin(ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["event", "party", "user", "holder", "character", "amount_minor", "currency", "created_at"]
     list_filter = ["party", "currency", "holder"]
     search_fields = ["user__handle", "holder__name", "event__external_id"]

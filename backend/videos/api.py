@@ -1,21 +1,23 @@
 from __future__ import annotations
 
-from django.core import signing
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.errors import DomainError, Forbidden, NotFound
+from backend.core.cursors import cursor_read, cursor_sign
+from backend.core.errors import Forbidden, NotFound
+from backend.core.permissions import NotSuspendedForWrites
 from backend.core.private_media import media_file_url
 from backend.creators import selectors as creator_selectors
 from backend.videos import selectors, services
@@ -209,8 +211,7 @@ def _viewer(request):
 
 
 class VideoDetailView(APIView):
-    def get_permissions(self):
-        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+    permission_classes = [IsAuthenticatedOrReadOnly, NotSuspendedForWrites]
 
     @extend_schema(responses=VideoOutput)
     def get(self, request, video_id: int):
@@ -274,8 +275,7 @@ class VideoCommentsView(ListAPIView):
     def throttle_scope(self) -> str | None:  # posting is throttled, reading is not
         return "comments" if self.request.method == "POST" else None
 
-    def get_permissions(self):
-        return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
+    permission_classes = [IsAuthenticatedOrReadOnly, NotSuspendedForWrites]
 
     def get_queryset(self):
         video = selectors.video_visible_to(viewer=_viewer(self.request), video_id=self.kwargs["video_id"])
@@ -313,44 +313,45 @@ class LineageOutput(serializers.Serializer):
     remixes_next = serializers.CharField(allow_null=True)
 
 
-def _encode_cursor(position) -> str:
-    return signing.dumps(position, salt="videos.lineage")
-
-
-def _decode_cursor(token: str | None):
-    if not token:
-        return None
-    try:
-        return signing.loads(token, salt="videos.lineage")
-    except signing.BadSignature:
-        raise DomainError("This cursor is not valid.", code="invalid_cursor") from None
+LINEAGE_CURSOR_SALT = "videos.lineage"
 
 
 CURSOR = OpenApiParameter("cursor", str, description="Opaque cursor from the previous page.")
 
 
-class VideoLineageView(APIView):
+# A page of a video's lineage after the request's cursor; 404 unless the viewer may see its lineage.
+class _LineagePageView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[CURSOR], responses=LineageOutput)
+    def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
+        raise NotImplementedError
+
+    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
+        raise NotImplementedError
+
     def get(self, request, video_id: int):
         viewer = _viewer(request)
         video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
-        after = _decode_cursor(request.query_params.get("cursor"))
-        ancestors = selectors.lineage_ancestors(viewer=viewer, video=video)
-        remixes = selectors.lineage_direct_remixes(viewer=viewer, video=video, after=after, limit=LINEAGE_PAGE + 1)
-        more = len(remixes) > LINEAGE_PAGE
-        remixes = remixes[:LINEAGE_PAGE]
-        return Response(
-            {
-                "video": lineage_nodes([video])[0],
-                "depth": video.depth,
-                "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
-                "ancestors": lineage_nodes(ancestors),
-                "remixes": lineage_nodes(remixes),
-                "remixes_next": _encode_cursor(remixes[-1].id) if more else None,
-            }
-        )
+        token = request.query_params.get("cursor")
+        after = cursor_read(token, salt=LINEAGE_CURSOR_SALT) if token else None
+        rows = self.rows_after(viewer=viewer, video=video, after=after, limit=LINEAGE_PAGE + 1)
+        return Response(self.body(viewer=viewer, video=video, rows=rows[:LINEAGE_PAGE], more=len(rows) > LINEAGE_PAGE))
+
+
+@extend_schema_view(get=extend_schema(parameters=[CURSOR], responses=LineageOutput))
+class VideoLineageView(_LineagePageView):
+    def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
+        return selectors.lineage_direct_remixes(viewer=viewer, video=video, after=after, limit=limit)
+
+    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
+        return {
+            "video": lineage_nodes([video])[0],
+            "depth": video.depth,
+            "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
+            "ancestors": lineage_nodes(selectors.lineage_ancestors(viewer=viewer, video=video)),
+            "remixes": lineage_nodes(rows),
+            "remixes_next": cursor_sign(rows[-1].id, salt=LINEAGE_CURSOR_SALT) if more else None,
+        }
 
 
 class SubtreeOutput(serializers.Serializer):
@@ -359,28 +360,22 @@ class SubtreeOutput(serializers.Serializer):
     descendant_count = serializers.IntegerField()
 
 
-class VideoRemixesView(APIView):
+@extend_schema_view(get=extend_schema(parameters=[CURSOR], responses=SubtreeOutput))
+class VideoRemixesView(_LineagePageView):
     """The whole remix subtree, breadth first, one page at a time."""
 
-    permission_classes = [AllowAny]
+    def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
+        return selectors.lineage_subtree_page(
+            viewer=viewer, video=video, after=tuple(after) if after else None, limit=limit
+        )
 
-    @extend_schema(parameters=[CURSOR], responses=SubtreeOutput)
-    def get(self, request, video_id: int):
-        viewer = _viewer(request)
-        video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
-        after = _decode_cursor(request.query_params.get("cursor"))
-        rows = selectors.lineage_subtree_page(
-            viewer=viewer, video=video, after=tuple(after) if after else None, limit=LINEAGE_PAGE + 1
-        )
-        more = len(rows) > LINEAGE_PAGE
-        rows = rows[:LINEAGE_PAGE]
-        return Response(
-            {
-                "results": lineage_nodes([row.descendant for row in rows]),
-                "next": _encode_cursor([rows[-1].depth, rows[-1].descendant_id]) if more else None,
-                "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
-            }
-        )
+    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
+        last = [rows[-1].depth, rows[-1].descendant_id] if more else None
+        return {
+            "results": lineage_nodes([row.descendant for row in rows]),
+            "next": cursor_sign(last, salt=LINEAGE_CURSOR_SALT) if more else None,
+            "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
+        }
 
 
 class _PublicVideoListView(ListAPIView):

@@ -1,0 +1,31 @@
+"""Opaque, tamper-proof cursors: a signed, compact token, so clients can only hand back what we gave them.
+
+Every cursor the API hands out that is not DRF's ``CursorPagination`` (``backend.core.pagination``)
+is made here: the feed's (``feeds.cursors`` binds it to its reader and its feed) and the lineage's.
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+
+from backend.core.errors import DomainError
+
+
+class InvalidCursor(DomainError):
+    default_code = "invalid_cursor"
+    default_detail = "This cursor is not valid; start again without one."
+
+
+def cursor_sign(payload: object, *, salt: str) -> str:
+    """``payload`` (anything JSON holds) as a signed token; compressed only where that makes it shorter."""
+    return signing.dumps(payload, salt=salt, compress=True)
+
+
+def cursor_read(token: str, *, salt: str, max_age_s: int | None = None) -> object:
+    """The payload of a token ``cursor_sign`` made with ``salt``; InvalidCursor when tampered with or expired."""
+    try:
+        return signing.loads(token, salt=salt, max_age=max_age_s)
+    except signing.SignatureExpired as error:
+        raise InvalidCursor("This cursor has expired; start again without one.", code="cursor_expired") from error
+    except signing.BadSignature as error:
+        raise InvalidCursor() from error
