@@ -4,9 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from backend.cameos.models import Appearance, CameoVerification
 from backend.core.models import AuditLogEntry
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, CameoVerificationFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +49,7 @@ def test_changelist_loads_and_searches(staff, model):
 
 def test_verification_queue_plays_the_clip_and_approves(staff):
     cameo = CameoFactory(kind="person", status="pending_verification")
-    verification = CameoVerification.objects.create(
+    verification = CameoVerificationFactory(
         cameo=cameo,
         phrase="amber river 42",
         expires_at="2099-01-01T00:00Z",
@@ -71,7 +70,7 @@ def test_verification_queue_plays_the_clip_and_approves(staff):
 def test_bulk_suspend_and_video_remove_restore_are_audited(staff):
     cameo = CameoFactory()
     video = VideoFactory()
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     staff.post(reverse("admin:cameos_cameo_changelist"), {"action": "suspend", "_selected_action": [cameo.id]})
     cameo.refresh_from_db()
     assert cameo.status == "suspended"
@@ -93,10 +92,7 @@ def test_the_audit_log_cannot_be_edited(staff):
 
     services.video_remove(video=video, by=None, reason="x")
     entry = AuditLogEntry.objects.get()
-    assert (
-        staff.post(reverse("admin:core_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code
-        == 403
-    )
+    assert staff.post(reverse("admin:core_auditlogentry_delete", args=[entry.id]), {"post": "yes"}).status_code == 403
     assert AuditLogEntry.objects.filter(id=entry.id).exists()
 
 

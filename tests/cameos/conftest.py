@@ -6,9 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from backend.cameos import services as cameo_services
 from backend.cameos.events import consent_withdrawn
-from backend.cameos.models import CameoGrant
 from backend.creators import services as creator_services
-from tests.factories import CameoFactory, UserFactory
+from tests.factories import CameoFactory, CameoGrantFactory, UserFactory
 from tests.media_files import make_clip, png_bytes
 
 AUDIENCES = ["only_me", "approved", "mutuals", "everyone"]
@@ -45,7 +44,7 @@ def cameo_and_user():
         if relationship in ("mutual", "blocked"):
             creator_services.follow_create(follower=owner, followee=user)
         if relationship in ("approved", "denied", "revoked", "blocked"):
-            grant = CameoGrant.objects.create(cameo=cameo, grantee=user)
+            grant = CameoGrantFactory(cameo=cameo, grantee=user)
             if relationship == "denied":
                 cameo_services.grant_deny(grant=grant, by=owner)
             else:

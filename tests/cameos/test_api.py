@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification
+from backend.cameos.models import Cameo, CameoGrant, CameoVerification
 from backend.videos.models import Video
 from tests.cameos.conftest import ALLOWED, AUDIENCES, RELATIONSHIPS, png_upload, stored_private_files, upload
 from tests.factories import (
@@ -9,6 +9,7 @@ from tests.factories import (
     CameoFactory,
     CameoGrantFactory,
     PersonCameoFactory,
+    ProtectedLikenessFactory,
     UserFactory,
     VideoFactory,
 )
@@ -65,9 +66,8 @@ class TestCreateAndSettings:
         assert (over.status_code, over.data["error"]["code"]) == (400, "character_quota")
 
     def test_a_character_cannot_take_a_protected_name(self, client_for, user):
-        from backend.cameos.models import ProtectedLikeness
 
-        ProtectedLikeness.objects.create(name="Taylor Swift")
+        ProtectedLikenessFactory(name="Taylor Swift")
         response = client_for(user).post(url(), {"kind": "character", "display_name": "taylor swift"}, format="json")
         assert (response.status_code, response.data["error"]["code"]) == (403, "protected_likeness")
 
@@ -123,7 +123,7 @@ class TestReferenceMedia:
 class TestVerification:
     @pytest.fixture
     def person(self, user):
-        return Cameo.objects.create(owner=user, kind="person", display_name="Me", status="pending_verification")
+        return PersonCameoFactory(owner=user, display_name="Me")
 
     def test_challenge_is_issued_once_and_answered_with_a_clip(self, client_for, person, clips):
         client = client_for(person.owner)
@@ -229,7 +229,7 @@ class TestGrants:
     def test_only_the_owner_decides(self, client_for):
         cameo = CameoFactory(audience="approved")
         fan = UserFactory()
-        grant = CameoGrant.objects.create(cameo=cameo, grantee=fan)
+        grant = CameoGrantFactory(cameo=cameo, grantee=fan)
         assert client_for(fan).post(url(cameo.id, "grants", grant.id, "approve")).status_code == 404
         assert client_for(UserFactory()).post(url(cameo.id, "grants", grant.id, "approve")).status_code == 404
 
@@ -238,7 +238,7 @@ class TestGrants:
 
         cameo = CameoFactory(audience="approved")
         fan, pest = UserFactory(), UserFactory()
-        grant = CameoGrant.objects.create(cameo=cameo, grantee=fan, status="approved")
+        grant = CameoGrantFactory(cameo=cameo, grantee=fan, status="approved")
         services.block_create(blocker=cameo.owner, blocked=pest)
         assert client_for(pest).post(url(cameo.id, "grants")).status_code == 404
         services.block_create(blocker=fan, blocked=cameo.owner)
@@ -256,7 +256,7 @@ class TestAppearances:
         draft = VideoFactory(status="draft", published_at=None)
         post = VideoFactory()
         for video in (draft, post):
-            Appearance.objects.create(cameo=cameo, video=video)
+            AppearanceFactory(cameo=cameo, video=video)
         owner = client_for(cameo.owner)
         listed = owner.get(url(cameo.id, "appearances")).data["results"]
         assert {item["video_id"] for item in listed} == {draft.id, post.id}
@@ -279,7 +279,7 @@ class TestAppearances:
             url(), {"kind": "character", "display_name": "Pixel", "reference_image": image}, format="multipart"
         ).data
         video = VideoFactory()
-        Appearance.objects.create(cameo_id=created["id"], video=video)
+        AppearanceFactory(cameo_id=created["id"], video=video)
         assert list((settings.MEDIA_ROOT / "private").rglob("*.jpg"))
         with django_capture_on_commit_callbacks(execute=True):
             assert client.delete(url(created["id"])).status_code == 204

@@ -1,10 +1,9 @@
 import pytest
 
 from backend.cameos import selectors
-from backend.cameos.models import Cameo
 from backend.core.errors import NotFound
 from tests.cameos.conftest import ALLOWED, AUDIENCES, RELATIONSHIPS
-from tests.factories import CameoFactory, UserFactory
+from tests.factories import CameoFactory, PersonCameoFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -183,8 +182,7 @@ class TestProtectedLikenessMatching:
 
         obama = ProtectedLikeness.objects.get(name="Barack Obama")
         stranger, himself = UserFactory(), UserFactory()
-        Cameo.objects.create(owner=himself, kind="person", display_name="Barack", status="active",
-                             protected_likeness=obama)  # fmt: skip
+        PersonCameoFactory(owner=himself, display_name="Barack", status="active", protected_likeness=obama)
         with pytest.raises(selectors.ProtectedLikenessRefused):
             selectors.prompt_likeness_check(user=stranger, text="Obama surfing")
         selectors.prompt_likeness_check(user=himself, text="Obama surfing")
@@ -194,8 +192,7 @@ class TestProtectedLikenessMatching:
 
         obama = ProtectedLikeness.objects.get(name="Barack Obama")
         himself = UserFactory()
-        Cameo.objects.create(owner=himself, kind="person", display_name="Barack", status="active",
-                             protected_likeness=obama)  # fmt: skip
+        PersonCameoFactory(owner=himself, display_name="Barack", status="active", protected_likeness=obama)
         assert [p.name for p in selectors.protected_likenesses_in(text="Obama and Beyoncé")] == [
             "Beyoncé Knowles",
             "Barack Obama",
@@ -214,8 +211,7 @@ class TestProtectedLikenessMatching:
 
         obama = ProtectedLikeness.objects.get(name="Barack Obama")
         himself = UserFactory()
-        Cameo.objects.create(owner=himself, kind="person", display_name="Barack", status=status,
-                             protected_likeness=obama)  # fmt: skip
+        PersonCameoFactory(owner=himself, display_name="Barack", status=status, protected_likeness=obama)
         with pytest.raises(selectors.ProtectedLikenessRefused):
             selectors.prompt_likeness_check(user=himself, text="Obama surfing")
 
@@ -224,7 +220,6 @@ class TestProtectedLikenessMatching:
 
         obama = ProtectedLikeness.objects.get(name="Barack Obama")
         owner = UserFactory()
-        Cameo.objects.create(owner=owner, kind="character", display_name="Barack the dog", status="active",
-                             protected_likeness=obama)  # fmt: skip
+        CameoFactory(owner=owner, display_name="Barack the dog", protected_likeness=obama)  # a character cameo
         with pytest.raises(selectors.ProtectedLikenessRefused):
             selectors.prompt_likeness_check(user=owner, text="Obama surfing")

@@ -40,7 +40,9 @@ from tests.factories import (
     AppearanceFactory,
     CameoFactory,
     CameoGrantFactory,
+    CharacterFactory,
     PersonCameoFactory,
+    RenderJobFactory,
     UserFactory,
     VideoFactory,
 )
@@ -56,9 +58,7 @@ with override_settings(ALLOWED_HOSTS=[HOST]):
 def seeded(db, settings):
     """A caller with a JWT, and a few objects of theirs and of other people's, by parameter name."""
     from backend.creators.services import follow_create
-    from backend.rights.models import Character, RightsHolder
     from backend.videos import services as video_services
-    from media.models import RenderJob
 
     settings.ALLOWED_HOSTS = [HOST]
     me, other, stranger = UserFactory(), UserFactory(), UserFactory()
@@ -76,12 +76,9 @@ def seeded(db, settings):
     grant = CameoGrantFactory(cameo=my_cameo, grantee=other)
     AppearanceFactory(cameo=my_cameo, video=other_video)
     comment = video_services.comment_create(video=other_video, author=me, body="first")
-    holder = RightsHolder.objects.create(name="Moonbeam Studios")
-    holder.members.add(me)
-    character = Character.objects.create(holder=holder, name="Captain Comet", allowed=True)
-    job = RenderJob.objects.create(
-        requester=me, prompt="a cat", duration_s=4, provider="preview", idempotency_key="seed", request_fingerprint="x"
-    )
+    character = CharacterFactory(holder__name="Moonbeam Studios", name="Captain Comet")
+    character.holder.members.add(me)
+    job = RenderJobFactory(requester=me, prompt="a cat", duration_s=4)
     video_ids = [my_video.id, other_video.id, draft.id, tagged.id]
     cameo_ids = [my_cameo.id, other_cameo.id, approved_only.id, my_person.id]
     return {

@@ -6,12 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
 from backend.videos.models import Video
 from feeds import services, store, tasks
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 FEED = "/api/v1/feed"
@@ -46,7 +45,7 @@ def test_anonymous_gets_401(api_client):
 def test_cards_carry_what_a_player_needs(client_for):
     cameo = CameoFactory()
     video = VideoFactory(hls="videos/x/hls/master.m3u8", mp4="videos/x/video.mp4", poster="videos/x/poster.jpg")
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     viewer = UserFactory()
     video_services.like_create(video=video, user=viewer)
     card = client_for(viewer).get(FEED).json()["results"][0]
@@ -114,7 +113,7 @@ def test_removal_and_revocation_disappear_from_stored_feeds_at_once(client_for, 
     viewer = UserFactory()
     removed, with_cameo, other = VideoFactory(), VideoFactory(), VideoFactory()
     cameo = CameoFactory(audience="everyone")
-    Appearance.objects.create(cameo=cameo, video=with_cameo)
+    AppearanceFactory(cameo=cameo, video=with_cameo)
     services.feed_build(user=viewer)
     assert store.for_you_ids(viewer.id) == {removed.id, with_cameo.id, other.id}
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,12 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
-from backend.videos.models import Hashtag, VideoHashtag
 from feeds import sources, store, tasks
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, HashtagFactory, UserFactory, VideoFactory, VideoHashtagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +42,18 @@ def test_cameos_of_mutuals_only():
     creator_services.follow_create(follower=mutual, followee=viewer)
     creator_services.follow_create(follower=fan_of_mine, followee=viewer)
     starring_mutual, starring_fan = VideoFactory(), VideoFactory()
-    Appearance.objects.create(cameo=CameoFactory(owner=mutual), video=starring_mutual)
-    Appearance.objects.create(cameo=CameoFactory(owner=fan_of_mine), video=starring_fan)
+    AppearanceFactory(cameo__owner=mutual, video=starring_mutual)
+    AppearanceFactory(cameo__owner=fan_of_mine, video=starring_fan)
     assert sources.cameos_of_mutuals(viewer.id) == [starring_mutual.id]
 
 
 def test_challenges_the_viewer_took_part_in():
     viewer = UserFactory()
-    challenge = Hashtag.objects.create(name="moonwalk", is_challenge=True)
-    plain = Hashtag.objects.create(name="cats")
+    challenge = HashtagFactory(name="moonwalk", is_challenge=True)
+    plain = HashtagFactory(name="cats")
     mine, entry, other_tag = VideoFactory(owner=viewer), VideoFactory(), VideoFactory()
     for hashtag, video in ((challenge, mine), (challenge, entry), (plain, mine), (plain, other_tag)):
-        VideoHashtag.objects.create(hashtag=hashtag, video=video)
+        VideoHashtagFactory(hashtag=hashtag, video=video)
     assert sources.challenges(viewer.id) == [entry.id]
 
 

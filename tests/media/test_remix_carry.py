@@ -9,12 +9,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from backend.cameos import services as cameo_services
-from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
-from backend.rights.models import VideoCharacter
 from media import fingerprint
 from media.models import RenderJob, VideoFingerprint
-from tests.factories import CameoFactory, CameoGrantFactory, UserFactory, VideoFactory
+from tests.factories import (
+    AppearanceFactory,
+    CameoFactory,
+    CameoGrantFactory,
+    CharacterFactory,
+    UserFactory,
+    VideoCharacterFactory,
+    VideoFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +42,7 @@ def approved_only():
     cameo = CameoFactory(owner=owner, audience="approved")
     CameoGrantFactory(cameo=cameo, grantee=creator, status="approved")
     video = VideoFactory(owner=creator)
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     return owner, cameo, video
 
 
@@ -61,13 +67,9 @@ def test_a_remix_cannot_drop_a_cameo_its_source_shows(who, approved_only, client
 
 
 def test_a_granted_remix_carries_the_sources_cameos_and_characters(approved_only, client_for):
-    from backend.rights.models import Character, RightsHolder
-
     _owner, cameo, video = approved_only
-    character = Character.objects.create(
-        holder=RightsHolder.objects.create(name="Studio"), name="Glimmer", allowed=True
-    )
-    VideoCharacter.objects.create(video=video, character=character)
+    character = CharacterFactory(holder__name="Studio", name="Glimmer")
+    VideoCharacterFactory(video=video, character=character)
     remixer = UserFactory()
     CameoGrantFactory(cameo=cameo, grantee=remixer, status="approved")
     response = remix(client_for(remixer), video)

@@ -2,10 +2,8 @@
 
 import pytest
 
-from backend.cameos.models import ProtectedLikeness
-from backend.moderation.models import BlockedTerm
 from media.models import RenderJob
-from tests.factories import CameoFactory, UserFactory
+from tests.factories import BlockedTermFactory, CameoFactory, ProtectedLikenessFactory, RenderJobFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +100,8 @@ def test_unknown_cameo_is_404(client_for, user, queued):
 
 @pytest.mark.parametrize("policy", ["protected", "blocklist"])
 def test_prompt_policy_refusals_are_kept_as_blocked_jobs_but_never_queued(client_for, user, queued, policy):
-    ProtectedLikeness.objects.create(name="Taylor Swift")
-    BlockedTerm.objects.create(term="gore")
+    ProtectedLikenessFactory(name="Taylor Swift")
+    BlockedTermFactory(term="gore")
     prompt = "taylor swift skating" if policy == "protected" else "lots of GORE please"
     response = post(client_for(user), body={**BODY, "prompt": prompt})
     assert response.status_code == 403
@@ -154,9 +152,8 @@ def test_the_reaper_resends_post_processing_whose_message_was_lost(user, setting
     sent = []
     monkeypatch.setattr("media.tasks.render_job_postprocess.delay", lambda **kwargs: sent.append(kwargs))
     stale = timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
-    job = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", status="running",
-                                   stage="awaiting_post_processing", heartbeat_at=stale, attempts=1,
-                                   idempotency_key="lost", request_fingerprint="f")  # fmt: skip
+    job = RenderJobFactory(requester=user, status="running", stage="awaiting_post_processing", heartbeat_at=stale,
+                           attempts=1)  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         assert render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
         assert render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}  # not again before another timeout
@@ -174,10 +171,8 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_once(user, settings, 
     sent = []
     monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
     old = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S + 1)
-    lost = RenderJob.objects.create(requester=user, prompt="x", duration_s=3, provider="preview", created_at=old,
-                                    idempotency_key="lost", request_fingerprint="f")  # fmt: skip
-    RenderJob.objects.create(requester=user, prompt="y", duration_s=3, provider="preview", idempotency_key="new",
-                             request_fingerprint="g")  # fmt: skip
+    lost = RenderJobFactory(requester=user, created_at=old)
+    RenderJobFactory(requester=user)  # queued just now: not lost
     with django_capture_on_commit_callbacks(execute=True):
         assert render_jobs_reap()["resent"] == 1
         assert render_jobs_reap()["resent"] == 0

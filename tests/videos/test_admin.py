@@ -5,11 +5,10 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from backend.cameos.models import Appearance
 from backend.core.models import AuditLogEntry
 from backend.videos import services
 from backend.videos.models import Comment, Video
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 VIDEOS = reverse("admin:videos_video_changelist")
@@ -91,7 +90,7 @@ def test_a_restore_refused_by_consent_shows_the_moderator_why(staff):
     """video_restore re-checks consent and policy (RestoreRefused); the admin names the video and the reason."""
     refused, fine = VideoFactory(), VideoFactory()
     cameo = CameoFactory()
-    Appearance.objects.create(cameo=cameo, video=refused)
+    AppearanceFactory(cameo=cameo, video=refused)
     for video in (refused, fine):
         services.video_remove(video=video, by=None, reason="reported")
     cameo.status = "suspended"  # the likeness may no longer be used

@@ -11,7 +11,7 @@ from backend.cameos.models import Appearance
 from backend.core.errors import DomainError
 from backend.videos import services
 from backend.videos.models import Video
-from tests.factories import CameoFactory, CameoGrantFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, CameoGrantFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def run_on_commit(django_capture_on_commit_callbacks):
 def remix_of(source: Video, *, owner, publish: bool = True, visibility: str | None = None) -> Video:
     remix = services.video_create_draft(owner=owner, prompt="again", parent=source)
     for cameo_id in Appearance.objects.filter(video=source).values_list("cameo_id", flat=True):
-        Appearance.objects.create(cameo_id=cameo_id, video=remix)
+        AppearanceFactory(cameo_id=cameo_id, video=remix)
     if publish:
         remix = services.video_publish(video=remix, by=owner, visibility=visibility)
     return remix
@@ -130,9 +130,9 @@ def test_revoking_a_grant_withdraws_the_grantees_drafts_and_posts_and_everything
     owner, grantee = UserFactory(), UserFactory()
     grant = CameoGrantFactory(cameo=CameoFactory(owner=owner, audience="approved"), grantee=grantee, status="approved")
     post = VideoFactory(owner=grantee)
-    Appearance.objects.create(cameo=grant.cameo, video=post)
+    AppearanceFactory(cameo=grant.cameo, video=post)
     draft = VideoFactory(owner=grantee, status="draft", published_at=None)
-    Appearance.objects.create(cameo=grant.cameo, video=draft)
+    AppearanceFactory(cameo=grant.cameo, video=draft)
     remixer = UserFactory()
     CameoGrantFactory(cameo=grant.cameo, grantee=remixer, status="approved")  # the remixer keeps theirs
     remix = remix_of(post, owner=remixer)
@@ -153,7 +153,7 @@ def test_a_moderator_cannot_restore_what_consent_no_longer_allows(how, run_on_co
     cameo = CameoFactory(owner=owner, audience="approved")
     grant = CameoGrantFactory(cameo=cameo, grantee=creator, status="approved")
     video = VideoFactory(owner=creator)
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     moderator = UserFactory(is_staff=True)
     if how == "cameo_deleted":
         run_on_commit(cameo_services.cameo_delete, cameo=cameo, by=owner)

@@ -3,8 +3,7 @@ from django.urls import reverse
 
 from backend.creators import services as creator_services
 from backend.videos import services
-from media.models import RenderJob
-from tests.factories import UserFactory, VideoFactory
+from tests.factories import RenderJobFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +38,8 @@ def test_render_admin_retries_failed_and_cancels_queued_jobs(client, monkeypatch
     monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: None)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     user = UserFactory()
-    common = {"requester": user, "duration_s": 3, "provider": "preview"}
-    failed = RenderJob.objects.create(
-        **common,
-        prompt="x",
-        status="failed",
-        error_code="provider_failed",
-        idempotency_key="a",
-        request_fingerprint="a",
-    )
-    queued = RenderJob.objects.create(**common, prompt="y", idempotency_key="b", request_fingerprint="b")
+    failed = RenderJobFactory(requester=user, status="failed", error_code="provider_failed")
+    queued = RenderJobFactory(requester=user)
     changelist = reverse("admin:media_renderjob_changelist")
     client.post(changelist, {"action": "retry_jobs", "_selected_action": [failed.id]})
     client.post(changelist, {"action": "cancel_jobs", "_selected_action": [queued.id]})

@@ -3,12 +3,11 @@ import threading
 import pytest
 from django.db import connection
 
-from backend.cameos.models import Appearance
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.videos import lineage, services
 from backend.videos.models import Like, Video
 from media.services import RenderRefused, remix_request
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, UserFactory, VideoFactory
 
 
 def remix_of(parent, owner=None, **fields):
@@ -39,7 +38,7 @@ class TestPublish:
         creator = UserFactory()
         cameo = CameoFactory(audience="everyone")
         video = services.video_create_draft(owner=creator, prompt="with a friend")
-        Appearance.objects.create(cameo=cameo, video=video)
+        AppearanceFactory(cameo=cameo, video=video)
         cameo.audience = "only_me"
         cameo.save()
         with pytest.raises(DomainError) as excinfo:
@@ -112,7 +111,7 @@ class TestRemixRules:
     def test_remixer_needs_their_own_permission_for_kept_cameos(self):
         friend_cameo = CameoFactory(audience="mutuals")
         source = VideoFactory(owner=friend_cameo.owner)
-        Appearance.objects.create(cameo=friend_cameo, video=source)
+        AppearanceFactory(cameo=friend_cameo, video=source)
         remixer = UserFactory()
         with pytest.raises(RenderRefused) as excinfo:
             remix_request(requester=remixer, idempotency_key="r1", source=source, prompt="again", duration_s=5)

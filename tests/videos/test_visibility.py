@@ -2,10 +2,9 @@
 
 import pytest
 
-from backend.cameos.models import Appearance
 from backend.creators import services as creator_services
 from backend.videos.models import Video
-from tests.factories import CameoFactory, UserFactory, VideoFactory
+from tests.factories import AppearanceFactory, CameoFactory, UserFactory, VideoFactory, VideoHashtagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def make_viewer(kind, video):
         return None
     viewer = UserFactory()
     if kind == "cameo_owner":
-        Appearance.objects.create(cameo=CameoFactory(owner=viewer), video=video)
+        AppearanceFactory(cameo__owner=viewer, video=video)
     if kind in ("follower", "blocked"):
         creator_services.follow_create(follower=viewer, followee=video.owner)
     if kind == "blocked":
@@ -63,7 +62,7 @@ def test_a_withdrawn_video_is_opened_by_nobody_but_listed_for_its_cameos_owner(c
     video = VideoFactory()
     cameo_owner = UserFactory()
     cameo = CameoFactory(owner=cameo_owner)
-    Appearance.objects.create(cameo=cameo, video=video)
+    AppearanceFactory(cameo=cameo, video=video)
     videos_mark_consent_withdrawn(video_ids=[video.id])
     for client in (api_client, client_for(video.owner), client_for(cameo_owner)):
         assert client.get(f"/api/v1/videos/{video.id}").status_code == 404
@@ -95,9 +94,7 @@ def test_teens_do_not_open_age_restricted_videos_anywhere(client_for):
     teen = UserFactory(birth_date=date(date.today().year - 15, 1, 1))
     adult = UserFactory(birth_date=date(1990, 1, 1))
     video = VideoFactory(safe_for_teens=False, caption="#skate")
-    from backend.videos.models import Hashtag, VideoHashtag
-
-    VideoHashtag.objects.create(hashtag=Hashtag.objects.create(name="skate"), video=video)
+    VideoHashtagFactory(hashtag__name="skate", video=video)
     teen_client, adult_client = client_for(teen), client_for(adult)
     assert teen_client.get(f"/api/v1/videos/{video.id}").status_code == 404
     assert adult_client.get(f"/api/v1/videos/{video.id}").status_code == 200
