@@ -16,6 +16,7 @@ from redis import RedisError
 from backend.creators.events import follow_ended, follow_started
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store, tasks
+from feeds.services import following_author_drop
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,4 @@ def reload_following_feed(sender, *, follower_id: int, **kwargs) -> None:
 @receiver(follow_ended, dispatch_uid="feeds.forget_unfollowed_author")
 @_tolerate_outage
 def forget_unfollowed_author(sender, *, follower_id: int, followee_id: int, **kwargs) -> None:
-    from feeds.services import following_author_drop
-
     following_author_drop(follower_id=follower_id, author_id=followee_id)

@@ -12,8 +12,11 @@ from rest_framework.views import APIView
 
 from backend.core.errors import DomainError, NotFound
 from backend.core.parsers import LimitedJSONParser
-from media import selectors, services
+from backend.videos import selectors as video_selectors
+from backend.videos.models import Video
+from media import provenance_lookup, selectors, services
 from media.models import RenderJob
+from media.providers import cog
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -126,12 +129,10 @@ class VideoRemixView(APIView):
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RemixRequestInput, responses={201: RenderJobOutput})
     def post(self, request, video_id: int):
-        from backend.videos.selectors import video_visible_to
-
         key = idempotency_key_from(request)
         data = RemixRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
-        source = video_visible_to(viewer=request.user, video_id=video_id)
+        source = video_selectors.video_visible_to(viewer=request.user, video_id=video_id)
         job, created = services.remix_request(requester=request.user, idempotency_key=key, source=source,
                                               **data.validated_data)  # fmt: skip
         return render_response(job, created)
@@ -146,8 +147,6 @@ class CogWebhookView(APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
     def post(self, request, prediction_id: str):
-        from media.providers import cog
-
         if cog.webhook_prediction_id(request.query_params.get("token", "")) != prediction_id:
             raise NotFound("No such prediction.")
         if not isinstance(request.data, dict):
@@ -168,10 +167,6 @@ class ProvenanceLookupView(APIView):
 
     @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
     def post(self, request):
-        from backend.videos import selectors as video_selectors
-        from backend.videos.models import Video
-        from media import provenance_lookup
-
         data = ProvenanceLookupInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = provenance_lookup.lookup(data.validated_data["file"])

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from backend.core import storage
 from media import fingerprint, provenance
-from media.models import RenderJob
+from media.models import RenderJob, VideoFingerprint
 from media.providers.preview import ffmpeg
 
 HLS_LADDER = (360, 720, 1080)  # short side of each rung
@@ -226,6 +226,4 @@ def publish(*, job: RenderJob, outputs: Outputs) -> list[str]:
 
 
 def fingerprint_store(*, video, hashes: list[int]) -> None:
-    from media.models import VideoFingerprint
-
     VideoFingerprint.objects.update_or_create(video=video, defaults={"frame_hashes": fingerprint.to_signed(hashes)})

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 from PIL import Image, UnidentifiedImageError
 
+from backend.cameos.uploads import UploadTooLarge
 from backend.core.errors import DomainError
 from media import fingerprint, provenance
 from media.models import VideoFingerprint
@@ -114,8 +115,6 @@ def match_upload(upload) -> int | None:
 def lookup(upload) -> dict:
     """The match (video, creator, when, lineage) and the file's own C2PA manifest, if any."""
     if upload.size > settings.PROVENANCE_MAX_BYTES:
-        from backend.cameos.uploads import UploadTooLarge
-
         raise UploadTooLarge(f"Files may be at most {settings.PROVENANCE_MAX_BYTES // 2**20} MB.")
     with tempfile.TemporaryDirectory() as workdir:
         path, hashes = _hashes_of_upload(upload, workdir)

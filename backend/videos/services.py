@@ -8,11 +8,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend.cameos import selectors as cameo_selectors
 from backend.core import names
 from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, Forbidden, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
+from backend.rights.selectors import character_policy_check
 from backend.videos import events, lineage
 from backend.videos.models import Comment, Hashtag, Like, Video, VideoHashtag
 
@@ -119,8 +121,6 @@ def _lock(video: Video) -> Video:
 @transaction.atomic
 def video_publish(*, video: Video, by: User, caption: str | None = None, visibility: str | None = None) -> Video:
     """Draft → published, once consent for every cameo and every character policy allow it."""
-    from backend.cameos import selectors as cameo_selectors
-
     names.text_guard(user=by, fields={"caption": caption})  # its hashtags are public pages
     video = _lock(video)
     if video.owner_id != by.id:
@@ -139,7 +139,6 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
             code="cameo_not_allowed",
             details={"cameos": refusals},
         )
-    from backend.rights.selectors import character_policy_check
 
     characters = [link.character for link in video.character_links.select_related("character__holder")]
     character_policy_check(user=by, characters=characters, source_video=video.parent)
@@ -243,9 +242,6 @@ class RestoreRefused(DomainError):
 
 def _restore_refusal(video: Video) -> RestoreRefused | None:
     """Why the video may not come back now, if it may not: the same rules as publishing it."""
-    from backend.cameos import selectors as cameo_selectors
-    from backend.rights.selectors import character_policy_check
-
     removed_by_cameo_owner = video.appearances.filter(removed_by_owner_at__isnull=False).values_list(
         "cameo_id", flat=True
     )
