@@ -41,6 +41,21 @@ class ReportInline(admin.TabularInline):
         return False
 
 
+class TargetTypeFilter(admin.SimpleListFilter):
+    """By the target's kind, in the API's words (a case names its target by content type)."""
+
+    title = "target type"
+    parameter_name = "target_type"
+
+    def lookups(self, request, model_admin):
+        return Case.TargetType.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in Case.TARGET_MODELS:
+            return queryset
+        return queryset.filter(content_type=Case.target_content_type(self.value()))
+
+
 @admin.register(Case)
 class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
     """The review queue: open cases, most urgent first; every action needs a reason.
@@ -51,8 +66,8 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
 
     list_display = ["id", "target_type", "target_id", "priority", "reporter_count", "top_reason", "status",
                     "created_at"]  # fmt: skip
-    list_filter = ["status", "target_type", "reports__reason"]
-    search_fields = ["target_id", "reports__details"]
+    list_filter = ["status", TargetTypeFilter, "reports__reason"]
+    search_fields = ["object_id", "reports__details"]
     ordering = ["-priority", "created_at"]
     readonly_fields = ["target_type", "target_id", "status", "priority", "reporter_count", "created_at",
                        "resolved_at", "resolved_by", "resolution", "target_preview"]  # fmt: skip

@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
@@ -34,8 +36,17 @@ class Case(models.Model):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
 
-    target_type = models.CharField(max_length=10, choices=TargetType.choices)
-    target_id = models.PositiveBigIntegerField()
+    # The API names a target by these words; the database by its content type (``app_label``, ``model``).
+    TARGET_MODELS = {
+        TargetType.VIDEO.value: ("videos", "video"),
+        TargetType.COMMENT.value: ("videos", "comment"),
+        TargetType.CREATOR.value: ("creators", "user"),
+        TargetType.CAMEO.value: ("cameos", "cameo"),
+    }
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     priority = models.IntegerField(default=0, db_index=True)
     reporter_count = models.PositiveIntegerField(default=0)
@@ -49,13 +60,42 @@ class Case(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["target_type", "target_id"], condition=models.Q(status="open"), name="one_open_case_per_target"
+                fields=["content_type", "object_id"], condition=models.Q(status="open"), name="one_open_case_per_target"
             ),
         ]
         ordering = ["-priority", "created_at"]
 
     def __str__(self) -> str:
         return f"{self.target_type} {self.target_id} ({self.status}, priority {self.priority})"
+
+    @classmethod
+    def target_content_type(cls, target_type: str) -> ContentType:
+        """The content type of a target named as the API names it (cached: no query after the first)."""
+        return ContentType.objects.get_by_natural_key(*cls.TARGET_MODELS[target_type])
+
+    @classmethod
+    def about(cls, target_type: str, target_id: int) -> dict:
+        """Lookup arguments for the cases about one target: ``Case.objects.filter(**Case.about("video", 7))``."""
+        return {"content_type": cls.target_content_type(target_type), "object_id": target_id}
+
+    @property
+    def target_type(self) -> str:
+        """The target's kind as the API names it ("video", "comment", "creator", "cameo")."""
+        content_type = ContentType.objects.get_for_id(self.content_type_id)
+        key = (content_type.app_label, content_type.model)
+        return next(name for name, model in self.TARGET_MODELS.items() if model == key)
+
+    @target_type.setter
+    def target_type(self, value: str) -> None:
+        self.content_type = self.target_content_type(value)
+
+    @property
+    def target_id(self) -> int:
+        return self.object_id
+
+    @target_id.setter
+    def target_id(self, value: int) -> None:
+        self.object_id = value
 
 
 class Report(models.Model):

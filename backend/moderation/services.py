@@ -49,19 +49,18 @@ def report_create(*, reporter, target_type: str, target_id: int, reason: str, de
 
     require_not_suspended(reporter, action="report")
     target = selectors.report_target(target_type=target_type, target_id=target_id, reporter=reporter)
-    case = Case.objects.select_for_update().filter(target_type=target_type, target_id=target_id,
-                                                   status=Case.Status.OPEN).first()  # fmt: skip
+    about = Case.about(target_type, target_id)
+    case = Case.objects.select_for_update().filter(**about, status=Case.Status.OPEN).first()
     if case is None:
         try:
             with transaction.atomic():
-                case = Case.objects.create(target_type=target_type, target_id=target_id)
+                case = Case.objects.create(**about)
         except IntegrityError:  # opened by a concurrent report
-            case = Case.objects.select_for_update().get(
-                target_type=target_type, target_id=target_id, status=Case.Status.OPEN
-            )
+            case = Case.objects.select_for_update().get(**about, status=Case.Status.OPEN)
+    in_it = Appearance.objects.filter(video_id=target_id, cameo__owner=reporter)
     by_cameo_owner = reason == Report.Reason.CAMEO_MISUSE and (
-        (target_type == "video" and Appearance.objects.filter(video_id=target_id, cameo__owner=reporter).exists())
-        or (target_type == "cameo" and target.owner_id == reporter.id)
+        (target_type == Case.TargetType.VIDEO and in_it.exists())
+        or (target_type == Case.TargetType.CAMEO and target.owner_id == reporter.id)
     )
     report, created = Report.objects.get_or_create(
         case=case, reporter=reporter,
