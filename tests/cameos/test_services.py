@@ -85,7 +85,7 @@ class TestCreate:
         def fail_after_saving(*args, **kwargs):
             raise RuntimeError("database went away")
 
-        monkeypatch.setattr(services, "_delete_private_on_commit", fail_after_saving)
+        monkeypatch.setattr(services.files, "delete_private_on_commit", fail_after_saving)
         # Given media already stored when the write fails
         with pytest.raises(RuntimeError):
             services.cameo_create(owner=user, kind="character", display_name="Pixel", reference_image=png_upload())
