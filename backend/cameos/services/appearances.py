@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,8 +9,6 @@ from backend.cameos.events import appearances_taken_down
 from backend.cameos.models import Appearance, Cameo
 from backend.core.errors import NotFound
 from backend.creators.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def appearance_record(*, cameo: Cameo, video) -> Appearance:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,8 +11,6 @@ from backend.core.errors import Conflict, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
 from backend.creators.selectors import is_blocked_between
-
-logger = logging.getLogger(__name__)
 
 
 @transaction.atomic

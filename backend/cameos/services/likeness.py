@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,8 +15,6 @@ from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def _check_name(*, owner: User, kind: str, status: str | None, display_name: str) -> None:

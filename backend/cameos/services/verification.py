@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from datetime import timedelta
 
@@ -18,9 +17,6 @@ from backend.core import storage
 from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.creators.models import User
-
-logger = logging.getLogger(__name__)
-
 
 CHALLENGE_WORDS = (
     "amber", "blue", "cactus", "delta", "ember", "falcon", "garden", "harbor", "island", "jungle", "kettle",
