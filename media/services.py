@@ -36,6 +36,7 @@ from backend.core.http import ProviderPermanentError, ProviderTransientError
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
 from backend.moderation import selectors as moderation_selectors
+from backend.moderation.providers import prompt_moderation
 from backend.rights import selectors as rights_selectors
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
@@ -284,8 +285,6 @@ def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
 
 def _prompt_policy_refusal(*, requester: User, prompt: str) -> tuple[DomainError | None, list[str]]:
     """The refusal (if any) and the categories a moderation model flagged for review."""
-    from backend.moderation.providers import prompt_moderation
-
     try:
         cameo_selectors.prompt_likeness_check(user=requester, text=prompt)
         moderation_selectors.prompt_blocklist_check(text=prompt)
