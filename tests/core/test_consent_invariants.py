@@ -45,6 +45,8 @@ from backend.videos.models import Video
 from media import fingerprint, postprocessing
 from media import services as render_services
 from media.models import RenderJob
+from media.services import jobs as render_jobs
+from media.services import postprocess as render_postprocess
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,12 +151,12 @@ class ConsentMachine(RuleBasedStateMachine):
 
         def finish():
             try:
-                render_services._recheck_consent(claimed)  # at start
-                render_services._recheck_consent(claimed)  # before storing
+                render_jobs.job_consent_recheck(claimed)  # at start
+                render_jobs.job_consent_recheck(claimed)  # before storing
             except render_services.JobCancelled:
                 return  # cancelled, and that is kept
             outputs = SimpleNamespace(video_fields=lambda: {}, fingerprint=[])
-            if render_services._complete(claimed, outputs=outputs, published=[]):
+            if render_postprocess._complete(claimed, outputs=outputs, published=[]):
                 video = RenderJob.objects.get(id=claimed.id).result_video
                 postprocessing.fingerprint_store(video=video, hashes=[still_hash(video.id)])
 

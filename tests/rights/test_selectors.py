@@ -9,7 +9,8 @@ from backend.rights import selectors, services
 from backend.rights.models import Character, LedgerEntry, RevenueEvent, UsageApproval
 from backend.videos import services as video_services
 from media.models import RenderJob
-from media.services import JobCancelled, _recheck_consent, remix_request
+from media.services import JobCancelled, remix_request
+from media.services.jobs import job_consent_recheck
 from tests.factories import UserFactory, VideoFactory
 from tests.rights.conftest import character, request, video_with_everyone
 
@@ -67,7 +68,7 @@ class TestPolicyAtStartAndPublish:
         job.status = "running"
         job.save()
         with pytest.raises(JobCancelled):
-            _recheck_consent(job)
+            job_consent_recheck(job)
         job.refresh_from_db()
         assert (job.status, job.error_code) == ("cancelled", "character_needs_approval")
 
@@ -103,7 +104,7 @@ def test_every_policy_at_start(studio, policy):
     RenderJob.objects.filter(id=job.id).update(status="running")
     job.refresh_from_db()
     with pytest.raises(JobCancelled):
-        _recheck_consent(job)
+        job_consent_recheck(job)
     job.refresh_from_db()
     assert (job.status, job.error_code) == ("cancelled", code)
 

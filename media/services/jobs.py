@@ -1,0 +1,115 @@
+"""What every step of a render shares: the job's running state, its job_heartbeat deadline, the consent
+re-check, and how it finishes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from backend.cameos import selectors as cameo_selectors
+from backend.core.errors import Conflict, DomainError
+from backend.rights import selectors as rights_selectors
+from backend.videos import services as video_services
+from backend.videos.models import Video
+from media.models import RenderJob
+
+logger = logging.getLogger(__name__)
+
+
+class JobCancelled(Exception):
+    """Raised inside a worker when the job was cancelled at a stage boundary."""
+
+
+def heartbeat_deadline() -> timezone.datetime:
+    return timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S)
+
+
+def job_running_update(job: RenderJob, **fields) -> None:
+    """Record progress; raises JobCancelled when the job stopped running meanwhile."""
+    fields["heartbeat_at"] = timezone.now()
+    updated = RenderJob.objects.filter(id=job.id, status=RenderJob.Status.RUNNING).update(**fields)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    if not updated:
+        raise JobCancelled()
+
+
+def job_consent_recheck(job: RenderJob) -> None:
+    """Cameo consent, character policies and the videos it embeds, again, from the database."""
+    for source in Video.objects.filter(id__in=[job.source_video_id, job.reference_video_id]):
+        if not video_services.source_holds(
+            source=source, owner_id=job.requester_id, visibility=Video.Visibility.PRIVATE
+        ):
+            render_job_cancel(job=job, reason="source_unavailable", message=f"Video {source.id} is no longer shown.")
+            raise JobCancelled()
+    for cameo in job.cameos.select_related("owner"):
+        permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
+        if not permission.allowed:
+            render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo.id}: {permission.reason}")
+            raise JobCancelled()
+    try:
+        rights_selectors.character_policy_check(
+            user=job.requester, characters=list(job.characters.select_related("holder")), source_video=job.source_video
+        )
+    except DomainError as refusal:
+        render_job_cancel(job=job, reason=refusal.detail.code, message=str(refusal.detail))
+        raise JobCancelled() from refusal
+
+
+def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = "") -> None:
+    """Caller holds the row lock."""
+    job.status = status
+    job.error_code = code
+    job.error_message = message[:500]
+    job.finished_at = timezone.now()
+    job.heartbeat_at = None
+    job.save(update_fields=["status", "error_code", "error_message", "finished_at", "heartbeat_at"])
+
+
+@contextmanager
+def job_heartbeat(job_id):
+    """Keep the job's job_heartbeat fresh while a long stage blocks this thread."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(settings.RENDER_HEARTBEAT_INTERVAL_S):
+                RenderJob.objects.filter(id=job_id, status=RenderJob.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            close_old_connections()
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"job_heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@transaction.atomic
+def render_job_cancel(*, job: RenderJob, reason: str = "cancelled_by_user", message: str = "") -> RenderJob:
+    """Stop a job: at once when queued, at the worker's next stage boundary when running."""
+    job = RenderJob.objects.select_for_update().get(id=job.id)
+    if job.status == RenderJob.Status.CANCELLED:
+        return job
+    if job.is_finished:
+        raise Conflict("This render has already finished.", code="render_finished")
+    job_finish(job, RenderJob.Status.CANCELLED, code=reason, message=message or reason.replace("_", " "))
+    return job
+
+
+@transaction.atomic
+def render_job_fail(*, job_id, code: str, message: str) -> None:
+    job = RenderJob.objects.select_for_update().get(id=job_id)
+    if job.status in RenderJob.ACTIVE:
+        job_finish(job, RenderJob.Status.FAILED, code=code, message=message)

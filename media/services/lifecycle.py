@@ -1,0 +1,123 @@
+"""A job's life outside the happy path: cancel, re-check after consent or policy changes, reap, retry."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from backend.cameos import selectors as cameo_selectors
+from backend.cameos.models import Cameo
+from backend.core.errors import Conflict
+from media import tasks
+from media.models import RenderJob
+from media.services.jobs import heartbeat_deadline, job_finish, render_job_cancel
+
+logger = logging.getLogger(__name__)
+
+
+def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
+    """After a consent change: cancel every active job whose requester lost the cameo."""
+    cancelled = 0
+    jobs = RenderJob.objects.filter(cameos__id=cameo_id, status__in=RenderJob.ACTIVE).select_related("requester")
+    cameo = Cameo.objects.get(id=cameo_id)
+    for job in jobs:
+        permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
+        if not permission.allowed:
+            try:
+                render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo_id}: {permission.reason}")
+                cancelled += 1
+            except Conflict:
+                pass  # finished in the meantime
+    return cancelled
+
+
+def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | None = None) -> int:
+    """The holder withdrew a character (for everyone, or for one requester): its active jobs stop."""
+    jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
+    if requester_id is not None:
+        jobs = jobs.filter(requester_id=requester_id)
+    cancelled = 0
+    for job in jobs.order_by("id"):
+        try:
+            render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
+            cancelled += 1
+        except Conflict:
+            pass  # finished in the meantime
+    return cancelled
+
+
+def render_jobs_reap() -> dict[str, int]:
+    """Re-queue jobs whose worker died (stale job_heartbeat); fail them after the last attempt."""
+    counts = {"requeued": 0, "failed": 0}
+    stale = RenderJob.objects.filter(status=RenderJob.Status.RUNNING, heartbeat_at__lt=heartbeat_deadline())
+    for job_id in stale.values_list("id", flat=True):
+        with transaction.atomic():
+            job = RenderJob.objects.select_for_update(skip_locked=True).filter(id=job_id).first()
+            if job is None or job.status != RenderJob.Status.RUNNING or job.heartbeat_at >= heartbeat_deadline():
+                continue
+            if job.stage in (RenderJob.Stage.POST_PROCESSING, RenderJob.Stage.AWAITING_POST_PROCESSING):
+                job.stage = RenderJob.Stage.AWAITING_POST_PROCESSING
+                job.heartbeat_at = timezone.now()  # not re-sent again before another timeout
+                job.save(update_fields=["stage", "heartbeat_at"])
+                transaction.on_commit(lambda job_id=job.id: tasks.render_job_postprocess.delay(job_id=str(job_id)))
+                counts["requeued"] += 1
+            elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+                job_finish(job, RenderJob.Status.FAILED, code="worker_lost", message="The render worker stopped.")
+                counts["failed"] += 1
+            else:
+                job.status = RenderJob.Status.QUEUED
+                job.stage = RenderJob.Stage.REQUEUED_AFTER_WORKER_LOSS
+                job.heartbeat_at = None
+                job.save(update_fields=["status", "stage", "heartbeat_at"])
+                transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
+                counts["requeued"] += 1
+    counts["resent"] = _resend_lost_queued_jobs()
+    return counts
+
+
+def _resend_lost_queued_jobs() -> int:
+    """Queued jobs nobody claimed for a long time (their message was lost): send them again.
+
+    A duplicate message is harmless: the claim takes a job once.
+    """
+    since = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S)
+    lost = RenderJob.objects.filter(status=RenderJob.Status.QUEUED).filter(
+        Q(heartbeat_at__lt=since) | Q(heartbeat_at__isnull=True, created_at__lt=since)
+    )
+    resent = 0
+    for job_id in lost.values_list("id", flat=True):
+        with transaction.atomic():
+            job = (
+                RenderJob.objects.select_for_update(skip_locked=True)
+                .filter(id=job_id, status=RenderJob.Status.QUEUED)
+                .first()
+            )
+            if job is None:
+                continue
+            job.heartbeat_at = timezone.now()  # marks when it was last sent
+            job.save(update_fields=["heartbeat_at"])
+            transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
+            resent += 1
+    return resent
+
+
+@transaction.atomic
+def render_job_retry(*, job: RenderJob) -> RenderJob:
+    """Admin action: run a failed or cancelled job again."""
+    job = RenderJob.objects.select_for_update().get(id=job.id)
+    if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
+        raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
+    job.status = RenderJob.Status.QUEUED
+    job.stage = RenderJob.Stage.RETRY_REQUESTED
+    job.attempts = 0
+    job.error_code = ""
+    job.error_message = ""
+    job.finished_at = None
+    job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at"])
+    transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
+    return job

@@ -1,0 +1,172 @@
+"""The worker's part: claim a queued job, render it with the provider, store the original."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from backend.core import storage
+from backend.core.http import ProviderPermanentError, ProviderTransientError
+from media import tasks
+from media.models import RenderJob
+from media.providers import get_provider
+from media.providers.base import ProviderJob, RenderSpec
+from media.services.jobs import (
+    JobCancelled,
+    job_consent_recheck,
+    job_finish,
+    job_heartbeat,
+    job_running_update,
+    render_job_fail,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def render_job_claim(*, job_id: str) -> RenderJob | None:
+    """Take a queued job for this worker; None when someone else has it or it is done."""
+    job = RenderJob.objects.select_for_update().filter(id=job_id).first()
+    if job is None or job.status != RenderJob.Status.QUEUED:
+        return None
+    now = timezone.now()
+    job.status = RenderJob.Status.RUNNING
+    job.stage = RenderJob.Stage.STARTING
+    job.attempts += 1
+    job.started_at = job.started_at or now
+    job.heartbeat_at = now
+    job.stage_seconds = {}
+    job.save(update_fields=["status", "stage", "attempts", "started_at", "heartbeat_at", "stage_seconds"])
+    return job
+
+
+@contextmanager
+def _stage(job: RenderJob, name: RenderJob.Stage, progress: int):
+    job_running_update(job, stage=name, progress=progress)
+    started = time.monotonic()
+    yield
+    job.stage_seconds[name] = round(time.monotonic() - started, 3)
+    job_running_update(job, stage_seconds=job.stage_seconds)
+
+
+def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
+    references = []
+    names = [name for cameo in job.cameos.all() for name in cameo.reference_image_names()]
+    if job.reference_image:
+        names.append(job.reference_image)
+    for index, name in enumerate(names):
+        references.append(storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}"))
+    source = None
+    if job.source_video is not None and job.source_video.mp4:
+        source_store = storage.store_for(public_media=job.source_video.media_public)
+        source = storage.download(source_store, job.source_video.mp4, workdir / "source.mp4")
+    width, height = job.dimensions
+    return RenderSpec(
+        prompt=job.prompt,
+        duration_s=job.duration_s,
+        aspect=job.aspect,
+        width=width,
+        height=height,
+        reference_images=references,
+        source_video=source,
+        directions=list(job.directions),
+        seed=int(job.id.int % 2**31),
+        caption=f"@{job.requester.handle}",
+    )
+
+
+def _wait_for_provider(job: RenderJob, provider, provider_job: ProviderJob) -> ProviderJob:
+    while provider_job.state in ("queued", "running"):
+        time.sleep(settings.RENDER_POLL_INTERVAL_S)
+        provider_job = provider.poll(provider_job.provider_job_id)
+        job_running_update(job, progress=min(80, 10 + provider_job.progress * 70 // 100))
+    return provider_job
+
+
+def render_job_execute(*, job_id: str) -> None:
+    """Render a queued job with its provider and store the original (renders queue)."""
+    job = render_job_claim(job_id=job_id)
+    if job is None:
+        logger.info("render %s: nothing to do (already claimed or finished)", job_id)
+        return
+    provider = get_provider(job.provider)
+    workdir = Path(tempfile.mkdtemp(prefix=f"render-{job.id}-"))
+    provider_job_id = ""
+    stored_original = ""
+    try:
+        with job_heartbeat(job.id):
+            job_consent_recheck(job)
+            with _stage(job, RenderJob.Stage.RENDERING, progress=10):
+                provider_job = provider.submit(_render_spec(job, workdir))
+                provider_job_id = provider_job.provider_job_id
+                job_running_update(job, provider_job_id=provider_job_id)
+                provider_job = _wait_for_provider(job, provider, provider_job)
+            if provider_job.state != "succeeded":
+                raise ProviderPermanentError(
+                    provider_job.error_message or "The provider did not job_finish the render.",
+                    code=provider_job.error_code or "provider_failed",
+                )
+            with _stage(job, RenderJob.Stage.DOWNLOADING, progress=80):
+                result = provider.fetch_result(provider_job_id, workdir / "original.mp4")
+            job_consent_recheck(job)
+            with _stage(job, RenderJob.Stage.STORING, progress=85):
+                with open(result, "rb") as handle:
+                    stored_original = storage.private().save(f"renders/{job.id}/original.mp4", File(handle))
+                # The job_heartbeat stays set: if this process dies before the post-processing
+                # message is sent, the reaper sees the job go stale and sends it.
+                job_running_update(job, original=stored_original, stage=RenderJob.Stage.AWAITING_POST_PROCESSING)
+    except JobCancelled:
+        _after_cancel(job, provider, provider_job_id, [stored_original])
+        return
+    except ProviderTransientError as error:
+        if stored_original:
+            storage.private().delete(stored_original)
+        if _requeue_or_fail(job, error):
+            raise
+        return
+    except ProviderPermanentError as error:
+        render_job_fail(job_id=job.id, code=error.code, message=str(error))
+        return
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    tasks.render_job_postprocess.delay(job_id=str(job.id))
+
+
+def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[str]) -> None:
+    if provider_job_id:
+        try:
+            provider.cancel(provider_job_id)
+        except (ProviderTransientError, ProviderPermanentError):
+            logger.warning("render %s: provider cancel failed", job.id, exc_info=True)
+    for name in stored:
+        if name:
+            storage.private().delete(name)
+    logger.info("render %s cancelled at stage %s", job.id, job.stage)
+
+
+@transaction.atomic
+def _requeue_or_fail(job: RenderJob, error: ProviderTransientError) -> bool:
+    """Put the job back for a retry; True if the caller should retry, False if it failed."""
+    job = RenderJob.objects.select_for_update().get(id=job.id)
+    if job.status != RenderJob.Status.RUNNING:
+        return False
+    if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+        job_finish(job, RenderJob.Status.FAILED, code="provider_unavailable", message=str(error))
+        return False
+    job.status = RenderJob.Status.QUEUED
+    job.stage = RenderJob.Stage.WAITING_TO_RETRY
+    job.error_code = getattr(error, "code", "provider_transient_error")
+    job.error_message = str(error)[:500]
+    job.heartbeat_at = None
+    job.save(update_fields=["status", "stage", "error_code", "error_message", "heartbeat_at"])
+    return True
