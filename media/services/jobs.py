@@ -3,7 +3,6 @@ re-check, and how it finishes."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
@@ -18,8 +17,6 @@ from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
 from media.models import RenderJob
-
-logger = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,8 +15,6 @@ from backend.core.errors import Conflict
 from media import tasks
 from media.models import RenderJob
 from media.services.jobs import heartbeat_deadline, job_finish, render_job_cancel
-
-logger = logging.getLogger(__name__)
 
 
 def render_jobs_recheck_cameo(*, cameo_id: int) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,8 +23,6 @@ from backend.videos import services as video_services
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, tasks
 from media.models import RenderJob
-
-logger = logging.getLogger(__name__)
 
 
 class RenderRefused(DomainError):
