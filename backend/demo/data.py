@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from backend.cameos.demo import create_demo_cameos
 from backend.cameos.models import Cameo
 from backend.creators import services as creator_services
 from backend.creators.models import InviteCode, User
+from backend.demo.cameos import create_demo_cameos
 from backend.videos import services as video_services
 from backend.videos.models import Hashtag, Video
 
@@ -104,7 +104,7 @@ def videos(users: dict[str, User], *, log=print) -> None:
     made: list[Video] = []
     for owner, prompt, caption, parent_index, cameo_owner in VIDEOS:
         cameo_ids = list(
-            Cameo.objects.filter(owner__handle=cameo_owner, status="active").values_list("id", flat=True)[:1]
+            Cameo.objects.filter(owner__handle=cameo_owner, status=Cameo.Status.ACTIVE).values_list("id", flat=True)[:1]
         )
         fields = {
             "requester": users[owner],
@@ -147,7 +147,7 @@ def rights(users: dict[str, User]) -> None:
         revenue_share_bps=1000,
     )
     Character.objects.create(holder=holder, name="Professor Nebula", allowed=False)
-    for index, video in enumerate(Video.objects.filter(status="published").order_by("id")[:3]):
+    for index, video in enumerate(Video.objects.filter(status=Video.Status.PUBLISHED).order_by("id")[:3]):
         rights_services.revenue_event_record(
             video=video, kind="ad", amount_minor=1000 + 337 * index, currency="EUR", external_id=f"demo-ad-{video.id}"
         )

@@ -1,8 +1,8 @@
 import pytest
 
-from backend.cameos.demo import create_demo_cameos
 from backend.cameos.models import Cameo, CameoGrant, CameoVerification, ProtectedLikeness
 from backend.cameos.selectors import cameo_permission
+from backend.demo.cameos import create_demo_cameos
 from tests.cameos.conftest import stored_private_files
 from tests.factories import UserFactory
 
