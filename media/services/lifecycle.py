@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
+from backend.core import storage
 from backend.core.errors import Conflict
 from media import tasks
 from media.models import RenderJob
@@ -105,16 +106,20 @@ def _resend_lost_queued_jobs() -> int:
 
 @transaction.atomic
 def render_job_retry(*, job: RenderJob) -> RenderJob:
-    """Admin action: run a failed or cancelled job again."""
+    """Admin action: run a failed or cancelled job again, from the start (the old original goes)."""
     job = RenderJob.objects.select_for_update().get(id=job.id)
     if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
         raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
+    if job.original:
+        old_original = job.original
+        job.original = ""
+        transaction.on_commit(lambda: storage.private().delete(old_original))
     job.status = RenderJob.Status.QUEUED
     job.stage = RenderJob.Stage.RETRY_REQUESTED
     job.attempts = 0
     job.error_code = ""
     job.error_message = ""
     job.finished_at = None
-    job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at"])
+    job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at", "original"])
     transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
     return job

@@ -1,4 +1,4 @@
-"""media/services.py, called directly: request, claim, execute, post-process, cancel, reap and retry.
+"""media/services, called directly: request, claim, execute, post-process, cancel, reap and retry.
 
 Renders run in this process with ``ClipProvider`` (tests/media/conftest.py: a provider that returns a real,
 short MP4) and the real post-processing (FFmpeg, C2PA, fingerprints); the same paths on real workers are in
@@ -309,11 +309,6 @@ class TestRenderJobRetry:
         assert provider.calls == ["submit", "fetch_result", "submit", "fetch_result"]
         assert Video.objects.count() == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="render_job_retry keeps the failed attempt's original: the new render "
-        "is stored beside it (original_<random>.mp4) and the old file is referenced by nothing",
-    )
     def test_a_retry_leaves_no_unreferenced_original_behind(self, provider, sent, django_capture_on_commit_callbacks):
         job = RenderJobFactory(provider="clip")
         services.render_job_execute(job_id=str(job.id))
