@@ -1,4 +1,4 @@
-"""What every step of a render shares: the job's running state, its job_heartbeat deadline, the consent
+"""What every step of a render shares: the job's running state, its heartbeat deadline, the consent
 re-check, and how it finishes."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = ""
 
 @contextmanager
 def job_heartbeat(job_id):
-    """Keep the job's job_heartbeat fresh while a long stage blocks this thread."""
+    """Keep the job's heartbeat fresh while a long stage blocks this thread."""
     stop = threading.Event()
 
     def beat():
@@ -84,7 +84,7 @@ def job_heartbeat(job_id):
 
             connection.close()
 
-    thread = threading.Thread(target=beat, name=f"job_heartbeat-{job_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()
     try:
         yield

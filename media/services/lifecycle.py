@@ -50,7 +50,7 @@ def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | 
 
 
 def render_jobs_reap() -> dict[str, int]:
-    """Re-queue jobs whose worker died (stale job_heartbeat); fail them after the last attempt."""
+    """Re-queue jobs whose worker died (stale heartbeat); fail them after the last attempt."""
     counts = {"requeued": 0, "failed": 0}
     stale = RenderJob.objects.filter(status=RenderJob.Status.RUNNING, heartbeat_at__lt=heartbeat_deadline())
     for job_id in stale.values_list("id", flat=True):

@@ -53,7 +53,7 @@ def _check_quotas(*, requester: User, duration_s: int) -> None:
     jobs = RenderJob.objects.filter(requester=requester).exclude(status=RenderJob.Status.BLOCKED)
     if jobs.filter(status__in=RenderJob.ACTIVE).count() >= quotas["concurrent_renders"]:
         raise QuotaExceeded(
-            "Wait for a render to job_finish before starting another.",
+            "Wait for a render to finish before starting another.",
             code="concurrent_render_limit",
             details={"concurrent_renders": quotas["concurrent_renders"]},
         )

@@ -112,7 +112,7 @@ def render_job_execute(*, job_id: str) -> None:
                 provider_job = _wait_for_provider(job, provider, provider_job)
             if provider_job.state != "succeeded":
                 raise ProviderPermanentError(
-                    provider_job.error_message or "The provider did not job_finish the render.",
+                    provider_job.error_message or "The provider did not finish the render.",
                     code=provider_job.error_code or "provider_failed",
                 )
             with _stage(job, RenderJob.Stage.DOWNLOADING, progress=80):
@@ -121,7 +121,7 @@ def render_job_execute(*, job_id: str) -> None:
             with _stage(job, RenderJob.Stage.STORING, progress=85):
                 with open(result, "rb") as handle:
                     stored_original = storage.private().save(f"renders/{job.id}/original.mp4", File(handle))
-                # The job_heartbeat stays set: if this process dies before the post-processing
+                # The heartbeat stays set: if this process dies before the post-processing
                 # message is sent, the reaper sees the job go stale and sends it.
                 job_running_update(job, original=stored_original, stage=RenderJob.Stage.AWAITING_POST_PROCESSING)
     except JobCancelled:
