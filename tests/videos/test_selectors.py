@@ -1,120 +1,129 @@
-"""Every status and visibility against every kind of viewer, through the selector and the API."""
+"""videos/selectors and the one visibility rule (``Video.objects.visible_to`` and ``Video.is_visible_to``).
+
+Every status and visibility against every kind of viewer; the same matrix through the API is in test_api.py.
+"""
+
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
+from backend.core.errors import NotFound
 from backend.creators import services as creator_services
+from backend.videos import selectors, services
 from backend.videos.models import Video
-from tests.factories import AppearanceFactory, CameoFactory, UserFactory, VideoFactory, VideoHashtagFactory
+from tests.factories import CommentFactory, HashtagFactory, UserFactory, VideoFactory, VideoHashtagFactory
+from tests.videos.viewers import CASES, VIEWERS, make_viewer, video_in
 
 pytestmark = pytest.mark.django_db
-
-VIEWERS = ["owner", "cameo_owner", "follower", "stranger", "blocked", "anonymous"]
-CASES = [
-    # (status, visibility): viewers who may open it
-    (("published", "public"), {"owner", "cameo_owner", "follower", "stranger", "anonymous"}),
-    (("published", "followers"), {"owner", "cameo_owner", "follower"}),
-    (("published", "private"), {"owner", "cameo_owner"}),
-    (("draft", "public"), {"owner", "cameo_owner"}),
-    (("draft", "private"), {"owner", "cameo_owner"}),
-    (("removed", "public"), set()),
-]
-
-
-def make_viewer(kind, video):
-    if kind == "owner":
-        return video.owner
-    if kind == "anonymous":
-        return None
-    viewer = UserFactory()
-    if kind == "cameo_owner":
-        AppearanceFactory(cameo__owner=viewer, video=video)
-    if kind in ("follower", "blocked"):
-        creator_services.follow_create(follower=viewer, followee=video.owner)
-    if kind == "blocked":
-        creator_services.block_create(blocker=video.owner, blocked=viewer)
-    return viewer
 
 
 @pytest.mark.parametrize("viewer_kind", VIEWERS)
 @pytest.mark.parametrize(("state", "allowed"), CASES)
-def test_visibility_matrix(viewer_kind, state, allowed, client_for, api_client):
-    status, visibility = state
-    video = VideoFactory(status=status, visibility=visibility, **({"published_at": None} if status == "draft" else {}))
+def test_visibility_matrix(viewer_kind, state, allowed):
+    video = video_in(*state)
     viewer = make_viewer(viewer_kind, video)
     assert Video.objects.visible_to(viewer).filter(id=video.id).exists() is (viewer_kind in allowed)
     assert video.is_visible_to(viewer) is (viewer_kind in allowed)
-    client = client_for(viewer) if viewer else api_client
-    response = client.get(f"/api/v1/videos/{video.id}")
-    assert response.status_code == (200 if viewer_kind in allowed else 404)
 
 
-def test_the_prompt_can_be_hidden_from_others(client_for, api_client):
-    video = VideoFactory(prompt="secret sauce", prompt_hidden=True)
-    assert api_client.get(f"/api/v1/videos/{video.id}").data["prompt"] is None
-    assert client_for(video.owner).get(f"/api/v1/videos/{video.id}").data["prompt"] == "secret sauce"
+class TestVideoVisibleTo:
+    def test_a_video_the_viewer_may_see_is_returned_with_its_owner(self, django_assert_num_queries):
+        video = VideoFactory()
+        viewer = UserFactory()
+        with django_assert_num_queries(1):  # anonymous: the video, its owner joined
+            assert selectors.video_visible_to(viewer=None, video_id=video.id).owner.handle == video.owner.handle
+        with django_assert_num_queries(2):  # signed in: who is blocked either way is read first
+            assert selectors.video_visible_to(viewer=viewer, video_id=video.id).owner.handle == video.owner.handle
+
+    @pytest.mark.parametrize("case", ["private", "missing", "blocked_by_owner"])
+    def test_one_the_viewer_may_not_see_looks_exactly_like_one_that_does_not_exist(self, case):
+        video = VideoFactory(visibility="private" if case == "private" else "public")
+        viewer = UserFactory()
+        if case == "blocked_by_owner":
+            creator_services.block_create(blocker=video.owner, blocked=viewer)
+        video_id = video.id + 1000 if case == "missing" else video.id
+        with pytest.raises(NotFound) as refused:
+            selectors.video_visible_to(viewer=viewer, video_id=video_id)
+        assert str(refused.value) == "No such video."
+
+    def test_a_suspended_creators_video_is_hidden_from_others_but_not_from_them(self):
+        video = VideoFactory(owner=UserFactory(suspended_until=timezone.now() + timedelta(days=3)))
+        with pytest.raises(NotFound):
+            selectors.video_visible_to(viewer=UserFactory(), video_id=video.id)
+        assert selectors.video_visible_to(viewer=video.owner, video_id=video.id) == video
+
+    def test_teens_do_not_get_videos_marked_unsafe_for_them(self):
+        video = VideoFactory(safe_for_teens=False)
+        teen = UserFactory(birth_date=date(date.today().year - 15, 1, 1))
+        adult = UserFactory(birth_date=date(1990, 1, 1))
+        with pytest.raises(NotFound):
+            selectors.video_visible_to(viewer=teen, video_id=video.id)
+        assert selectors.video_visible_to(viewer=adult, video_id=video.id) == video
 
 
-def test_a_withdrawn_video_is_opened_by_nobody_but_listed_for_its_cameos_owner(client_for, api_client):
-    """Its creator may no longer show that likeness, to anyone, themself included; the likeness's owner
-    finds it among their appearances and removes it there."""
-    from backend.videos.services import videos_mark_consent_withdrawn
+class TestCreatorVideos:
+    def test_published_videos_the_viewer_may_see_newest_first(self):
+        owner = UserFactory()
+        old = VideoFactory(owner=owner, published_at=timezone.now() - timedelta(days=2))
+        new = VideoFactory(owner=owner)
+        yesterday = timezone.now() - timedelta(days=1)
+        for_followers = VideoFactory(owner=owner, visibility="followers", published_at=yesterday)
+        VideoFactory(owner=owner, status="draft", published_at=None)
+        VideoFactory()  # someone else's
+        fan = UserFactory()
+        creator_services.follow_create(follower=fan, followee=owner)
+        assert list(selectors.creator_videos(viewer=None, owner=owner)) == [new, old]
+        assert list(selectors.creator_videos(viewer=fan, owner=owner)) == [new, for_followers, old]
 
-    video = VideoFactory()
-    cameo_owner = UserFactory()
-    cameo = CameoFactory(owner=cameo_owner)
-    AppearanceFactory(cameo=cameo, video=video)
-    videos_mark_consent_withdrawn(video_ids=[video.id])
-    for client in (api_client, client_for(video.owner), client_for(cameo_owner)):
-        assert client.get(f"/api/v1/videos/{video.id}").status_code == 404
-    listed = client_for(cameo_owner).get(f"/api/v1/cameos/{cameo.id}/appearances").json()["results"]
-    assert [row["video_id"] for row in listed] == [video.id]
-    removed = client_for(cameo_owner).delete(f"/api/v1/cameos/{cameo.id}/appearances/{video.id}")
-    assert removed.status_code in (200, 204)
-
-
-@pytest.mark.parametrize("viewer_kind", ["stranger", "anonymous"])
-def test_suspended_or_deactivated_creators_videos_are_hidden_from_others(viewer_kind, client_for, api_client):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    suspended = VideoFactory(owner=UserFactory(suspended_until=timezone.now() + timedelta(days=3)))
-    deactivated = VideoFactory(owner=UserFactory(is_active=False))
-    client = client_for(UserFactory()) if viewer_kind == "stranger" else api_client
-    for video in (suspended, deactivated):
-        assert client.get(f"/api/v1/videos/{video.id}").status_code == 404
-    assert client_for(suspended.owner).get(f"/api/v1/videos/{suspended.id}").status_code == 200
+    def test_the_owner_does_not_see_their_drafts_here(self):
+        owner = UserFactory()
+        published = VideoFactory(owner=owner)
+        VideoFactory(owner=owner, status="draft", published_at=None)
+        assert list(selectors.creator_videos(viewer=owner, owner=owner)) == [published]
 
 
-def test_teens_do_not_open_age_restricted_videos_anywhere(client_for):
-    from datetime import date
+class TestLikedBy:
+    def test_only_the_viewers_likes_among_the_videos_asked_about(self):
+        liked, not_liked, liked_elsewhere = VideoFactory(), VideoFactory(), VideoFactory()
+        viewer = UserFactory()
+        services.like_create(video=liked, user=viewer)
+        services.like_create(video=liked_elsewhere, user=viewer)
+        services.like_create(video=not_liked, user=UserFactory())
+        assert selectors.liked_by(viewer=viewer, video_ids=[liked.id, not_liked.id]) == {liked.id}
 
-    from backend.videos.services import video_publish  # noqa: F401  (hashtags come with publishing)
-
-    teen = UserFactory(birth_date=date(date.today().year - 15, 1, 1))
-    adult = UserFactory(birth_date=date(1990, 1, 1))
-    video = VideoFactory(safe_for_teens=False, caption="#skate")
-    VideoHashtagFactory(hashtag__name="skate", video=video)
-    teen_client, adult_client = client_for(teen), client_for(adult)
-    assert teen_client.get(f"/api/v1/videos/{video.id}").status_code == 404
-    assert adult_client.get(f"/api/v1/videos/{video.id}").status_code == 200
-    for path in (f"/api/v1/creators/{video.owner.handle}/videos", "/api/v1/hashtags/skate"):
-        assert [v["id"] for v in teen_client.get(path).data["results"]] == []
-        assert [v["id"] for v in adult_client.get(path).data["results"]] == [video.id]
-    refused = teen_client.post(f"/api/v1/videos/{video.id}/remix", {"prompt": "again", "duration_s": 4}, format="json",
-                               HTTP_IDEMPOTENCY_KEY="teen-remix")  # fmt: skip
-    assert refused.status_code == 404
+    def test_anonymous_or_no_videos_asks_nothing(self, django_assert_num_queries):
+        video = VideoFactory()
+        with django_assert_num_queries(0):
+            assert selectors.liked_by(viewer=None, video_ids=[video.id]) == set()
+            assert selectors.liked_by(viewer=UserFactory.build(), video_ids=[]) == set()
 
 
-def test_a_creators_page_counts_only_what_anyone_may_see(api_client):
-    from backend.videos.services import videos_mark_consent_withdrawn
+class TestCommentsOf:
+    def test_comments_by_users_blocked_either_way_are_left_out(self):
+        video = VideoFactory()
+        viewer, blocked, blocking = UserFactory(), UserFactory(), UserFactory()
+        kept = CommentFactory(video=video)
+        CommentFactory(video=video, author=blocked)
+        CommentFactory(video=video, author=blocking)
+        CommentFactory()  # on another video
+        creator_services.block_create(blocker=viewer, blocked=blocked)
+        creator_services.block_create(blocker=blocking, blocked=viewer)
+        assert list(selectors.comments_of(viewer=viewer, video=video)) == [kept]
+        assert selectors.comments_of(viewer=None, video=video).count() == 3
 
-    shown, withdrawn = VideoFactory(), VideoFactory()
-    VideoFactory(owner=shown.owner, visibility="private")
-    withdrawn.owner = shown.owner
-    withdrawn.save(update_fields=["owner"])
-    videos_mark_consent_withdrawn(video_ids=[withdrawn.id])
-    profile = api_client.get(f"/api/v1/creators/{shown.owner.handle}").json()
-    assert profile["video_count"] == 1
-    listed = api_client.get(f"/api/v1/creators/{shown.owner.handle}/videos").json()["results"]
-    assert [video["id"] for video in listed] == [shown.id]
+
+class TestHashtags:
+    def test_a_hashtag_is_found_whatever_the_case_and_with_or_without_its_hash(self):
+        hashtag = HashtagFactory(name="skatecat")
+        assert selectors.hashtag_get(name="#SkateCat") == hashtag
+        with pytest.raises(NotFound):
+            selectors.hashtag_get(name="nothing")
+
+    def test_entries_are_the_published_videos_the_viewer_may_see(self):
+        hashtag = HashtagFactory(name="skate")
+        shown = VideoHashtagFactory(hashtag=hashtag).video
+        VideoHashtagFactory(hashtag=hashtag, video=VideoFactory(visibility="private"))
+        VideoHashtagFactory(hashtag=hashtag, video=VideoFactory(status="draft", published_at=None))
+        VideoHashtagFactory(video=VideoFactory())  # another hashtag
+        assert list(selectors.hashtag_entries(viewer=UserFactory(), hashtag=hashtag)) == [shown]
