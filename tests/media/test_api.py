@@ -3,7 +3,7 @@
 import pytest
 
 from media.models import RenderJob
-from tests.factories import BlockedTermFactory, CameoFactory, ProtectedLikenessFactory, RenderJobFactory, UserFactory
+from tests.factories import BlockedTermFactory, CameoFactory, ProtectedLikenessFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -139,41 +139,3 @@ def test_revoking_consent_cancels_queued_jobs_at_once(client_for, user, queued, 
         client_for(cameo.owner).patch(f"/api/v1/cameos/{cameo.id}", {"audience": "only_me"}, format="json")
     job = RenderJob.objects.get(id=job_id)
     assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
-
-
-def test_the_reaper_resends_post_processing_whose_message_was_lost(user, settings, monkeypatch,
-                                                                   django_capture_on_commit_callbacks):  # fmt: skip
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from media.services import render_jobs_reap
-
-    sent = []
-    monkeypatch.setattr("media.tasks.render_job_postprocess.delay", lambda **kwargs: sent.append(kwargs))
-    stale = timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
-    job = RenderJobFactory(requester=user, status="running", stage="awaiting_post_processing", heartbeat_at=stale,
-                           attempts=1)  # fmt: skip
-    with django_capture_on_commit_callbacks(execute=True):
-        assert render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
-        assert render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}  # not again before another timeout
-    assert sent == [{"job_id": str(job.id)}]
-
-
-def test_a_queued_job_whose_message_was_lost_is_sent_again_once(user, settings, monkeypatch,
-                                                                django_capture_on_commit_callbacks):  # fmt: skip
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from media.services import render_jobs_reap
-
-    sent = []
-    monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: sent.append(kwargs))
-    old = timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S + 1)
-    lost = RenderJobFactory(requester=user, created_at=old)
-    RenderJobFactory(requester=user)  # queued just now: not lost
-    with django_capture_on_commit_callbacks(execute=True):
-        assert render_jobs_reap()["resent"] == 1
-        assert render_jobs_reap()["resent"] == 0
-    assert sent == [{"job_id": str(lost.id)}]

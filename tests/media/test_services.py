@@ -214,6 +214,27 @@ class TestRenderJobsReap:
         job.refresh_from_db()
         assert (job.status, job.stage) == ("running", "rendering")
 
+    def test_post_processing_whose_message_was_lost_is_sent_again_once(
+        self, settings, sent, django_capture_on_commit_callbacks
+    ):
+        job = RenderJobFactory(status="running", stage="awaiting_post_processing", heartbeat_at=self.stale(settings),
+                               attempts=1)  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
+            # not again before another timeout
+            assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
+        assert sent["postprocess"] == [{"job_id": str(job.id)}]
+
+    def test_a_queued_job_whose_message_was_lost_is_sent_again_once(
+        self, settings, sent, django_capture_on_commit_callbacks
+    ):
+        lost = RenderJobFactory(created_at=timezone.now() - timedelta(seconds=settings.RENDER_QUEUED_RESEND_S + 1))
+        RenderJobFactory()  # queued just now: not lost
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.render_jobs_reap()["resent"] == 1
+            assert services.render_jobs_reap()["resent"] == 0
+        assert sent["render"] == [{"job_id": str(lost.id)}]
+
 
 class TestRenderJobRetry:
     """The moderators' "retry" action (media/admin.py) on failed and cancelled renders."""
