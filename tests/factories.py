@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from backend.creators.models import Follow, InviteCode
+from backend.creators.models import Block, Follow, InviteCode
 
 PASSWORD = "correct-horse-battery"
 
@@ -29,6 +29,16 @@ class FollowFactory(factory.django.DjangoModelFactory):
 
     follower = factory.SubFactory(UserFactory)
     followee = factory.SubFactory(UserFactory)
+
+
+class BlockFactory(factory.django.DjangoModelFactory):
+    """A block as stored; ``creators.services.block_create`` also ends the follows between the two."""
+
+    class Meta:
+        model = Block
+
+    blocker = factory.SubFactory(UserFactory)
+    blocked = factory.SubFactory(UserFactory)
 
 
 class InviteCodeFactory(factory.django.DjangoModelFactory):
