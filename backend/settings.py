@@ -358,10 +358,26 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# max_retries and intervals: a producer finds a broker that is away in a fraction of a second
+# (kombu would otherwise retry for seconds); the outbox keeps the message. Workers reconnect by
+# their own settings (broker_connection_retry).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The outbox (backend/core/outbox.py): how often the relay looks for messages left unsent, and
+# how long a process stops trying to send at once after the broker refused one.
+OUTBOX_RELAY_INTERVAL_S = env.float("OUTBOX_RELAY_INTERVAL_S", default=1.0)
+OUTBOX_BROKER_BACKOFF_S = env.float("OUTBOX_BROKER_BACKOFF_S", default=5.0)
+# Messages go through the outbox, which is the retry: a publish to a broker that is away fails at
+# once instead of holding the request or the worker.
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-renders": {"task": "media.render_jobs_reap", "schedule": 60.0},
     "flush-feed-counters": {"task": "feeds.counters_flush", "schedule": 10.0},

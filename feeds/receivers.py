@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from kombu.exceptions import OperationalError as BrokerError
 from redis import RedisError
 
+from backend.core import outbox
 from backend.creators.events import follow_ended, follow_started
 from backend.videos.events import video_changed, video_hidden, video_liked, video_published, video_shown
 from feeds import store, tasks
@@ -50,7 +51,8 @@ def refresh_card(sender, *, video_ids: list[int], **kwargs) -> None:
 @receiver(video_published, dispatch_uid="feeds.fan_out")
 @_tolerate_outage
 def fan_out(sender, *, video_id: int, **kwargs) -> None:
-    tasks.video_fanout.delay(video_id=video_id)
+    # Through the outbox: a post published while the broker is away still reaches the followers.
+    outbox.enqueue(tasks.video_fanout, video_id=video_id)
 
 
 @receiver(video_liked, dispatch_uid="feeds.remember_like")

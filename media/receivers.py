@@ -2,10 +2,11 @@
 
 import logging
 
+from django.db import DatabaseError
 from django.dispatch import receiver
-from kombu.exceptions import OperationalError as BrokerError
 
 from backend.cameos.events import consent_withdrawn
+from backend.core import outbox
 from backend.rights.events import character_withdrawn
 from backend.videos.events import video_changed, video_hidden, video_published, video_shown
 from media import tasks
@@ -40,6 +41,6 @@ def video_files_follow_state(sender, *, video_ids: list[int] | None = None, vide
         # (``media.video_files_repair``) catches whatever is left.
         logger.exception("videos %s: moving their files failed; queued a retry", video_ids[:20])
         try:
-            tasks.video_files_sync_many.delay(video_ids=video_ids)
-        except BrokerError:
+            outbox.enqueue(tasks.video_files_sync_many, video_ids=video_ids)
+        except DatabaseError:
             logger.exception("videos %s: could not queue the retry; beat's repair will", video_ids[:20])

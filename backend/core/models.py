@@ -28,3 +28,25 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task that must run, written in the same transaction as the change that calls for it.
+
+    ``backend.core.outbox`` sends it after the commit and deletes it once the broker took it; while
+    the broker is away the row waits and the relay (``manage.py outbox_relay``) sends it when it
+    returns. Consumers are idempotent, so a message sent twice (a crash between send and delete)
+    does no harm.
+    """
+
+    task = models.CharField(max_length=100)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task}({self.kwargs})"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
-from backend.core import storage
+from backend.core import outbox, storage
 from backend.core.errors import Conflict
 from media import tasks
 from media.models import RenderJob
@@ -62,7 +62,7 @@ def render_jobs_reap() -> dict[str, int]:
                 job.stage = RenderJob.Stage.AWAITING_POST_PROCESSING
                 job.heartbeat_at = timezone.now()  # not re-sent again before another timeout
                 job.save(update_fields=["stage", "heartbeat_at"])
-                transaction.on_commit(lambda job_id=job.id: tasks.render_job_postprocess.delay(job_id=str(job_id)))
+                outbox.enqueue(tasks.render_job_postprocess, job_id=str(job.id))
                 counts["requeued"] += 1
             elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
                 job_finish(job, RenderJob.Status.FAILED, code="worker_lost", message="The render worker stopped.")
@@ -72,7 +72,7 @@ def render_jobs_reap() -> dict[str, int]:
                 job.stage = RenderJob.Stage.REQUEUED_AFTER_WORKER_LOSS
                 job.heartbeat_at = None
                 job.save(update_fields=["status", "stage", "heartbeat_at"])
-                transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
+                outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
                 counts["requeued"] += 1
     counts["resent"] = _resend_lost_queued_jobs()
     return counts
@@ -99,7 +99,7 @@ def _resend_lost_queued_jobs() -> int:
                 continue
             job.heartbeat_at = timezone.now()  # marks when it was last sent
             job.save(update_fields=["heartbeat_at"])
-            transaction.on_commit(lambda job_id=job.id: tasks.render_job_execute.delay(job_id=str(job_id)))
+            outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
             resent += 1
     return resent
 
@@ -121,5 +121,5 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     job.error_message = ""
     job.finished_at = None
     job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at", "original"])
-    transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
+    outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
     return job

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
-from backend.core import storage
+from backend.core import outbox, storage
 from backend.core.errors import Conflict, DomainError, NotFound
 from backend.core.permissions import require_not_suspended
 from backend.creators.models import User
@@ -203,7 +203,7 @@ def render_job_request(
             job.cameos.set(cameos)
             job.characters.set(characters)
             if refusal is None:
-                transaction.on_commit(lambda: tasks.render_job_execute.delay(job_id=str(job.id)))
+                outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         if stored_reference:

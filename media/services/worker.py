@@ -14,7 +14,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from backend.core import storage
+from backend.core import outbox, storage
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media import tasks
 from media.models import RenderJob
@@ -121,9 +121,10 @@ def render_job_execute(*, job_id: str) -> None:
             with _stage(job, RenderJob.Stage.STORING, progress=85):
                 with open(result, "rb") as handle:
                     stored_original = storage.private().save(f"renders/{job.id}/original.mp4", File(handle))
-                # The heartbeat stays set: if this process dies before the post-processing
-                # message is sent, the reaper sees the job go stale and sends it.
-                job_running_update(job, original=stored_original, stage=RenderJob.Stage.AWAITING_POST_PROCESSING)
+                # The post-processing message is written with the stage that awaits it (the outbox).
+                with transaction.atomic():
+                    job_running_update(job, original=stored_original, stage=RenderJob.Stage.AWAITING_POST_PROCESSING)
+                    outbox.enqueue(tasks.render_job_postprocess, job_id=str(job.id))
     except JobCancelled:
         _after_cancel(job, provider, provider_job_id, [stored_original])
         return
@@ -138,8 +139,6 @@ def render_job_execute(*, job_id: str) -> None:
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-
-    tasks.render_job_postprocess.delay(job_id=str(job.id))
 
 
 def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[str]) -> None:

@@ -77,15 +77,19 @@ class TestRenderJobClaim:
 
 
 class TestRenderJobExecute:
-    def test_the_original_is_stored_once_and_post_processing_is_sent_once(self, provider, sent):
+    def test_the_original_is_stored_once_and_post_processing_is_sent_once(
+        self, provider, sent, django_capture_on_commit_callbacks
+    ):
         job = RenderJobFactory(provider="clip")
-        services.render_job_execute(job_id=str(job.id))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_execute(job_id=str(job.id))
         after_first = job_state(job)
         assert after_first[:3] == ("running", "awaiting_post_processing", 1)
         assert private_files(job) == ["original.mp4"]
-        assert sent["postprocess"] == [{"job_id": str(job.id)}]
+        assert sent["postprocess"] == [{"job_id": str(job.id)}]  # through the outbox, after the stage commits
         # The same message delivered again changes nothing
-        services.render_job_execute(job_id=str(job.id))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.render_job_execute(job_id=str(job.id))
         assert job_state(job) == after_first
         assert private_files(job) == ["original.mp4"]
         assert len(sent["postprocess"]) == 1

@@ -22,11 +22,13 @@ def job_state(job) -> tuple:
     return (job.status, job.stage, job.progress, job.attempts, job.error_code, job.original, job.result_video_id)
 
 
-def test_render_job_execute_twice_renders_and_stores_once(provider, sent):
+def test_render_job_execute_twice_renders_and_stores_once(provider, sent, django_capture_on_commit_callbacks):
     job = RenderJobFactory(provider="clip")
-    tasks.render_job_execute(job_id=str(job.id))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.render_job_execute(job_id=str(job.id))
     after_first = job_state(job)
-    tasks.render_job_execute(job_id=str(job.id))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.render_job_execute(job_id=str(job.id))
     assert job_state(job) == after_first
     assert after_first[:2] == ("running", "awaiting_post_processing")
     assert private_files(job) == ["original.mp4"]
