@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from backend.core.errors import NotFound
 from backend.creators.models import Block, Follow, User
@@ -53,6 +54,8 @@ def creator_get(*, viewer: User | None, handle: str) -> User:
     creator = creators.first()
     if creator is None or getattr(creator, "hidden", False):
         raise NotFound("No creator with this handle.")
+    if creator.suspended_until and creator.suspended_until > timezone.now():  # posts shown to nobody meanwhile
+        creator.video_count = 0
     return creator
 
 

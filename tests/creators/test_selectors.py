@@ -98,11 +98,6 @@ class TestCreatorGet:
         VideoFactory()  # someone else's
         assert selectors.creator_get(viewer=creator, handle=creator.handle).video_count == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="creator_get counts published public videos without the owner's standing, while "
-        "Video.objects.shown_to_everyone (which its comment names) hides a suspended creator's videos",
-    )
     def test_a_suspended_creator_counts_no_videos_nobody_may_see(self):
         creator = UserFactory(suspended_until=timezone.now() + timedelta(days=3))
         VideoFactory(owner=creator)
