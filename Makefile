@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+FORWARDED_ALLOW_IPS ?= 127.0.0.1
 
 .PHONY: run test lint format bench stop demo schema clean
 
@@ -23,7 +24,8 @@ run: $(INSTALLED)
 	@echo "API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo "Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "Readiness: http://$(HOST):$(PORT)/readyz"
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --procfile Procfile.dev start
+	mkdir -p var
+	HOST=$(HOST) PORT=$(PORT) FORWARDED_ALLOW_IPS="$(FORWARDED_ALLOW_IPS)" $(BIN)/supervisord -c supervisord.conf
 
 test: $(INSTALLED)
 	$(BIN)/lint-imports --no-cache
