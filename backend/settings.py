@@ -301,6 +301,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# With PostgreSQL or Redis out of reach, requests answer 503 with this Retry-After (backend/core/errors.py).
+UNAVAILABLE_RETRY_AFTER_S = env.int("UNAVAILABLE_RETRY_AFTER_S", default=5)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -349,6 +351,10 @@ CELERY_BROKER_URL = _kombu_url(REDIS_URL)
 CELERY_RESULT_BACKEND = _kombu_url(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    # Periodic maintenance never waits behind renders: the reaper must run while renders queue up.
+    "media.render_jobs_reap": {"queue": "default"},
+    "media.video_files_repair": {"queue": "default"},
+    "media.render_job_postprocess": {"queue": "media"},
     "media.render_*": {"queue": "renders"},
     "media.*": {"queue": "media"},
     "feeds.*": {"queue": "feeds"},
@@ -379,7 +385,7 @@ OUTBOX_BROKER_BACKOFF_S = env.float("OUTBOX_BROKER_BACKOFF_S", default=5.0)
 # once instead of holding the request or the worker.
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
-    "reap-stalled-renders": {"task": "media.render_jobs_reap", "schedule": 60.0},
+    "reap-stalled-renders": {"task": "media.render_jobs_reap", "schedule": 15.0},
     "flush-feed-counters": {"task": "feeds.counters_flush", "schedule": 10.0},
     "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).
@@ -394,7 +400,8 @@ RENDER_RETRY_BACKOFF_MAX_S = env.int("RENDER_RETRY_BACKOFF_MAX_S", default=300)
 RENDER_POLL_INTERVAL_S = env.float("RENDER_POLL_INTERVAL_S", default=2.0)
 RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=10.0)
 # A running job whose heartbeat is older than this lost its worker: the reaper re-queues it.
-RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=120)
+# With the reaper every 15 s, a dead worker's render is taken over within about 45 s.
+RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=30)
 # A queued job nobody claimed for this long lost its message (a broker flush): the reaper sends it again.
 RENDER_QUEUED_RESEND_S = env.int("RENDER_QUEUED_RESEND_S", default=900)
 RENDER_SOFT_TIME_LIMIT_S = env.int("RENDER_SOFT_TIME_LIMIT_S", default=1800)

@@ -6,6 +6,7 @@ The tasks are called as functions (as a worker would run a redelivered message),
 from datetime import timedelta
 
 import pytest
+from celery import current_app
 from django.utils import timezone
 
 from backend.videos.models import Video
@@ -84,3 +85,20 @@ def test_video_files_repair_twice_moves_the_files_once():
     assert_files_in(video, "public")
     tasks.video_files_repair()
     assert_files_in(video, "public")
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("media.render_job_execute", "renders"),
+        ("media.render_job_postprocess", "media"),
+        ("media.video_files_sync_many", "media"),
+        # Maintenance runs beside feeds, never behind a queue of renders.
+        ("media.render_jobs_reap", "default"),
+        ("media.video_files_repair", "default"),
+        ("feeds.feed_refill", "feeds"),
+        ("feeds.counters_flush", "feeds"),
+    ],
+)
+def test_each_task_goes_to_its_queue(task, queue):
+    assert current_app.amqp.router.route({}, task)["queue"].name == queue
