@@ -3,11 +3,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
-from redis.asyncio import Redis
 
 from backend.cameos import api as cameos_api
 from backend.core.converters import HandleConverter, HashtagConverter
 from backend.core.errors import api_not_found_view
+from backend.core.health import ReadinessView
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
@@ -76,21 +76,13 @@ api_v1 = [
     path("hashtags/<hashtag:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
 ]
 
-readiness_checks = [
-    "health_check.checks.Database",
-    "health_check.checks.Cache",
-    ("health_check.contrib.redis.Redis", {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)}),
-    ("health_check.checks.Storage", {"alias": "default"}),
-    ("health_check.checks.Storage", {"alias": "public"}),
-]
-
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("healthz", HealthCheckView.as_view(checks=[]), name="healthz"),
-    path("readyz", HealthCheckView.as_view(checks=readiness_checks), name="readyz"),
+    path("readyz", ReadinessView.as_view(), name="readyz"),
     path("media/private/<str:token>", private_media_view, name="private-media"),
 ]
 

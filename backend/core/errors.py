@@ -3,11 +3,16 @@
 Services raise ``DomainError`` subclasses (or DRF's own exceptions); the API
 exception handler turns every one of them into the envelope with a fitting
 4xx status. Plain Django 404s and 500s under ``/api/`` get the same shape.
+
+A database or Redis that cannot be reached is not a bug: wherever the error surfaces (a view,
+authentication, a middleware), the answer is a 503 with ``Retry-After`` and the code
+``database_unavailable`` or ``cache_unavailable``.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from typing import Any
 
@@ -15,9 +20,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 
 
@@ -72,6 +81,33 @@ class TooDeeplyNested(DomainError):
     default_detail = "The JSON body is nested too deeply."
 
 
+class ServiceUnavailable(DomainError):
+    """A store the request needs cannot be reached; the client may try again after ``Retry-After``."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "The service is unavailable for a moment; try again shortly."
+
+
+# OperationalError also covers a lost or refused connection (psycopg's), InterfaceError a
+# connection closed under the request. A failed query of ours is a ProgrammingError or
+# IntegrityError and stays a 500 (or the 4xx its service maps it to).
+_DATABASE_DOWN = (OperationalError, InterfaceError)
+_CACHE_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionInterrupted)
+
+
+def _as_unavailable(exc: BaseException) -> ServiceUnavailable | None:
+    if isinstance(exc, _DATABASE_DOWN):
+        return ServiceUnavailable("The database is unavailable; try again shortly.", code="database_unavailable")
+    if isinstance(exc, _CACHE_DOWN):
+        return ServiceUnavailable("The cache is unavailable; try again shortly.", code="cache_unavailable")
+    return None
+
+
+def retry_after_seconds() -> str:
+    return str(settings.UNAVAILABLE_RETRY_AFTER_S)
+
+
 def _raised_while_parsing(exc: BaseException) -> bool:
     """A RecursionError from decoding a request body (JSON nested ~1,000 deep), not from a bug."""
     parsing = ("rest_framework/parsers.py", "json/decoder.py", "json/__init__.py", "backend/core/parsers.py")
@@ -93,7 +129,7 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail=exceptions.as_serializer_error(exc))
     if isinstance(exc, RecursionError) and _raised_while_parsing(exc):
         return TooDeeplyNested()
-    return exc
+    return _as_unavailable(exc) or exc
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Any:
@@ -139,6 +175,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
         body = error_body(code=str(code), message=message, details=details)
 
     response.data = body
+    if isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = retry_after_seconds()
     return response
 
 
@@ -159,10 +197,25 @@ def api_not_found_view(request, *args, **kwargs):
 
 
 def server_error_view(request):
+    # Django calls handler500 while it handles the exception (outside DRF: a middleware, a plain
+    # view), so the exception is still sys.exc_info()'s.
+    unavailable = _as_unavailable(sys.exc_info()[1])
+    if unavailable is not None:
+        return _unavailable_response(request, unavailable)
     if _is_api(request):
         message = "Something went wrong on our side."
         return JsonResponse(error_body(code="server_error", message=message), status=500)
     return defaults.server_error(request)
+
+
+def _unavailable_response(request, unavailable: ServiceUnavailable) -> HttpResponse:
+    if _is_api(request):
+        body = error_body(code=unavailable.detail.code, message=str(unavailable.detail))
+        response = JsonResponse(body, status=unavailable.status_code)
+    else:
+        response = HttpResponse(str(unavailable.detail), status=unavailable.status_code, content_type="text/plain")
+    response["Retry-After"] = retry_after_seconds()
+    return response
 
 
 def bad_request_view(request, exception=None):

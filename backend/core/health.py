@@ -1,0 +1,57 @@
+"""``/readyz``: is every store this process needs reachable?
+
+django-health-check answers 500 when a check fails, which a load balancer reads as "this
+process is broken"; a dependency that is down is a 503 (with ``Retry-After``), and the body
+names each dependency by what it is rather than by the check's repr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from health_check.views import HealthCheckView
+from redis.asyncio import Redis
+
+
+def _redis_client() -> Redis:
+    return Redis.from_url(settings.REDIS_URL)
+
+
+DEPENDENCIES: dict[str, Any] = {
+    "database": "health_check.checks.Database",
+    "cache": "health_check.checks.Cache",
+    "redis": ("health_check.contrib.redis.Redis", {"client_factory": _redis_client}),
+    "media_private": ("health_check.checks.Storage", {"alias": "default"}),
+    "media_public": ("health_check.checks.Storage", {"alias": "public"}),
+}
+
+
+class ReadinessView(HealthCheckView):
+    dependencies: dict[str, Any] = DEPENDENCIES
+
+    @property
+    def checks(self):
+        return list(self.dependencies.values())
+
+    async def get(self, request, *args, **kwargs):
+        response = await super().get(request, *args, **kwargs)
+        if response.status_code == 500:
+            response.status_code = 503
+            response["Retry-After"] = str(settings.UNAVAILABLE_RETRY_AFTER_S)
+        return response
+
+    def _statuses(self) -> dict[str, str]:
+        # asyncio.gather keeps the order of the checks, which is the order of the names.
+        return {
+            name: "OK" if result.error is None else str(result.error)
+            for name, result in zip(self.dependencies, self.results, strict=True)
+        }
+
+    def render_to_response_json(self, status):
+        return JsonResponse(self._statuses(), status=status)
+
+    def render_to_response_text(self, status):
+        lines = "".join(f"{name}: {state}\n" for name, state in self._statuses().items())
+        return HttpResponse(lines, content_type="text/plain; charset=utf-8", status=status)
