@@ -387,6 +387,8 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
     "reap-stalled-renders": {"task": "media.render_jobs_reap", "schedule": 15.0},
     "flush-feed-counters": {"task": "feeds.counters_flush", "schedule": 10.0},
+    # What Redis missed during an outage, put right once it is back (feeds/models.py RedisRepair).
+    "repair-redis": {"task": "feeds.redis_repairs_apply", "schedule": 5.0},
     "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
@@ -405,6 +407,9 @@ RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=30)
 # A queued job nobody claimed for this long lost its message (a broker flush): the reaper sends it again.
 RENDER_QUEUED_RESEND_S = env.int("RENDER_QUEUED_RESEND_S", default=900)
 RENDER_SOFT_TIME_LIMIT_S = env.int("RENDER_SOFT_TIME_LIMIT_S", default=1800)
+# Renders' and post-processing's work folders (media/workdirs.py): the reaper removes those a killed
+# worker left once their job is no longer running.
+RENDER_WORK_ROOT = Path(env("RENDER_WORK_ROOT", default=str(VAR_DIR / "work")))
 RENDER_PROVIDER = env("RENDER_PROVIDER", default="preview")
 # Options each provider is built with (keys of RENDER_PROVIDER_OPTIONS are provider names).
 RENDER_PROVIDER_OPTIONS = {

@@ -25,3 +25,27 @@ class CounterFlush(models.Model):
 
     def __str__(self) -> str:
         return self.batch_id
+
+
+class RedisRepair(models.Model):
+    """A change Redis missed while it was away, put right when it is back (``services.redis_repairs_apply``).
+
+    Written by the feed's receivers when a Redis write fails, so the feed agrees with PostgreSQL
+    within seconds of recovery instead of when keys expire.
+    """
+
+    class Kind(models.TextChoices):
+        LIKED = "liked", "A viewer's liked set (reloaded from PostgreSQL)"
+        HIDDEN = "hidden", "A removed or withdrawn video (its card becomes a tombstone)"
+        CARD = "card", "A changed video (its card is rebuilt)"
+        FOLLOWING = "following", "A viewer's following feed (reloaded)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    target_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "target_id"], name="one_repair_per_target")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target_id}"

@@ -24,7 +24,7 @@ from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
 from feeds import cursors, ranking, selectors, sources, store, tasks
 from feeds.cards import cards_build, feed_posts, page_json
-from feeds.models import CounterFlush, FeedPreference
+from feeds.models import CounterFlush, FeedPreference, RedisRepair
 
 EVENT_TYPES = ("impression", "watch", "complete", "skip")
 MAX_EVENTS_PER_BATCH = 100
@@ -452,3 +452,44 @@ def preferences_set(*, user: User, text: str) -> FeedPreference:
         user=user, defaults={"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now()}
     )
     return preference
+
+
+# --- Repairs after a Redis outage ---------------------------------------------------
+
+
+def redis_repairs_record(*, kind: str, target_ids: list[int]) -> None:
+    """Remember what a failed Redis write left wrong (a receiver calls this when Redis is away)."""
+    RedisRepair.objects.bulk_create(
+        [RedisRepair(kind=kind, target_id=target_id) for target_id in target_ids], ignore_conflicts=True
+    )
+
+
+_REPAIRS = {
+    RedisRepair.Kind.LIKED: lambda ids: store.viewer_sets_forget(ids, "liked"),
+    RedisRepair.Kind.HIDDEN: store.hide_videos,
+    RedisRepair.Kind.CARD: store.cards_drop,
+    RedisRepair.Kind.FOLLOWING: lambda ids: [store.following_forget(user_id) for user_id in ids],
+}
+
+
+def redis_repairs_apply(*, batch: int = 1000) -> int:
+    """Put right what Redis missed, oldest first; a row goes only once its repair went through.
+
+    Beat runs it every few seconds; while Redis is still away the first failure stops it.
+    """
+    repaired = 0
+    if not RedisRepair.objects.exists():
+        return repaired
+    for kind, repair in _REPAIRS.items():
+        while True:
+            rows = list(RedisRepair.objects.filter(kind=kind).order_by("id").values_list("id", "target_id")[:batch])
+            if not rows:
+                break
+            try:
+                repair([target_id for _, target_id in rows])
+            except RedisError:
+                logger.warning("redis repairs: Redis still unavailable; %s waiting", kind)
+                return repaired
+            RedisRepair.objects.filter(id__in=[row_id for row_id, _ in rows]).delete()
+            repaired += len(rows)
+    return repaired

@@ -195,6 +195,13 @@ def viewer_set_fill(user_id: int, name: str, members: Iterable[int], *, version:
     pipe.execute()
 
 
+def viewer_sets_forget(user_ids: Iterable[int], name: str) -> None:
+    """Drop these viewers' sets: each is loaded fresh from PostgreSQL on its next read."""
+    keys = [user_key(user_id, name) for user_id in user_ids]
+    if keys:
+        redis().delete(*keys)
+
+
 def viewer_set_change(user_id: int, name: str, member: int, *, present: bool) -> None:
     """Keep a loaded set in step; an unloaded one is left to be loaded fresh."""
     key = user_key(user_id, name)

@@ -28,3 +28,8 @@ def counters_flush() -> None:
 @shared_task(name="feeds.trending_recompute", ignore_result=True)
 def trending_recompute() -> None:
     services.trending_recompute()
+
+
+@shared_task(name="feeds.redis_repairs_apply", ignore_result=True)
+def redis_repairs_apply() -> None:
+    services.redis_repairs_apply()

@@ -6,7 +6,10 @@ Transactional: the receivers run on commit inside the request, as in production.
 import pytest
 
 from backend.videos import services as video_services
+from feeds import services, store, tasks
+from feeds.models import RedisRepair
 from tests.factories import UserFactory, VideoFactory
+from tests.feeds.conftest import redis_unreachable
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,3 +39,35 @@ def test_a_video_is_removed_and_restored_while_redis_is_down(client_for, redis_d
     assert post.status == "published"
     # Served from PostgreSQL meanwhile: the restored post is back.
     assert [card["id"] for card in client_for(UserFactory()).get("/api/v1/feed").json()["results"]] == [post.id]
+
+
+def test_a_like_redis_missed_is_repaired_within_seconds_of_redis_coming_back(client_for, settings):
+    post, viewer = VideoFactory(), UserFactory()
+    viewer_client = client_for(viewer)
+    # Given the viewer's liked set loaded in Redis by a feed page
+    assert [(card["id"], card["liked"]) for card in viewer_client.get("/api/v1/feed").json()["results"]] == [
+        (post.id, False)
+    ]
+    liked_key = store.user_key(viewer.id, "liked")
+    assert store.redis().exists(liked_key)
+    # When Redis is away while the viewer likes the post
+    with redis_unreachable(settings):
+        assert viewer_client.post(f"/api/v1/videos/{post.id}/like").status_code in (200, 201)
+    # Then the miss is recorded, and Redis's set is stale (the feed would say liked=false for a day)
+    assert list(RedisRepair.objects.values_list("kind", "target_id")) == [("liked", viewer.id)]
+    assert not store.redis().sismember(liked_key, str(post.id))
+    # And beat's repair, once Redis is back, drops the stale set: the next read loads it from PostgreSQL
+    tasks.redis_repairs_apply()
+    tasks.redis_repairs_apply()  # twice: harmless
+    assert not RedisRepair.objects.exists()
+    assert not store.redis().exists(liked_key)
+
+
+def test_a_repair_waits_while_redis_is_still_away(settings):
+    services.redis_repairs_record(kind=RedisRepair.Kind.HIDDEN, target_ids=[1, 2])
+    services.redis_repairs_record(kind=RedisRepair.Kind.HIDDEN, target_ids=[2])  # recorded once
+    with redis_unreachable(settings):
+        assert services.redis_repairs_apply() == 0
+    assert RedisRepair.objects.count() == 2
+    assert services.redis_repairs_apply() == 2
+    assert store.redis().get(store.card_key(1)) is not None  # the tombstone is written
