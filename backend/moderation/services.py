@@ -9,11 +9,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backend.cameos.models import Appearance
 from backend.core.audit import audit_record
 from backend.core.permissions import require_not_suspended
 from backend.creators import services as creator_services
 from backend.moderation import selectors
 from backend.moderation.models import Case, Report, Strike
+from backend.videos.models import Video
 
 # --- Reports and cases ------------------------------------------------------------
 
@@ -27,8 +29,6 @@ CAMEO_OWNER_BOOST = 1000  # the likeness's own owner asking for it to come down 
 def _reach(case: Case) -> int:
     if case.target_type != Case.TargetType.VIDEO:
         return 0
-    from backend.videos.models import Video
-
     views = Video.objects.filter(id=case.target_id).values_list("view_count", flat=True).first() or 0
     return int(math.log10(views + 1) * 10)
 
@@ -45,8 +45,6 @@ def _reprioritise(case: Case) -> None:
 @transaction.atomic
 def report_create(*, reporter, target_type: str, target_id: int, reason: str, details: str = "") -> Report:
     """File a report; a second report by the same person on the same object updates the first."""
-    from backend.cameos.models import Appearance
-
     require_not_suspended(reporter, action="report")
     target = selectors.report_target(target_type=target_type, target_id=target_id, reporter=reporter)
     about = Case.about(target_type, target_id)
