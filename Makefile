@@ -25,7 +25,8 @@ run: $(INSTALLED)
 	@echo "Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "Readiness: http://$(HOST):$(PORT)/readyz"
 	mkdir -p var
-	HOST=$(HOST) PORT=$(PORT) FORWARDED_ALLOW_IPS="$(FORWARDED_ALLOW_IPS)" $(BIN)/supervisord -c supervisord.conf
+	env $$($(BIN)/python -m backend.embedded) HOST=$(HOST) PORT=$(PORT) FORWARDED_ALLOW_IPS="$(FORWARDED_ALLOW_IPS)" \
+		$(BIN)/supervisord -c supervisord.conf
 
 test: $(INSTALLED)
 	$(BIN)/lint-imports --no-cache

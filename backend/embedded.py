@@ -132,3 +132,12 @@ def stop(var_dir: Path) -> None:
         # As root, pgserver runs PostgreSQL under its own system user.
         user = "pgserver" if os.geteuid() == 0 else None
         pg_ctl(["-w", "stop"], pgdata=postgres_dir, user=user)
+
+
+if __name__ == "__main__":
+    # `python -m backend.embedded`: the URLs for every process of `make run`, one `NAME=value` per
+    # line. The servers start here, once; the processes then only connect, so a booting web worker
+    # or a restarted one never starts (or waits on the start lock of) a server itself.
+    var = Path(os.environ.get("REMIX_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    print(f"DATABASE_URL={database_url(configured=os.environ.get('DATABASE_URL'), var_dir=var)}")
+    print(f"REDIS_URL={redis_url(configured=os.environ.get('REDIS_URL'), var_dir=var)}")
