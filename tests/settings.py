@@ -33,3 +33,5 @@ RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=0
 RENDER_HEARTBEAT_TIMEOUT_S = env.int("RENDER_HEARTBEAT_TIMEOUT_S", default=3)
 RENDER_RETRY_BACKOFF_S = 1
 RENDER_RETRY_BACKOFF_MAX_S = 2
+# Work folders of renders (media/workdirs.py) stay inside the test run's own folder.
+RENDER_WORK_ROOT = MEDIA_ROOT / "work"

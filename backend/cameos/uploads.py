@@ -17,7 +17,6 @@ nothing behind.
 from __future__ import annotations
 
 import io
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import status
 
 from backend.core.errors import DomainError
+from backend.core.processes import run_child
 
 VIDEO_CONTAINERS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"}
 AUDIO_CONTAINERS = VIDEO_CONTAINERS | {"mp3", "wav", "ogg", "flac", "aac"}
@@ -213,7 +213,7 @@ def _probe_voice(path: str, *, min_s: float, max_s: float) -> tuple[VoiceInfo, s
 
 def _ffmpeg(*args: str) -> bool:
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
-    return subprocess.run(command, capture_output=True, timeout=120, check=False).returncode == 0
+    return run_child(command, timeout=120).returncode == 0
 
 
 _NO_METADATA = ("-map_metadata", "-1", "-map_chapters", "-1", "-c", "copy")

@@ -10,7 +10,6 @@ over data from an older release) only adds what is missing.
 from __future__ import annotations
 
 import io
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from backend.cameos import services
 from backend.cameos.models import Cameo, CameoGrant, CameoVerification, ProtectedLikeness
+from backend.core.processes import run_child
 from backend.creators.models import User
 
 # (handle, kind, name, audience, notes, restrictions, verification: "approved" | "submitted" | "issued" | None)
@@ -102,7 +102,7 @@ def _demo_clip(path: Path) -> Path:
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
                "-f", "lavfi", "-i", pattern, "-f", "lavfi", "-i", tone, "-c:v", "libx264", "-preset", "ultrafast",
                "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    run_child(command, timeout=120, check=True)
     return path
 
 

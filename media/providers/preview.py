@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import tempfile
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +22,12 @@ import imageio_ffmpeg
 from PIL import Image, ImageDraw, ImageFont
 
 from backend.core.http import ProviderPermanentError
+from backend.core.processes import run_child
 from media.providers.base import ProviderJob, RenderSpec
+
+# A preview output is fetched seconds after FFmpeg wrote it (FFmpeg itself gives up after 600 s):
+# one this old belongs to a worker that was killed.
+ORPHAN_AGE_S = 3600
 
 _PALETTE = ["0x1e3a8a", "0x9d174d", "0x065f46", "0x92400e", "0x5b21b6", "0x0e7490", "0x7c2d12", "0x374151"]
 
@@ -30,7 +35,7 @@ _PALETTE = ["0x1e3a8a", "0x9d174d", "0x065f46", "0x92400e", "0x5b21b6", "0x0e749
 def ffmpeg(*args: str, timeout: float = 600) -> None:
     """Run the FFmpeg binary that imageio-ffmpeg ships; raise with its stderr on failure."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args]
-    result = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+    result = run_child(command, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(f"ffmpeg failed: {result.stderr.decode(errors='replace')[-2000:]}")
 
@@ -67,14 +72,29 @@ class PreviewProvider:
     def submit(self, spec: RenderSpec) -> ProviderJob:
         provider_job_id = f"preview-{uuid.uuid4().hex}"
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as workdir:
-            caption = Path(workdir) / "caption.png"
+        self._remove_orphans()
+        # Everything this provider writes is named preview-* in output_dir, where _remove_orphans finds
+        # what a killed worker left.
+        caption = self.output_dir / f"{provider_job_id}.caption.png"
+        try:
             _caption_png(spec, caption)
-            try:
-                ffmpeg(*self._command(spec, caption, self._output(provider_job_id)))
-            except RuntimeError as error:
-                raise ProviderPermanentError(str(error), code="preview_render_failed") from error
+            ffmpeg(*self._command(spec, caption, self._output(provider_job_id)))
+        except RuntimeError as error:
+            self._output(provider_job_id).unlink(missing_ok=True)
+            raise ProviderPermanentError(str(error), code="preview_render_failed") from error
+        finally:
+            caption.unlink(missing_ok=True)
         return ProviderJob(provider_job_id=provider_job_id, state="succeeded", progress=100)
+
+    def _remove_orphans(self) -> None:
+        """Outputs nobody fetched and captions of renders whose worker was killed."""
+        cutoff = time.time() - ORPHAN_AGE_S
+        for path in self.output_dir.glob("preview-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+            except FileNotFoundError:
+                pass  # fetched or removed meanwhile
 
     def _command(self, spec: RenderSpec, caption: Path, output: Path) -> list[str]:
         w, h, d = spec.width, spec.height, f"{spec.duration_s:g}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,9 +15,11 @@ from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
 from backend.core import outbox, storage
 from backend.core.errors import Conflict
-from media import tasks
+from media import tasks, workdirs
 from media.models import RenderJob
 from media.services.jobs import heartbeat_deadline, job_finish, render_job_cancel
+
+logger = logging.getLogger(__name__)
 
 
 def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
@@ -75,7 +79,34 @@ def render_jobs_reap() -> dict[str, int]:
                 outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
                 counts["requeued"] += 1
     counts["resent"] = _resend_lost_queued_jobs()
+    render_work_dirs_sweep()
     return counts
+
+
+def render_work_dirs_sweep() -> int:
+    """Remove the work folders killed workers left on this host; returns how many went.
+
+    A folder goes once it is older than the heartbeat timeout and its job is not running with a
+    fresh heartbeat: finished, queued again, or given up by its worker (the reaper's own verdict).
+    A live job keeps all its folders, even one an earlier attempt left, until it stops running.
+    """
+    left = workdirs.work_dirs_by_job(older_than_s=settings.RENDER_HEARTBEAT_TIMEOUT_S)
+    if not left:
+        return 0
+    live = RenderJob.objects.filter(
+        id__in=list(left), status=RenderJob.Status.RUNNING, heartbeat_at__gte=heartbeat_deadline()
+    ).values_list("id", flat=True)
+    live_ids = {str(job_id) for job_id in live}
+    removed = 0
+    for job_id, folders in left.items():
+        if job_id in live_ids:
+            continue
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    if removed:
+        logger.info("removed %d work folders left by stopped workers", removed)
+    return removed
 
 
 def _resend_lost_queued_jobs() -> int:

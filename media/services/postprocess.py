@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
-from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +13,7 @@ from backend.cameos import services as cameo_services
 from backend.core import storage
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
-from media import postprocessing
+from media import postprocessing, workdirs
 from media.models import RenderJob
 from media.services.jobs import (
     JobCancelled,
@@ -25,6 +23,7 @@ from media.services.jobs import (
     job_running_update,
     render_job_fail,
 )
+from media.services.lifecycle import render_work_dirs_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,8 @@ def render_job_postprocess(*, job_id: str) -> None:
     if job is None:
         logger.info("render %s: post-processing not due", job_id)
         return
-    workdir = Path(tempfile.mkdtemp(prefix=f"post-{job.id}-"))
+    render_work_dirs_sweep()  # this host's leftovers, wherever the reaper runs
+    workdir = workdirs.work_dir_make(kind="post", job_id=job.id)
     published: list[str] = []
     try:
         with job_heartbeat(job.id):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from django.utils import timezone
 
 from backend.core import outbox, storage
 from backend.core.http import ProviderPermanentError, ProviderTransientError
-from media import tasks
+from media import tasks, workdirs
 from media.models import RenderJob
 from media.providers import get_provider
 from media.providers.base import ProviderJob, RenderSpec
@@ -28,6 +27,7 @@ from media.services.jobs import (
     job_running_update,
     render_job_fail,
 )
+from media.services.lifecycle import render_work_dirs_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ def render_job_execute(*, job_id: str) -> None:
         logger.info("render %s: nothing to do (already claimed or finished)", job_id)
         return
     provider = get_provider(job.provider)
-    workdir = Path(tempfile.mkdtemp(prefix=f"render-{job.id}-"))
+    render_work_dirs_sweep()  # this host's leftovers, wherever the reaper runs
+    workdir = workdirs.work_dir_make(kind="render", job_id=job.id)
     provider_job_id = ""
     stored_original = ""
     try:

@@ -1,5 +1,6 @@
 """Hosted-provider adapters against local fakes of their documented HTTP APIs."""
 
+import os
 import uuid
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media.providers.base import RenderSpec
 from media.providers.cog import CogProvider, webhook_prediction_id
+from media.providers.preview import PreviewProvider
 from media.providers.veo import VeoProvider
 from tests.fake_providers import FakeServer, veo_operation
 from tests.media_files import make_clip
@@ -161,3 +163,20 @@ class TestCog:
         server.script["GET /predictions/p2"] = [(200, {"id": "p2", "status": "succeeded", "output": [uri]})]
         result = self.provider(server, poll_api=True).fetch_result("p2", tmp_path / "out.mp4")
         assert result.read_bytes() == Path(clip).read_bytes()
+
+
+class TestPreview:
+    def test_a_render_leaves_only_its_output_and_sweeps_what_killed_workers_left(self, tmp_path):
+        provider = PreviewProvider(output_dir=tmp_path)
+        orphans = [provider.output_dir / "preview-dead.mp4", provider.output_dir / "preview-dead.caption.png"]
+        provider.output_dir.mkdir(parents=True)
+        for orphan in orphans:
+            orphan.write_bytes(b"x")
+            os.utime(orphan, (0, 0))
+        recent = provider.output_dir / "preview-fetching-now.mp4"
+        recent.write_bytes(b"x")
+        job = provider.submit(RenderSpec(prompt="a corgi surfing", duration_s=1, aspect="9:16", width=144, height=256))
+        assert job.state == "succeeded"
+        assert sorted(provider.output_dir.iterdir()) == sorted(
+            [recent, provider.output_dir / f"{job.provider_job_id}.mp4"]
+        )
