@@ -6,7 +6,6 @@ import threading
 import uuid
 
 import pytest
-import redis
 from celery import current_app
 from django.conf import settings
 from django.core.management import call_command
@@ -21,20 +20,26 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+RENDERS_QUEUE = f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}renders"
+
+
+def on_broker(command: str, *args):
+    """A Redis command on the suite's broker, through kombu (which knows its socket URLs too)."""
+    with current_app.connection_for_write() as connection:
+        return getattr(connection.default_channel.client, command)(*args)
+
+
 def renders_queue() -> list[bytes]:
     """The messages waiting on the renders queue of the suite's broker."""
-    client = redis.Redis.from_url(current_app.conf.broker_url)
-    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
-    return client.lrange(f"{prefix}renders", 0, -1)
+    return on_broker("lrange", RENDERS_QUEUE, 0, -1)
 
 
 @pytest.fixture(autouse=True)
 def empty_renders_queue():
-    client = redis.Redis.from_url(current_app.conf.broker_url)
-    client.delete(f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}renders")
+    on_broker("delete", RENDERS_QUEUE)
     outbox._broker_failed_at = 0.0
     yield
-    client.delete(f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}renders")
+    on_broker("delete", RENDERS_QUEUE)
 
 
 @pytest.fixture
