@@ -88,14 +88,16 @@ def _generate() -> None:
             INSERT INTO videos_video (owner_id, prompt, prompt_hidden, caption, status, visibility, remix_allowed,
                 safe_for_teens, depth, duration_s, width, height, mp4, hls, poster, thumbnails, like_count,
                 comment_count, remix_count, view_count, impression_count, completion_count, skip_count,
-                watch_seconds, created_at, published_at, removed_reason)
+                watch_seconds, created_at, published_at, removed_reason, withdrawn_reason, media_public,
+                removed_by_owner)
             SELECT %(low)s + floor(random() * (%(high)s - %(low)s))::int,
                    'bench prompt ' || n || (ARRAY[' cooking',' horror',' dance',' space',' pets'])[1 + n %% 5],
                    false, '', 'published', 'public', true, true, 0, 8, 720, 1280,
                    'videos/' || n || '/video.mp4', 'videos/' || n || '/hls/master.m3u8',
                    'videos/' || n || '/poster.jpg',
                    '[]', 0, 0, 0, 0, 5 + floor(random() * 40)::int, floor(random() * 10)::int, 0, 0,
-                   now() - random() * interval '14 days', now() - random() * interval '14 days', ''
+                   now() - random() * interval '14 days', now() - random() * interval '14 days', '', '', true,
+                   false
             FROM generate_series(1, %(videos)s) AS n
             """,
             {"low": low, "high": high, "videos": VIDEOS},
