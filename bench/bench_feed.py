@@ -232,6 +232,7 @@ def _queries_per_page(user: User) -> dict:
     client = Client(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
     with CaptureQueriesContext(connection) as cold:
         first = client.get("/api/v1/feed").json()
+    services.feed_cards_warm(user_id=user.id)  # what the refill the first page queued does on a worker
     with CaptureQueriesContext(connection) as warm:
         second = client.get("/api/v1/feed", {"cursor": first["next"]}).json()
     with CaptureQueriesContext(connection) as warm_again:
