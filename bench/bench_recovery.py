@@ -30,28 +30,20 @@ from feeds import store
 from feeds.models import RedisRepair
 from media import services
 from media.models import RenderJob
-from tests.workers import WorkerProcess
+from tests.workers import WorkerProcess, broker_unreachable
 
 MESSAGES = 500
 VIEWERS = 2_000
 REAPER_EVERY_S = 15.0
 
 
-def _use_broker(url: str) -> None:
-    current_app.conf.broker_url = url
-    current_app._pool = current_app.amqp._producer_pool = None
-
-
 def _broker_back() -> dict:
     OutboxMessage.objects.all().delete()
-    working = current_app.conf.broker_url
-    _use_broker("redis://127.0.0.1:1/0")
-    for _ in range(MESSAGES):
-        with transaction.atomic():
-            outbox.enqueue(noop)
-    waiting = OutboxMessage.objects.count()
-    _use_broker(working)
-    outbox._broker_failed_at = 0.0
+    with broker_unreachable():
+        for _ in range(MESSAGES):
+            with transaction.atomic():
+                outbox.enqueue(noop)
+        waiting = OutboxMessage.objects.count()
     started = time.perf_counter()
     while outbox.messages_relay():
         pass

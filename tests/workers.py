@@ -7,6 +7,7 @@ production but for those three things.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -15,8 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
+
+from backend.core import outbox
+
+# A port nobody listens on: a broker or Redis refusing every connection, as when it is down.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +32,34 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def use_broker(url: str) -> None:
+    """Point this process's Celery producers at ``url`` (its pools are kept per URL: drop them)."""
+    current_app.conf.broker_url = url
+    current_app._pool = current_app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """This process finds the broker down inside the block; worker processes keep theirs."""
+    working = current_app.conf.broker_url
+    use_broker(DEAD_REDIS)
+    try:
+        yield
+    finally:
+        use_broker(working)
+        outbox._broker_failed_at = 0.0  # this process sends at once again
+
+
+def wait_until(condition, worker, *, timeout: float = 120) -> None:
+    """Poll ``condition`` until it holds; on timeout, fail with the worker's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not reached in {timeout} s; worker log:\n{worker.log()[-3000:]}")
 
 
 def test_database_url() -> str:

@@ -22,19 +22,24 @@ from media.services.jobs import heartbeat_deadline, job_finish, render_job_cance
 logger = logging.getLogger(__name__)
 
 
+def _cancel_unless_finished(job: RenderJob, *, reason: str, message: str) -> bool:
+    try:
+        render_job_cancel(job=job, reason=reason, message=message)
+    except Conflict:
+        return False  # finished in the meantime
+    return True
+
+
 def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
     """After a consent change: cancel every active job whose requester lost the cameo."""
-    cancelled = 0
     jobs = RenderJob.objects.filter(cameos__id=cameo_id, status__in=RenderJob.ACTIVE).select_related("requester")
     cameo = Cameo.objects.get(id=cameo_id)
+    cancelled = 0
     for job in jobs:
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
         if not permission.allowed:
-            try:
-                render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo_id}: {permission.reason}")
-                cancelled += 1
-            except Conflict:
-                pass  # finished in the meantime
+            message = f"Cameo {cameo_id}: {permission.reason}"
+            cancelled += _cancel_unless_finished(job, reason="consent_withdrawn", message=message)
     return cancelled
 
 
@@ -43,14 +48,10 @@ def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | 
     jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
     if requester_id is not None:
         jobs = jobs.filter(requester_id=requester_id)
-    cancelled = 0
-    for job in jobs.order_by("id"):
-        try:
-            render_job_cancel(job=job, reason="character_not_allowed", message="The rights holder withdrew permission.")
-            cancelled += 1
-        except Conflict:
-            pass  # finished in the meantime
-    return cancelled
+    message = "The rights holder withdrew permission."
+    return sum(
+        _cancel_unless_finished(job, reason="character_not_allowed", message=message) for job in jobs.order_by("id")
+    )
 
 
 def render_jobs_reap() -> dict[str, int]:

@@ -8,73 +8,36 @@ import time
 import uuid
 
 import pytest
-from celery import current_app
 from django.core.management import call_command
 
-from backend.core import outbox
 from backend.core.models import OutboxMessage
 from backend.videos.models import Video
 from feeds import store
 from media.models import RenderJob
 from tests.factories import UserFactory, VideoFactory
+from tests.workers import broker_unreachable, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-DEAD_BROKER = "redis://127.0.0.1:1/0"
 
 
-def use_broker(url: str) -> None:
-    # Celery keeps its connection and producer pools per broker URL: drop the cached ones.
-    current_app.conf.broker_url = url
-    current_app._pool = current_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker():
-    """``broker.away()`` / ``broker.back()`` for this process (the web side); workers keep theirs."""
-    working = current_app.conf.broker_url
-
-    class Broker:
-        @staticmethod
-        def away() -> None:
-            use_broker(DEAD_BROKER)
-
-        @staticmethod
-        def back() -> None:
-            use_broker(working)
-            outbox._broker_failed_at = 0.0
-
-    yield Broker
-    Broker.back()
-
-
-def wait_until(condition, worker, *, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"not reached; worker log:\n{worker.log()[-3000:]}")
-
-
-def test_renders_requested_while_the_broker_is_away_run_once_when_it_is_back(start_worker, client_for, broker):
+def test_renders_requested_while_the_broker_is_away_run_once_when_it_is_back(start_worker, client_for):
     worker = start_worker(concurrency=2)
     creators = [UserFactory() for _ in range(3)]  # one render each: a free tier renders one at a time
-    broker.away()
     job_ids = []
-    for n, creator in enumerate(creators):
-        response = client_for(creator).post(
-            "/api/v1/renders",
-            {"prompt": f"a paper boat on a rainy street, take {n}", "duration_s": 2, "resolution": "480p"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
-        )
-        assert (response.status_code, response.data["status"]) == (201, "queued")
-        job_ids.append(response.data["id"])
-    assert OutboxMessage.objects.count() == 3
-    time.sleep(2)
-    assert set(RenderJob.objects.values_list("status", flat=True)) == {"queued"}  # nothing reached a worker
+    with broker_unreachable():
+        for n, creator in enumerate(creators):
+            response = client_for(creator).post(
+                "/api/v1/renders",
+                {"prompt": f"a paper boat on a rainy street, take {n}", "duration_s": 2, "resolution": "480p"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+            )
+            assert (response.status_code, response.data["status"]) == (201, "queued")
+            job_ids.append(response.data["id"])
+        assert OutboxMessage.objects.count() == 3
+        time.sleep(2)
+        assert set(RenderJob.objects.values_list("status", flat=True)) == {"queued"}  # nothing reached a worker
 
-    broker.back()
     call_command("outbox_relay", "--once")
     assert not OutboxMessage.objects.exists()
     wait_until(lambda: RenderJob.objects.filter(id__in=job_ids, status="succeeded").count() == 3, worker)
@@ -82,7 +45,7 @@ def test_renders_requested_while_the_broker_is_away_run_once_when_it_is_back(sta
     assert sorted(Video.objects.values_list("owner_id", flat=True)) == sorted(creator.id for creator in creators)
 
 
-def test_a_post_published_while_the_broker_is_away_reaches_every_follower(start_worker, client_for, broker):
+def test_a_post_published_while_the_broker_is_away_reaches_every_follower(start_worker, client_for):
     worker = start_worker()
     author = UserFactory()
     followers = [UserFactory() for _ in range(5)]
@@ -94,11 +57,10 @@ def test_a_post_published_while_the_broker_is_away_reaches_every_follower(start_
         assert store.redis().exists(store.feed_key(follower.id, store.FOLLOWING))
 
     draft = VideoFactory(owner=author, status="draft", published_at=None)
-    broker.away()
-    assert client_for(author).post(f"/api/v1/videos/{draft.id}/publish", {}, format="json").status_code == 200
-    assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["feeds.video_fanout"]
+    with broker_unreachable():
+        assert client_for(author).post(f"/api/v1/videos/{draft.id}/publish", {}, format="json").status_code == 200
+        assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["feeds.video_fanout"]
 
-    broker.back()
     call_command("outbox_relay", "--once")
 
     def every_follower_has_it() -> bool:

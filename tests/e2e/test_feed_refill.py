@@ -1,23 +1,13 @@
 """Refills on a real Celery worker: the feed stays ahead of a scrolling viewer, in ids and in cached cards."""
 
-import time
-
 import pytest
 
 from feeds import store
 from tests.factories import UserFactory, VideoFactory
+from tests.workers import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 FEED = "/api/v1/feed"
-
-
-def wait_until(condition, worker, *, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"the worker did not get there; its log:\n{worker.log()[-3000:]}")
 
 
 def stored(viewer) -> list[int]:
