@@ -78,9 +78,9 @@ def _preview_seconds() -> list[float]:
     spec = RenderSpec(prompt="a lighthouse keeper teaching a seagull to dance", duration_s=10, aspect="9:16",
                       width=720, height=1280, caption="@bench")  # fmt: skip
     runs = []
-    for _ in range(3):
+    for run in range(3):
         started = time.perf_counter()
-        job = provider.submit(spec)
+        job = provider.submit(spec, key=f"bench-{run}")
         runs.append(time.perf_counter() - started)
         provider.cancel(job.provider_job_id)
     return runs

@@ -12,7 +12,10 @@ class NoopProvider:
     def __init__(self, *, source: str):
         self.source = Path(source)
 
-    def submit(self, spec):
+    def validate(self, spec):
+        pass
+
+    def submit(self, spec, *, key):
         return ProviderJob(provider_job_id="noop", state="succeeded", progress=100)
 
     def poll(self, provider_job_id):

@@ -12,6 +12,7 @@ STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
 @shared_task(
+    bind=True,
     name="media.render_job_execute",
     acks_late=True,
     ignore_result=True,
@@ -24,8 +25,15 @@ STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
     max_retries=settings.RENDER_MAX_ATTEMPTS + 2,
     soft_time_limit=settings.RENDER_SOFT_TIME_LIMIT_S,
 )
-def render_job_execute(*, job_id: str) -> None:
-    services.render_job_execute(job_id=job_id)
+def render_job_execute(self, *, job_id: str) -> None:
+    try:
+        services.render_job_execute(job_id=job_id)
+    except ProviderTransientError as error:
+        if error.retry_after is None:
+            raise  # autoretry: exponential backoff with jitter
+        # The provider said when to come back (a Retry-After header, Google's RetryInfo): sooner is
+        # refused again, so that wait replaces the backoff. Celery's autoretry lets Retry through.
+        raise self.retry(exc=error, countdown=error.retry_after) from error
 
 
 @shared_task(name="media.render_job_postprocess", acks_late=True, ignore_result=True, soft_time_limit=900)

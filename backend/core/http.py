@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,16 +17,20 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, *, code: str = "provider_error"):
+    """``status`` is the HTTP status the provider answered with, None when it did not answer."""
+
+    def __init__(self, message: str, *, code: str = "provider_error", status: int | None = None):
         super().__init__(message)
         self.code = code
+        self.status = status
 
 
 class ProviderTransientError(ProviderError):
-    """Worth retrying later: rate limits, 5xx, timeouts."""
+    """Worth retrying later: rate limits, 5xx, timeouts. ``retry_after``: seconds the provider asked us to wait."""
 
-    def __init__(self, message: str, *, code: str = "provider_unavailable", retry_after: float | None = None):
-        super().__init__(message, code=code)
+    def __init__(self, message: str, *, code: str = "provider_unavailable", status: int | None = None,
+                 retry_after: float | None = None):  # fmt: skip
+        super().__init__(message, code=code, status=status)
         self.retry_after = retry_after
 
 
@@ -32,24 +38,49 @@ class ProviderPermanentError(ProviderError):
     """Retrying will not help: refusals, invalid requests, bad credentials."""
 
 
+RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def retry_delay(response: httpx.Response) -> float | None:
+    """Seconds to wait before trying again, as the answer says, or None.
+
+    A ``Retry-After`` header (RFC 9110 §10.2.3: seconds or an HTTP date) counts first. Google's APIs
+    (the Gemini API among them) send none: their error body carries a ``google.rpc.RetryInfo`` detail
+    whose ``retryDelay`` is a protobuf Duration in JSON, e.g. ``"37s"`` or ``"1.5s"`` (AIP-193,
+    https://google.aip.dev/193#retryinfo; google/rpc/error_details.proto).
+    """
+    header = response.headers.get("Retry-After", "").strip()
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    try:
+        details = response.json()["error"]["details"]
+        delay = next(d["retryDelay"] for d in details if d.get("@type") == RETRY_INFO)
+        return max(0.0, float(delay.removesuffix("s")))
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
+        return None
+
+
 def raise_for_status(response: httpx.Response, *, provider: str) -> None:
     """429 and 5xx are worth retrying; any other error status is final."""
     if response.is_success:
         return
     detail = response.text[:300]
-    if response.status_code == 429:
-        retry_after = response.headers.get("Retry-After")
-        raise ProviderTransientError(
-            f"{provider} is rate-limiting us: {detail}",
-            code="provider_rate_limited",
-            retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-        )
-    if response.status_code >= 500:
-        raise ProviderTransientError(f"{provider} failed ({response.status_code}): {detail}")
-    code = {401: "provider_auth", 403: "provider_auth", 404: "provider_not_found"}.get(
-        response.status_code, "provider_invalid_request"
-    )
-    raise ProviderPermanentError(f"{provider} refused the request ({response.status_code}): {detail}", code=code)
+    status = response.status_code
+    if status == 429:
+        raise ProviderTransientError(f"{provider} is rate-limiting us: {detail}", code="provider_rate_limited",
+                                     status=status, retry_after=retry_delay(response))  # fmt: skip
+    if status >= 500:
+        raise ProviderTransientError(f"{provider} failed ({status}): {detail}", status=status,
+                                     retry_after=retry_delay(response))  # fmt: skip
+    codes = {401: "provider_auth", 403: "provider_auth", 404: "provider_not_found"}
+    code = codes.get(status, "provider_invalid_request")
+    raise ProviderPermanentError(f"{provider} refused the request ({status}): {detail}", code=code, status=status)
 
 
 def request(client: httpx.Client, method: str, url: str, *, provider: str, **kwargs) -> httpx.Response:

@@ -11,6 +11,7 @@ PROVIDERS = {
     "preview": "media.providers.preview.PreviewProvider",
     "veo": "media.providers.veo.VeoProvider",
     "cog": "media.providers.cog.CogProvider",
+    "replicate": "media.providers.replicate.ReplicateProvider",
 }
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from backend.core.http import ProviderPermanentError
+
 State = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -33,10 +35,31 @@ class ProviderJob:
     error_message: str = ""
 
 
+class SpecRefused(ProviderPermanentError):
+    """A request the provider's API would reject (a duration, an aspect, reference images it cannot take).
+
+    The requester can change it: at request time it becomes a 400 with this ``code`` and ``details``
+    (what the provider accepts), and no job is made.
+    """
+
+    def __init__(self, message: str, *, code: str = "render_spec_refused", details: dict | None = None):
+        super().__init__(message, code=code)
+        self.details = details or {}
+
+
 class Provider(Protocol):
     name: str
 
-    def submit(self, spec: RenderSpec) -> ProviderJob: ...
+    def validate(self, spec: RenderSpec) -> None:
+        """Raise SpecRefused for a request the provider's API would reject.
+
+        Looks at the request's shape only (durations, sizes, how many references): at request time the
+        reference images and source video are named, not downloaded, so it never reads the files.
+        """
+
+    def submit(self, spec: RenderSpec, *, key: str) -> ProviderJob:
+        """Start a render. ``key`` is the render job's id, the same on every attempt: a provider whose
+        API takes a client-chosen id uses it, so submitting twice starts one render."""
 
     def poll(self, provider_job_id: str) -> ProviderJob: ...
 

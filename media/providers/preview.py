@@ -15,7 +15,6 @@ import shutil
 import tempfile
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -69,8 +68,13 @@ class PreviewProvider:
     def _output(self, provider_job_id: str) -> Path:
         return self.output_dir / f"{provider_job_id}.mp4"
 
-    def submit(self, spec: RenderSpec) -> ProviderJob:
-        provider_job_id = f"preview-{uuid.uuid4().hex}"
+    def validate(self, spec: RenderSpec) -> None:
+        """FFmpeg renders any length, size and aspect the product offers, with any references."""
+
+    def submit(self, spec: RenderSpec, *, key: str) -> ProviderJob:
+        # Named by the render job: a job submitted again (its worker was killed mid-render) overwrites
+        # its own half-written output instead of leaving a second one.
+        provider_job_id = f"preview-{key}"
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._remove_orphans()
         # Everything this provider writes is named preview-* in output_dir, where _remove_orphans finds

@@ -68,7 +68,10 @@ class VeoProvider:
             parameters["seed"] = spec.seed
         return {"instances": [instance], "parameters": parameters}
 
-    def submit(self, spec: RenderSpec) -> ProviderJob:
+    def validate(self, spec: RenderSpec) -> None:
+        pass
+
+    def submit(self, spec: RenderSpec, *, key: str) -> ProviderJob:
         url = f"{self.base_url}/v1beta/models/{self.model}:predictLongRunning"
         operation = request(self.client, "POST", url, provider=self.name, json=self._body(spec)).json()
         return ProviderJob(provider_job_id=operation["name"], state="running", progress=0)

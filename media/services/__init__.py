@@ -22,13 +22,20 @@ from media.services.lifecycle import (
     render_jobs_recheck_cameo,
 )
 from media.services.postprocess import render_job_postprocess
-from media.services.request import QuotaExceeded, RenderRefused, remix_request, render_job_request
+from media.services.request import (
+    QuotaExceeded,
+    RenderRefused,
+    RenderSpecRefused,
+    remix_request,
+    render_job_request,
+)
 from media.services.worker import render_job_claim, render_job_execute
 
 __all__ = [
     "JobCancelled",
     "QuotaExceeded",
     "RenderRefused",
+    "RenderSpecRefused",
     "remix_request",
     "render_job_cancel",
     "render_job_claim",

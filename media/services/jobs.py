@@ -4,19 +4,23 @@ re-check, and how it finishes."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
+from backend.cameos.models import Cameo
 from backend.core.errors import Conflict, DomainError
 from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
 from media.models import RenderJob
+from media.providers.base import RenderSpec
 
 
 class JobCancelled(Exception):
@@ -35,6 +39,30 @@ def job_running_update(job: RenderJob, **fields) -> None:
         setattr(job, name, value)
     if not updated:
         raise JobCancelled()
+
+
+def job_reference_names(job: RenderJob, *, cameos: Iterable[Cameo]) -> list[str]:
+    """Private-storage names of the images the provider gets: the cameos' references, then the upload."""
+    names = [name for cameo in cameos for name in cameo.reference_image_names()]
+    return names + ([job.reference_image] if job.reference_image else [])
+
+
+def job_render_spec(job: RenderJob, *, reference_images: list[Path], source_video: Path | None) -> RenderSpec:
+    """What the provider is asked to render. The worker passes the downloaded files; a request, checked
+    against the provider before the job exists, passes their names (``Provider.validate`` reads no file)."""
+    width, height = job.dimensions
+    return RenderSpec(
+        prompt=job.prompt,
+        duration_s=job.duration_s,
+        aspect=job.aspect,
+        width=width,
+        height=height,
+        reference_images=reference_images,
+        source_video=source_video,
+        directions=list(job.directions),
+        seed=int(job.id.int % 2**31),
+        caption=f"@{job.requester.handle}",
+    )
 
 
 def job_consent_recheck(job: RenderJob) -> None:

@@ -138,7 +138,10 @@ def _resend_lost_queued_jobs() -> int:
 
 @transaction.atomic
 def render_job_retry(*, job: RenderJob) -> RenderJob:
-    """Admin action: run a failed or cancelled job again, from the start (the old original goes)."""
+    """Admin action: run a failed or cancelled job again, from the start (the old original goes).
+
+    From the start means a new provider job too: a person asked for it, knowing it is billed again.
+    """
     job = RenderJob.objects.select_for_update().get(id=job.id)
     if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
         raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
@@ -149,9 +152,11 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     job.status = RenderJob.Status.QUEUED
     job.stage = RenderJob.Stage.RETRY_REQUESTED
     job.attempts = 0
+    job.provider_job_id = ""
     job.error_code = ""
     job.error_message = ""
     job.finished_at = None
-    job.save(update_fields=["status", "stage", "attempts", "error_code", "error_message", "finished_at", "original"])
+    job.save(update_fields=["status", "stage", "attempts", "provider_job_id", "error_code", "error_message",
+                            "finished_at", "original"])  # fmt: skip
     outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
     return job

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,12 +24,23 @@ from backend.videos import services as video_services
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, tasks
 from media.models import RenderJob
+from media.providers import get_provider
+from media.providers.base import SpecRefused
+from media.services.jobs import job_reference_names, job_render_spec
 
 
 class RenderRefused(DomainError):
     status_code = 403
     default_code = "render_refused"
     default_detail = "This render is not allowed."
+
+
+class RenderSpecRefused(DomainError):
+    """The provider's API would reject this request (a length, an aspect, references it cannot take)."""
+
+    status_code = 400
+    default_code = "render_spec_refused"
+    default_detail = "The video model cannot render this request."
 
 
 class QuotaExceeded(DomainError):
@@ -74,6 +86,21 @@ def _require_cameo_consent(*, user: User, cameos: list[Cameo]) -> None:
                 code="cameo_not_allowed",
                 details={"cameo_id": cameo.id, "reason": permission.reason},
             )
+
+
+def _require_provider_accepts(*, job: RenderJob, cameos: list[Cameo], reference_image) -> None:
+    """Refuse now, with a code the requester can act on, what the provider would refuse minutes later."""
+    names = job_reference_names(job, cameos=cameos) + ([reference_image.name] if reference_image is not None else [])
+    source = job.source_video
+    spec = job_render_spec(
+        job,
+        reference_images=[Path(name) for name in names],
+        source_video=Path(source.mp4) if source is not None and source.mp4 else None,
+    )
+    try:
+        get_provider(job.provider).validate(spec)
+    except SpecRefused as refusal:
+        raise RenderSpecRefused(str(refusal), code=refusal.code, details=refusal.details) from refusal
 
 
 def _cameo_directions(cameos: list[Cameo]) -> list[str]:
@@ -188,6 +215,7 @@ def render_job_request(
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
             )
+            _require_provider_accepts(job=job, cameos=cameos, reference_image=reference_image)
             refusal, flags = _prompt_policy_refusal(requester=requester, prompt=prompt)
             job.moderation_flags = flags
             if refusal is not None:

@@ -24,6 +24,8 @@ from media.services.jobs import (
     job_consent_recheck,
     job_finish,
     job_heartbeat,
+    job_reference_names,
+    job_render_spec,
     job_running_update,
     render_job_fail,
 )
@@ -59,41 +61,49 @@ def _stage(job: RenderJob, name: RenderJob.Stage, progress: int):
 
 
 def _render_spec(job: RenderJob, workdir: Path) -> RenderSpec:
-    references = []
-    names = [name for cameo in job.cameos.all() for name in cameo.reference_image_names()]
-    if job.reference_image:
-        names.append(job.reference_image)
-    for index, name in enumerate(names):
-        references.append(storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}"))
+    """The spec with its files downloaded into ``workdir``."""
+    references = [
+        storage.download(storage.private(), name, workdir / f"reference-{index}{Path(name).suffix}")
+        for index, name in enumerate(job_reference_names(job, cameos=job.cameos.all()))
+    ]
     source = None
     if job.source_video is not None and job.source_video.mp4:
         source_store = storage.store_for(public_media=job.source_video.media_public)
         source = storage.download(source_store, job.source_video.mp4, workdir / "source.mp4")
-    width, height = job.dimensions
-    return RenderSpec(
-        prompt=job.prompt,
-        duration_s=job.duration_s,
-        aspect=job.aspect,
-        width=width,
-        height=height,
-        reference_images=references,
-        source_video=source,
-        directions=list(job.directions),
-        seed=int(job.id.int % 2**31),
-        caption=f"@{job.requester.handle}",
-    )
+    return job_render_spec(job, reference_images=references, source_video=source)
+
+
+def _provider_job_store(job: RenderJob, provider_job_id: str) -> None:
+    """Committed at once (no transaction is open here), before anything else can fail, and kept while
+    the job is queued again: whichever attempt runs next polls this provider job instead of submitting
+    (and paying for) another."""
+    RenderJob.objects.filter(id=job.id, status__in=RenderJob.ACTIVE).update(provider_job_id=provider_job_id)
+    job.provider_job_id = provider_job_id
 
 
 def _wait_for_provider(job: RenderJob, provider, provider_job: ProviderJob) -> ProviderJob:
     while provider_job.state in ("queued", "running"):
         time.sleep(settings.RENDER_POLL_INTERVAL_S)
-        provider_job = provider.poll(provider_job.provider_job_id)
+        try:
+            provider_job = provider.poll(provider_job.provider_job_id)
+        except ProviderPermanentError as error:
+            if error.status != 404:
+                raise
+            # Submitting again could render (and bill) twice; a person decides (the admin's retry).
+            raise ProviderPermanentError(
+                f"{provider.name} no longer knows render {provider_job.provider_job_id}; it was not submitted again.",
+                code="provider_job_lost",
+            ) from error
         job_running_update(job, progress=min(80, 10 + provider_job.progress * 70 // 100))
     return provider_job
 
 
 def render_job_execute(*, job_id: str) -> None:
-    """Render a queued job with its provider and store the original (renders queue)."""
+    """Render a queued job with its provider and store the original (renders queue).
+
+    A job an earlier attempt already submitted (its worker died, or a transient error came while
+    polling) is resumed: its provider job is polled, never submitted again.
+    """
     job = render_job_claim(job_id=job_id)
     if job is None:
         logger.info("render %s: nothing to do (already claimed or finished)", job_id)
@@ -101,15 +111,22 @@ def render_job_execute(*, job_id: str) -> None:
     provider = get_provider(job.provider)
     render_work_dirs_sweep()  # this host's leftovers, wherever the reaper runs
     workdir = workdirs.work_dir_make(kind="render", job_id=job.id)
-    provider_job_id = ""
+    provider_job_id = job.provider_job_id
     stored_original = ""
     try:
         with job_heartbeat(job.id):
             job_consent_recheck(job)
             with _stage(job, RenderJob.Stage.RENDERING, progress=10):
-                provider_job = provider.submit(_render_spec(job, workdir))
-                provider_job_id = provider_job.provider_job_id
-                job_running_update(job, provider_job_id=provider_job_id)
+                if provider_job_id:
+                    logger.info("render %s: resuming provider job %s", job.id, provider_job_id)
+                    provider_job = ProviderJob(provider_job_id, "running", progress=job.progress)
+                else:
+                    spec = _render_spec(job, workdir)
+                    provider.validate(spec)  # the provider's limits may have changed since the request
+                    provider_job = provider.submit(spec, key=str(job.id))
+                    provider_job_id = provider_job.provider_job_id
+                    _provider_job_store(job, provider_job_id)
+                    job_running_update(job)
                 provider_job = _wait_for_provider(job, provider, provider_job)
             if provider_job.state != "succeeded":
                 raise ProviderPermanentError(
@@ -143,7 +160,9 @@ def render_job_execute(*, job_id: str) -> None:
 
 
 def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[str]) -> None:
-    if provider_job_id:
+    # A job queued again meanwhile (the reaper took it from this worker) resumes the provider job.
+    requeued = RenderJob.objects.filter(id=job.id, status=RenderJob.Status.QUEUED).exists()
+    if provider_job_id and not requeued:
         try:
             provider.cancel(provider_job_id)
         except (ProviderTransientError, ProviderPermanentError):

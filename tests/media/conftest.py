@@ -21,7 +21,10 @@ class ClipProvider:
     def __init__(self, **options):
         pass
 
-    def submit(self, spec) -> ProviderJob:
+    def validate(self, spec) -> None:
+        pass
+
+    def submit(self, spec, *, key) -> ProviderJob:
         ClipProvider.calls.append("submit")
         if ClipProvider.fail_with is not None:
             raise ClipProvider.fail_with

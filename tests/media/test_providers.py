@@ -61,7 +61,7 @@ class TestVeo:
             (200, veo_operation(OPERATION, done=True, uri=f"{server.url}/files/result.mp4")),
         ]
         veo = self.provider(server)
-        job = veo.submit(spec(tmp_path))
+        job = veo.submit(spec(tmp_path), key="job-1")
         assert (job.provider_job_id, job.state) == (OPERATION, "running")
         sent = server.requests[0]
         assert sent.headers["x-goog-api-key"] == "secret-key"
@@ -89,7 +89,7 @@ class TestVeo:
     def test_rate_limit_is_transient_with_retry_after(self, server, tmp_path):
         server.script[SUBMIT] = [(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}, {"Retry-After": "7"})]
         with pytest.raises(ProviderTransientError) as excinfo:
-            self.provider(server).submit(spec(tmp_path))
+            self.provider(server).submit(spec(tmp_path), key="job-1")
         assert (excinfo.value.code, excinfo.value.retry_after) == ("provider_rate_limited", 7.0)
 
     @pytest.mark.parametrize(
@@ -104,11 +104,11 @@ class TestVeo:
     def test_errors_map_to_transient_or_permanent(self, server, tmp_path, status, error):
         server.script[SUBMIT] = [(status, {"error": {"code": status, "message": "nope"}})]
         with pytest.raises(error):
-            self.provider(server).submit(spec(tmp_path))
+            self.provider(server).submit(spec(tmp_path), key="job-1")
 
     def test_an_unreachable_server_is_transient(self, tmp_path):
         with pytest.raises(ProviderTransientError):
-            VeoProvider(api_key="k", base_url="http://127.0.0.1:9", model=MODEL).submit(spec(tmp_path))
+            VeoProvider(api_key="k", base_url="http://127.0.0.1:9", model=MODEL).submit(spec(tmp_path), key="job-1")
 
 
 @pytest.mark.django_db
@@ -175,7 +175,9 @@ class TestPreview:
             os.utime(orphan, (0, 0))
         recent = provider.output_dir / "preview-fetching-now.mp4"
         recent.write_bytes(b"x")
-        job = provider.submit(RenderSpec(prompt="a corgi surfing", duration_s=1, aspect="9:16", width=144, height=256))
+        job = provider.submit(
+            RenderSpec(prompt="a corgi surfing", duration_s=1, aspect="9:16", width=144, height=256), key="job-1"
+        )
         assert job.state == "succeeded"
         assert sorted(provider.output_dir.iterdir()) == sorted(
             [recent, provider.output_dir / f"{job.provider_job_id}.mp4"]
