@@ -143,3 +143,40 @@ class VideoFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint of video {self.video_id}"
+
+
+class ProviderPrediction(models.Model):
+    """The latest state a render provider reported for one of its predictions by webhook (Cog, Replicate).
+
+    Written only by ``media.services.predictions`` (a late, older event never undoes a final one), read
+    by the provider's ``poll``. The output is a file in private storage (Cog's uploads, decoded data
+    URIs) or a URL to fetch from the provider's delivery host (Replicate).
+    """
+
+    FINAL = ("succeeded", "failed", "canceled", "aborted")
+
+    provider = models.CharField(max_length=20)
+    prediction_id = models.CharField(max_length=200)
+    # The provider's own word (starting, processing, succeeded, failed, canceled, aborted).
+    status = models.CharField(max_length=20, blank=True)
+    output_file = models.CharField(max_length=300, blank=True, help_text="Private storage name.")
+    output_url = models.URLField(max_length=2000, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "prediction_id"], name="provider_prediction_once"),
+            # An uploaded output belongs to one prediction: another's webhook cannot claim it.
+            models.UniqueConstraint(
+                fields=["output_file"], name="provider_output_file_once", condition=~models.Q(output_file="")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.prediction_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
