@@ -3,8 +3,11 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from backend.core import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
+broker.install()
 app = Celery("remix")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each queue gets its own workers in production, so a burst of renders never
