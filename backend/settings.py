@@ -375,7 +375,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "backend.core.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # The outbox (backend/core/outbox.py): how often the relay looks for messages left unsent, and
 # how long a process stops trying to send at once after the broker refused one.
@@ -417,18 +417,35 @@ RENDER_PROVIDER_OPTIONS = {
     "veo": {
         "api_key": env("VEO_API_KEY", default=""),
         "base_url": env("VEO_BASE_URL", default="https://generativelanguage.googleapis.com"),
+        # Served by the Gemini API today and takes reference images (cameos); media/providers/veo.py
+        # lists the others it knows (Fast, Lite, Veo 3) and what each accepts.
         "model": env("VEO_MODEL", default="veo-3.1-generate-preview"),
+        # A project billed in the EU, the UK, Switzerland or MENA may only ask Veo for adults.
+        "adults_only_region": env.bool("VEO_ADULTS_ONLY_REGION", default=False),
     },
     "cog": {
         "base_url": env("COG_BASE_URL", default="http://127.0.0.1:5000"),
+        # For a proxy in front of Cog's server (which has no authentication of its own).
         "api_token": env("COG_API_TOKEN", default=""),
-        # Where Cog posts progress: this service's public URL + the webhook path.
+        # Required: Cog reports progress only by webhook. This service's public URL + /api/v1/webhooks/cog.
         "webhook_url": env("COG_WEBHOOK_URL", default=""),
-        "poll_api": env.bool("COG_POLL_API", default=False),
-        # Hosts besides COG_BASE_URL's that may serve outputs (a CDN or bucket), fetched over HTTPS only.
+        # Hosts besides COG_BASE_URL's that may serve outputs given as URLs, fetched over HTTPS only.
         "download_hosts": env.list("COG_DOWNLOAD_HOSTS", default=[]),
     },
+    "replicate": {
+        "api_token": env("REPLICATE_API_TOKEN", default=""),
+        # An official model ("owner/name", its latest version) or a version id; the version wins.
+        "model": env("REPLICATE_MODEL", default=""),
+        "version": env("REPLICATE_VERSION", default=""),
+        # This service's public URL + /api/v1/webhooks/replicate; without it the worker polls the API.
+        "webhook_url": env("REPLICATE_WEBHOOK_URL", default=""),
+        # whsec_…, from GET https://api.replicate.com/v1/webhooks/default/secret.
+        "webhook_signing_secret": env("REPLICATE_WEBHOOK_SIGNING_SECRET", default=""),
+    },
 }
+# Cog's output uploads (started with --upload-url, see README) and inline outputs in its webhooks.
+COG_UPLOAD_MAX_BYTES = env.int("COG_UPLOAD_MAX_BYTES", default=1024 * 1024 * 1024)
+COG_WEBHOOK_MAX_BYTES = env.int("COG_WEBHOOK_MAX_BYTES", default=32 * 1024 * 1024)
 # Extra providers by name (dotted class paths), e.g. a benchmark's no-op provider.
 RENDER_PROVIDER_CLASSES: dict[str, str] = {}
 # The C2PA signing chain (PEM) and key; a development chain is made in var/c2pa without them.

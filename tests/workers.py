@@ -52,6 +52,20 @@ def broker_unreachable():
         outbox._broker_failed_at = 0.0  # this process sends at once again
 
 
+@contextlib.contextmanager
+def database_unreachable():
+    """Every connection to the default database (any thread shares its settings dict) refused."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
 def wait_until(condition, worker, *, timeout: float = 120) -> None:
     """Poll ``condition`` until it holds; on timeout, fail with the worker's log."""
     deadline = time.monotonic() + timeout

@@ -3,32 +3,17 @@
 The shared servers stay up: this process is pointed at a port nobody listens on (127.0.0.1:1).
 """
 
-from contextlib import contextmanager
-
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import UserFactory
+from tests.workers import database_unreachable
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.urls("tests.core.outage_urls")]
 
 DEAD = "redis://127.0.0.1:1/0"
-
-
-@contextmanager
-def database_unreachable():
-    """Every connection to the default database (any thread shares its settings dict) refused."""
-    saved = dict(connection.settings_dict)
-    connection.close()
-    connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict.clear()
-        connection.settings_dict.update(saved)
 
 
 @pytest.fixture
