@@ -43,6 +43,7 @@ def test_a_database_outage_across_the_full_sync_pauses_beat_until_the_database_i
         scheduler.tick()
     assert "reap-stalled-renders" in scheduler.sent
 
+
 def test_without_the_database_at_start_beat_exits_for_its_supervisor_to_restart():
     scheduler = DatabaseScheduler(app=current_app, lazy=True)
     scheduler._finalize.cancel()

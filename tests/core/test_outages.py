@@ -4,7 +4,6 @@ The shared servers stay up: this process is pointed at a port nobody listens on 
 """
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
