@@ -1,9 +1,9 @@
 """Videos appear in and vanish from feeds as their state changes.
 
-Receivers run after the change committed, inside the request or task that made
-it. A Redis outage must not turn that committed change into an error: a receiver
-whose Redis write fails records what it missed (``RedisRepair``, in PostgreSQL) and
-lets the request succeed; beat puts it right within seconds of Redis coming back
+Receivers run after the change committed, inside the request or task that made it, except the
+fan-out, whose message is written with the publish. A Redis outage must not turn that committed
+change into an error: a receiver whose Redis write fails records what it missed (``RedisRepair``,
+in PostgreSQL) and lets the request succeed; beat puts it right within seconds of Redis coming back
 (``services.redis_repairs_apply``), and meanwhile serving re-reads PostgreSQL.
 """
 
@@ -54,9 +54,10 @@ def refresh_card(sender, *, video_ids: list[int], **kwargs) -> None:
     store.cards_drop(video_ids)
 
 
-@receiver(video_published, dispatch_uid="feeds.fan_out")
+@receiver(video_published.in_transaction, dispatch_uid="feeds.fan_out")
 def fan_out(sender, *, video_id: int, **kwargs) -> None:
-    # Through the outbox: a post published while the broker is away still reaches the followers.
+    # Written with the publish, through the outbox: a post published while the broker is away, or by
+    # a process that dies right after its commit, still reaches the followers.
     outbox.enqueue(tasks.video_fanout, video_id=video_id)
 
 

@@ -9,6 +9,10 @@ Two ways to send, chosen by what the reaction must share with the cause:
 - ``send``: at once, inside the caller's transaction, for reactions that must commit or roll back
   with the cause (a block revokes cameo grants; a deleted cameo takes its videos down). Such a
   receiver's failure fails the cause.
+
+An event sent on commit also fires its ``in_transaction`` signal at once, inside the cause's
+transaction: a reaction that must never be lost (a fan-out, a notification) connects there and
+writes its outbox message with the cause, so a process dying right after the commit loses nothing.
 """
 
 from __future__ import annotations
@@ -18,5 +22,10 @@ from django.dispatch import Signal
 
 
 class DomainEvent(Signal):
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_transaction = Signal()
+
     def send_on_commit(self, **payload) -> None:
+        self.in_transaction.send(sender=None, **payload)
         transaction.on_commit(lambda: self.send(sender=None, **payload))

@@ -4,7 +4,9 @@ Transactional: the receivers run on commit inside the request, as in production.
 """
 
 import pytest
+from django.db import transaction
 
+from backend.core.models import OutboxMessage
 from backend.videos import services as video_services
 from feeds import services, store, tasks
 from feeds.models import RedisRepair
@@ -71,3 +73,19 @@ def test_a_repair_waits_while_redis_is_still_away(settings):
     assert RedisRepair.objects.count() == 2
     assert services.redis_repairs_apply() == 2
     assert store.redis().get(store.card_key(1)) is not None  # the tombstone is written
+
+
+def test_the_fan_out_message_is_written_with_the_publish_and_rolled_back_with_it():
+    draft = VideoFactory(status="draft", published_at=None)
+    fan_out = OutboxMessage.objects.filter(task=tasks.video_fanout.name, kwargs={"video_id": draft.id})
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        video_services.video_publish(video=draft, by=draft.owner)
+        assert fan_out.exists()
+        raise RuntimeError("the publish failed after all")
+    assert not fan_out.exists()
+
+    with transaction.atomic():
+        video_services.video_publish(video=draft, by=draft.owner)
+        # Before the commit: a process that dies right after it leaves the message for the relay.
+        assert fan_out.exists()
