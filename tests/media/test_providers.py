@@ -1,18 +1,18 @@
 """Hosted-provider adapters against local fakes of their documented HTTP APIs."""
 
 import os
-import uuid
 from pathlib import Path
 
 import av
+import httpx
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from backend.core.http import ProviderPermanentError, ProviderTransientError
-from media.providers.base import RenderSpec
-from media.providers.cog import CogProvider, webhook_prediction_id
+from media.providers.base import RenderSpec, SpecRefused
 from media.providers.preview import PreviewProvider
-from media.providers.veo import VeoProvider
-from tests.fake_providers import FakeServer, veo_operation
+from media.providers.veo import VEO_MODELS, VeoProvider
+from tests.fake_providers import FakeServer, FakeVeo, google_error, veo_operation, veo_rate_limited
 from tests.media_files import make_clip
 
 MODEL = "veo-3.1-generate-preview"
@@ -28,6 +28,13 @@ def clip(tmp_path_factory):
 @pytest.fixture
 def server(clip):
     fake = FakeServer(files={"/files/result.mp4": clip}).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def veo_server(clip):
+    fake = FakeVeo(files={"/files/result.mp4": clip}).start()
     yield fake
     fake.stop()
 
@@ -51,32 +58,126 @@ def spec(tmp_path, **overrides):
 
 
 class TestVeo:
-    def provider(self, server):
-        return VeoProvider(api_key="secret-key", base_url=server.url, model=MODEL)
+    def provider(self, server, model=MODEL, **options):
+        return VeoProvider(api_key="secret-key", base_url=server.url, model=model, **options)
 
-    def test_submit_poll_and_download(self, server, tmp_path):
-        server.script[SUBMIT] = [(200, {"name": OPERATION})]
-        server.script[f"GET /v1beta/{OPERATION}"] = [
+    def submitted(self, server, tmp_path, model=MODEL, options=None, **overrides) -> dict:
+        """The body Veo got for a spec, after the fake (the documented API) accepted it."""
+        server.script[f"POST /v1beta/models/{model}:predictLongRunning"] = [(200, {"name": OPERATION})]
+        veo = self.provider(server, model, **(options or {}))
+        veo.validate(spec(tmp_path, **overrides))
+        veo.submit(spec(tmp_path, **overrides), key="job-1")
+        return server.submissions()[-1].body
+
+    def test_submit_poll_and_download(self, veo_server, tmp_path):
+        veo_server.script[SUBMIT] = [(200, {"name": OPERATION})]
+        veo_server.script[f"GET /v1beta/{OPERATION}"] = [
             (200, veo_operation(OPERATION, done=False)),
-            (200, veo_operation(OPERATION, done=True, uri=f"{server.url}/files/result.mp4")),
+            (200, veo_operation(OPERATION, done=True, uri=f"{veo_server.url}/files/result.mp4")),
         ]
-        veo = self.provider(server)
+        veo = self.provider(veo_server)
         job = veo.submit(spec(tmp_path), key="job-1")
         assert (job.provider_job_id, job.state) == (OPERATION, "running")
-        sent = server.requests[0]
+        sent = veo_server.requests[0]
         assert sent.headers["x-goog-api-key"] == "secret-key"
+        # Reference images: 8 seconds and adults only, whatever length was asked; no seed (the Gemini API has none).
         assert sent.body["parameters"] == {
-            "aspectRatio": "9:16", "durationSeconds": 6, "resolution": "720p", "negativePrompt": "drinking", "seed": 7,
+            "aspectRatio": "9:16", "durationSeconds": 8, "resolution": "720p", "personGeneration": "allow_adult",
+            "negativePrompt": "drinking",
         }  # fmt: skip
         instance = sent.body["instances"][0]
         assert "never appear: drinking" in instance["prompt"] and "red scarf" in instance["prompt"]
         assert instance["referenceImages"][0]["image"]["mimeType"] == "image/png"
+        assert instance["referenceImages"][0]["referenceType"] == "asset"
         assert veo.poll(OPERATION).state == "running"
         assert veo.poll(OPERATION).state == "succeeded"
         result = veo.fetch_result(OPERATION, tmp_path / "out.mp4")
         with av.open(str(result)) as container:
             assert container.streams.video[0].codec_context.name == "h264"
-        assert server.requests[-1].headers["x-goog-api-key"] == "secret-key"
+        assert veo_server.requests[-1].headers["x-goog-api-key"] == "secret-key"
+
+    @pytest.mark.parametrize(
+        ("overrides", "options", "parameters"),
+        [
+            # Text to video: the shortest length that covers the request, people of all ages.
+            ({"duration_s": 5}, {}, {"durationSeconds": 6, "resolution": "720p", "personGeneration": "allow_all"}),
+            ({"duration_s": 3, "width": 480, "height": 852}, {},
+             {"durationSeconds": 4, "resolution": "720p", "personGeneration": "allow_all"}),
+            # 1080p comes only as 8 seconds.
+            ({"duration_s": 3, "width": 1080, "height": 1920}, {},
+             {"durationSeconds": 8, "resolution": "1080p", "personGeneration": "allow_all"}),
+            # Where only adults may be generated, every request says so.
+            ({"duration_s": 4}, {"adults_only_region": True},
+             {"durationSeconds": 4, "resolution": "720p", "personGeneration": "allow_adult"}),
+        ],
+    )  # fmt: skip
+    def test_text_to_video_bodies_follow_the_documented_rules(self, veo_server, tmp_path, overrides, options,
+                                                              parameters):  # fmt: skip
+        veo_server.adults_only_region = options.get("adults_only_region", False)  # the API knows where we are
+        body = self.submitted(veo_server, tmp_path, options=options, reference_images=[], directions=[], **overrides)
+        assert body["parameters"] == {"aspectRatio": "9:16", **parameters}
+        assert "referenceImages" not in body["instances"][0]
+
+    @pytest.mark.parametrize("model", sorted(VEO_MODELS))
+    @pytest.mark.parametrize("aspect", ["9:16", "16:9"])
+    @pytest.mark.parametrize("short_side", [480, 720, 1080])
+    @pytest.mark.parametrize("references", [0, 1, 3])
+    def test_every_spec_the_adapter_accepts_the_documented_api_accepts(self, veo_server, tmp_path, model, aspect,
+                                                                       short_side, references):  # fmt: skip
+        long_side = short_side * 16 // 9
+        width, height = (short_side, long_side) if aspect == "9:16" else (long_side, short_side)
+        refs = [tmp_path / f"ref-{n}.png" for n in range(references)]
+        for ref in refs:
+            ref.write_bytes(b"\x89PNG")
+        try:
+            body = self.submitted(veo_server, tmp_path, model, aspect=aspect, width=width, height=height,
+                                  reference_images=refs, duration_s=3)  # fmt: skip
+        except SpecRefused:
+            return  # refused before anything is sent (the next test pins which)
+        assert body["parameters"]["aspectRatio"] == aspect
+
+    @pytest.mark.parametrize(
+        ("model", "overrides", "code", "details"),
+        [
+            (MODEL, {"duration_s": 10}, "duration_not_supported", {"max_duration_s": 8}),
+            (MODEL, {"aspect": "1:1", "width": 720, "height": 720}, "aspect_not_supported",
+             {"aspects": ["16:9", "9:16"]}),
+            ("veo-3.1-lite-generate-preview", {}, "reference_images_not_supported", {}),
+            ("veo-3.0-generate-001", {}, "reference_images_not_supported", {}),
+            ("veo-3.0-generate-001", {"reference_images": [], "width": 1080, "height": 1920},
+             "resolution_not_supported", {"resolutions": ["720p"]}),
+            (MODEL, {"reference_images": [Path("a.png")] * 4}, "too_many_reference_images",
+             {"max_reference_images": 3}),
+        ],
+    )  # fmt: skip
+    def test_validate_refuses_what_the_model_would_reject(self, veo_server, tmp_path, model, overrides, code, details):
+        with pytest.raises(SpecRefused) as refused:
+            self.provider(veo_server, model).validate(spec(tmp_path, **overrides))
+        assert (refused.value.code, refused.value.details) == (code, details)
+
+    def test_a_model_the_adapter_does_not_know_is_a_configuration_error(self):
+        with pytest.raises(ImproperlyConfigured, match=r"veo-2\.0-generate-001"):
+            VeoProvider(api_key="k", model="veo-2.0-generate-001")
+
+    @pytest.mark.parametrize(
+        ("model", "change", "message"),
+        [
+            (MODEL, {"durationSeconds": 6}, "must be 8 with reference images"),
+            ("veo-3.1-lite-generate-preview", {}, "referenceImages isn't supported"),
+            (MODEL, {"seed": 7}, "Unknown name 'parameters.seed'"),
+            (MODEL, {"personGeneration": "allow_all"}, "use 'allow_adult'"),
+        ],
+    )
+    def test_the_fake_refuses_what_the_documented_api_refuses(self, veo_server, model, change, message):
+        image = {"bytesBase64Encoded": "iVBORw0K", "mimeType": "image/png"}
+        body = {
+            "instances": [{"prompt": "a corgi", "referenceImages": [{"image": image, "referenceType": "asset"}]}],
+            "parameters": {"aspectRatio": "9:16", "durationSeconds": 8, "personGeneration": "allow_adult"} | change,
+        }
+        response = httpx.post(f"{veo_server.url}/v1beta/models/{model}:predictLongRunning", json=body)
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert (error["code"], error["status"]) == (400, "INVALID_ARGUMENT") and message in error["message"]
 
     def test_safety_refusal_is_a_failed_job_with_its_reason(self, server, tmp_path):
         server.script[f"GET /v1beta/{OPERATION}"] = [
@@ -86,11 +187,24 @@ class TestVeo:
         assert (job.state, job.error_code) == ("failed", "provider_safety_refusal")
         assert "real person" in job.error_message
 
-    def test_rate_limit_is_transient_with_retry_after(self, server, tmp_path):
-        server.script[SUBMIT] = [(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}, {"Retry-After": "7"})]
+    def test_a_rate_limit_waits_as_long_as_retry_info_says(self, veo_server, tmp_path):
+        veo_server.script[SUBMIT] = [veo_rate_limited("37s")]
+        with pytest.raises(ProviderTransientError) as excinfo:
+            self.provider(veo_server).submit(spec(tmp_path), key="job-1")
+        error = excinfo.value
+        assert (error.code, error.status, error.retry_after) == ("provider_rate_limited", 429, 37.0)
+
+    @pytest.mark.parametrize(
+        ("headers", "retry_delay", "expected"),
+        [({"Retry-After": "7"}, None, 7.0), ({"Retry-After": "7"}, "37s", 7.0), ({}, "1.5s", 1.5), ({}, None, None)],
+    )
+    def test_a_retry_after_header_counts_too(self, server, tmp_path, headers, retry_delay, expected):
+        retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        details = [retry_info] if retry_delay else []
+        server.script[SUBMIT] = [(429, google_error(429, "RESOURCE_EXHAUSTED", "slow down", *details), headers)]
         with pytest.raises(ProviderTransientError) as excinfo:
             self.provider(server).submit(spec(tmp_path), key="job-1")
-        assert (excinfo.value.code, excinfo.value.retry_after) == ("provider_rate_limited", 7.0)
+        assert excinfo.value.retry_after == expected
 
     @pytest.mark.parametrize(
         ("status", "error"),
@@ -99,70 +213,19 @@ class TestVeo:
             (503, ProviderTransientError),
             (400, ProviderPermanentError),
             (403, ProviderPermanentError),
+            (404, ProviderPermanentError),
         ],
     )
-    def test_errors_map_to_transient_or_permanent(self, server, tmp_path, status, error):
+    def test_errors_map_to_transient_or_permanent_with_their_status(self, server, tmp_path, status, error):
         server.script[SUBMIT] = [(status, {"error": {"code": status, "message": "nope"}})]
-        with pytest.raises(error):
+        with pytest.raises(error) as excinfo:
             self.provider(server).submit(spec(tmp_path), key="job-1")
+        assert excinfo.value.status == status
 
     def test_an_unreachable_server_is_transient(self, tmp_path):
-        with pytest.raises(ProviderTransientError):
+        with pytest.raises(ProviderTransientError) as excinfo:
             VeoProvider(api_key="k", base_url="http://127.0.0.1:9", model=MODEL).submit(spec(tmp_path), key="job-1")
-
-
-@pytest.mark.django_db
-class TestCog:
-    def provider(self, server, **options):
-        return CogProvider(base_url=server.url, webhook_url="http://testserver/api/v1/webhooks/cog", **options)
-
-    def test_async_prediction_with_webhooks(self, server, tmp_path, api_client):
-        cog = self.provider(server)
-        fixed = uuid.uuid4()  # we choose prediction ids; pin the next one
-        server.script[f"PUT /predictions/{fixed.hex}"] = [(202, {"id": fixed.hex, "status": "starting"})]
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("media.providers.cog.uuid.uuid4", lambda: fixed)
-            job = cog.submit(spec(tmp_path))
-        assert (job.provider_job_id, job.state) == (fixed.hex, "queued")
-        sent = server.requests[-1]
-        assert sent.headers["Prefer"] == "respond-async"
-        assert sent.body["input"]["negative_prompt"] == "drinking"
-        assert sent.body["input"]["image"].startswith("data:image/png;base64,")
-        assert sent.body["webhook_events_filter"] == ["start", "output", "completed"]
-        webhook = sent.body["webhook"].removeprefix("http://testserver")
-        assert webhook_prediction_id(webhook.split("token=")[1]) == fixed.hex
-
-        assert api_client.post(webhook, {"id": fixed.hex, "status": "processing"}, format="json").status_code == 204
-        assert cog.poll(fixed.hex).state == "running"
-        done = {"id": fixed.hex, "status": "succeeded", "output": f"{server.url}/files/result.mp4"}
-        assert api_client.post(webhook, done, format="json").status_code == 204
-        # A late, older event does not undo the final state; a replay changes nothing.
-        api_client.post(webhook, {"id": fixed.hex, "status": "processing"}, format="json")
-        api_client.post(webhook, done, format="json")
-        assert cog.poll(fixed.hex).state == "succeeded"
-        result = cog.fetch_result(fixed.hex, tmp_path / "out.mp4")
-        assert result.stat().st_size > 1000
-
-    def test_a_forged_webhook_is_refused(self, api_client):
-        response = api_client.post("/api/v1/webhooks/cog/abc?token=forged", {"status": "succeeded"}, format="json")
-        assert response.status_code == 404
-
-    def test_failed_prediction_and_cancel(self, server, tmp_path):
-        server.script["GET /predictions/p1"] = [(200, {"id": "p1", "status": "failed", "error": "CUDA out of memory"})]
-        server.script["POST /predictions/p1/cancel"] = [(200, {"id": "p1", "status": "canceled"})]
-        cog = self.provider(server, poll_api=True)
-        job = cog.poll("p1")
-        assert (job.state, job.error_message) == ("failed", "CUDA out of memory")
-        cog.cancel("p1")
-        assert server.requests[-1].method == "POST" and server.requests[-1].path == "/predictions/p1/cancel"
-
-    def test_data_uri_output(self, server, tmp_path, clip):
-        import base64
-
-        uri = "data:video/mp4;base64," + base64.b64encode(Path(clip).read_bytes()).decode()
-        server.script["GET /predictions/p2"] = [(200, {"id": "p2", "status": "succeeded", "output": [uri]})]
-        result = self.provider(server, poll_api=True).fetch_result("p2", tmp_path / "out.mp4")
-        assert result.read_bytes() == Path(clip).read_bytes()
+        assert excinfo.value.status is None
 
 
 class TestPreview:
