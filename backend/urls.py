@@ -69,6 +69,8 @@ api_v1 = [
         name="video-comment",
     ),
     path("webhooks/cog/<str:prediction_id>", media_api.CogWebhookView.as_view(), name="cog-webhook"),
+    path("webhooks/replicate", media_api.ReplicateWebhookView.as_view(), name="replicate-webhook"),
+    path("uploads/cog/<str:token>/<str:filename>", media_api.CogUploadView.as_view(), name="cog-upload"),
     path("reports", moderation_api.ReportView.as_view(), name="reports"),
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),

@@ -1,22 +1,26 @@
 from __future__ import annotations
 
+import io
+import json
+
 import django_filters
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.errors import DomainError, NotFound
-from backend.core.parsers import LimitedJSONParser
+from backend.core.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
+from backend.core.parsers import LimitedJSONParser, check_depth
 from backend.videos import selectors as video_selectors
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, services
 from media.models import RenderJob
-from media.providers import cog
+from media.providers import cog, replicate
+from media.services import predictions
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -138,20 +142,103 @@ class VideoRemixView(APIView):
         return render_response(job, created)
 
 
-class CogWebhookView(APIView):
-    """Cog posts a prediction's progress here; the signed token in the URL proves it is ours."""
+class ProviderCallbackView(APIView):
+    """Called by a render provider, not by a user: authenticated by what the request carries."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes: list = []
 
+
+class CogWebhookParser(JSONParser):
+    """JSON up to COG_WEBHOOK_MAX_BYTES: a Cog started without ``--upload-url`` sends its video inline."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.COG_WEBHOOK_MAX_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"Webhook bodies may be at most {limit} bytes.", details={"max_bytes": limit})
+        check_depth(raw)
+        return super().parse(io.BytesIO(raw), media_type, parser_context)
+
+
+def _content_length(request) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+class CogWebhookView(ProviderCallbackView):
+    """Cog posts a prediction's state here; the signed token in the URL proves it is the prediction we started."""
+
+    parser_classes = [CogWebhookParser]
+
     @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
     def post(self, request, prediction_id: str):
         if cog.webhook_prediction_id(request.query_params.get("token", "")) != prediction_id:
             raise NotFound("No such prediction.")
+        if _content_length(request) > settings.COG_WEBHOOK_MAX_BYTES:
+            # The whole video came inline and will not fit: the job fails now, saying how to fix it,
+            # rather than waiting for a result that can never be read.
+            predictions.provider_prediction_record(
+                provider=cog.NAME, prediction_id=prediction_id, status="failed",
+                error="Cog sent its output inline and it is too large: start Cog with --upload-url (see README).",
+            )  # fmt: skip
+            raise PayloadTooLarge("The webhook body is too large.")
         if not isinstance(request.data, dict):
             raise DomainError("Expected a prediction object.", code="invalid_webhook")
-        cog.record_webhook(prediction_id=prediction_id, payload=request.data)
+        predictions.cog_webhook_receive(prediction_id=prediction_id, payload=request.data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CogUploadView(ProviderCallbackView):
+    """Cog started with ``--upload-url`` PUTs each output file here (``{upload-url}/{filename}``).
+
+    The token in the path is this deployment's (``manage.py cog_upload_url``); the body is streamed
+    into private storage, at most COG_UPLOAD_MAX_BYTES, and the answer's ``Location`` is what Cog
+    puts in the prediction's ``output``: the webhook then binds the file to its prediction.
+    """
+
+    parser_classes: list = []  # the body is a file, read as a stream
+
+    @extend_schema(request=OpenApiTypes.BINARY, responses={201: None}, exclude=True)
+    def put(self, request, token: str, filename: str):
+        if not cog.upload_token_valid(token):
+            raise NotFound("No such upload URL.")
+        length, limit = _content_length(request), settings.COG_UPLOAD_MAX_BYTES
+        if length > limit:
+            raise PayloadTooLarge(f"Uploads may be at most {limit} bytes.", details={"max_bytes": limit})
+        if length == 0:
+            raise DomainError("Send the file as the body, with its Content-Length.", code="empty_upload")
+        try:
+            name = cog.upload_store(request.stream, filename=filename, length=length)
+        except ValueError as error:
+            raise DomainError(str(error), code="incomplete_upload") from error
+        response = Response(status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(cog.upload_location(name))
+        return response
+
+
+class ReplicateWebhookView(ProviderCallbackView):
+    """Replicate posts its predictions' states here, signed (https://replicate.com/docs/topics/webhooks/verify-webhook)."""
+
+    parser_classes: list = []  # the signature covers the raw body: it is read as bytes
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
+    def post(self, request):
+        secret = settings.RENDER_PROVIDER_OPTIONS.get(replicate.NAME, {}).get("webhook_signing_secret", "")
+        body = request.body
+        if not replicate.webhook_signature_valid(headers=request.headers, body=body, secret=secret):
+            raise Forbidden("The webhook signature is missing, wrong or too old.", code="invalid_webhook_signature")
+        check_depth(body)
+        try:
+            payload = json.loads(body)
+        except ValueError as error:
+            raise DomainError("Expected a prediction object.", code="invalid_webhook") from error
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+        predictions.replicate_webhook_receive(payload=payload)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,7 +8,7 @@ class MediaConfig(AppConfig):
 
     def ready(self) -> None:
         from backend.creators.quotas import usage_register
-        from media import receivers  # noqa: F401  (connects this app's receivers)
+        from media import checks, receivers  # noqa: F401  (registers this app's checks, connects its receivers)
         from media.selectors import renders_used_today
 
         usage_register(allowance="daily_renders", used=lambda user: renders_used_today(user=user))

@@ -19,6 +19,7 @@ from PIL import Image
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media.providers.cog import CogProvider
 from media.providers.veo import VeoProvider
+from media.services.predictions import cog_webhook_receive
 from tests.factories import UserFactory
 from tests.fake_providers import FakeServer, veo_operation
 from tests.media_files import make_clip
@@ -130,6 +131,7 @@ def test_veo_result_on_the_provider_host_is_downloaded(provider_server, tmp_path
     assert veo.fetch_result(OPERATION, tmp_path / "out.mp4").stat().st_size > 0
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "output",
     [
@@ -142,8 +144,8 @@ def test_veo_result_on_the_provider_host_is_downloaded(provider_server, tmp_path
 )
 def test_cog_result_outside_the_configured_origin_is_refused(provider_server, listener, tmp_path, output):
     output = output.format(listener=listener.url, listener_host="http://127.0.0.1")
-    provider_server.script["GET /predictions/p1"] = [(200, {"id": "p1", "status": "succeeded", "output": [output]})]
-    cog = CogProvider(base_url=provider_server.url, poll_api=True)
+    cog_webhook_receive(prediction_id="p1", payload={"status": "succeeded", "output": [output]})
+    cog = CogProvider(base_url=provider_server.url, webhook_url="https://api.example/api/v1/webhooks/cog")
     with pytest.raises(ProviderPermanentError) as refused:
         cog.fetch_result("p1", tmp_path / "out.mp4")
     listener.close()
@@ -151,11 +153,11 @@ def test_cog_result_outside_the_configured_origin_is_refused(provider_server, li
     assert listener.connections == []
 
 
+@pytest.mark.django_db
 def test_cog_result_on_the_configured_origin_or_a_declared_download_host(provider_server, tmp_path):
-    provider_server.script["GET /predictions/p1"] = [
-        (200, {"id": "p1", "status": "succeeded", "output": f"{provider_server.url}/files/result.mp4"})
-    ]
-    cog = CogProvider(base_url=provider_server.url, poll_api=True)
+    output = f"{provider_server.url}/files/result.mp4"
+    cog_webhook_receive(prediction_id="p1", payload={"status": "succeeded", "output": output})
+    cog = CogProvider(base_url=provider_server.url, webhook_url="https://api.example/api/v1/webhooks/cog")
     assert cog.fetch_result("p1", tmp_path / "out.mp4").stat().st_size > 0
 
     # A declared CDN host is accepted over HTTPS only.

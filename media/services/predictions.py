@@ -1,0 +1,65 @@
+"""What render providers report by webhook (Cog, Replicate), kept in PostgreSQL for ``poll`` to read."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from backend.core import storage
+from media.models import ProviderPrediction
+from media.providers import cog, replicate
+
+
+@transaction.atomic
+def provider_prediction_record(*, provider: str, prediction_id: str, status: str, output_file: str = "",
+                               output_url: str = "", error: str = "") -> ProviderPrediction:  # fmt: skip
+    """Keep the newest state of a prediction; a late or replayed event never undoes a final one.
+
+    Webhooks may arrive twice and out of order (a provider retries those not answered in time). A
+    final state is kept as it is; an output file another prediction already holds is refused (the
+    prediction fails): an upload belongs to the first prediction whose authenticated webhook named it.
+    """
+    ProviderPrediction.objects.bulk_create(
+        [ProviderPrediction(provider=provider, prediction_id=prediction_id)], ignore_conflicts=True
+    )
+    prediction = ProviderPrediction.objects.select_for_update().get(provider=provider, prediction_id=prediction_id)
+    if prediction.is_final:
+        return prediction
+    if output_file and ProviderPrediction.objects.filter(output_file=output_file).exclude(id=prediction.id).exists():
+        status, output_file, error = "failed", "", "The output named belongs to another prediction."
+    prediction.status = status[:20]
+    prediction.output_file = output_file
+    prediction.output_url = output_url[:2000]
+    prediction.error = str(error or "")[:500]
+    prediction.updated_at = timezone.now()
+    prediction.save(update_fields=["status", "output_file", "output_url", "error", "updated_at"])
+    return prediction
+
+
+def cog_webhook_receive(*, prediction_id: str, payload: dict) -> ProviderPrediction:
+    """Record a Cog webhook; a succeeded prediction's output is resolved to a file in private storage.
+
+    The caller checked the webhook's token for ``prediction_id``. A data URI decoded here and not
+    kept (the prediction was already final) is deleted again.
+    """
+    status = str(payload.get("status") or "")
+    fields = {"error": payload.get("error") or ""}
+    output = cog.output_reference(payload.get("output")) if status == "succeeded" else ""
+    if status == "succeeded":
+        fields |= cog.webhook_output(output)
+        if not (fields.get("output_file") or fields.get("output_url")):
+            status = "failed"
+            fields["error"] = fields["error"] or "The model returned no video."
+    prediction = provider_prediction_record(provider=cog.NAME, prediction_id=prediction_id, status=status, **fields)
+    decoded = fields.get("output_file", "") if output.startswith("data:") else ""
+    if decoded and prediction.output_file != decoded:
+        storage.private().delete(decoded)
+    return prediction
+
+
+def replicate_webhook_receive(*, payload: dict) -> ProviderPrediction:
+    """Record a Replicate webhook (the caller verified its signature): status, output URL, error."""
+    status = str(payload.get("status") or "")
+    output = cog.output_reference(payload.get("output")) if status == "succeeded" else ""
+    return provider_prediction_record(provider=replicate.NAME, prediction_id=payload["id"], status=status,
+                                      output_url=output, error=payload.get("error") or "")  # fmt: skip
