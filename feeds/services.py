@@ -472,12 +472,33 @@ _REPAIRS = {
 }
 
 
+def redis_restart_repair() -> int:
+    """After Redis restarted or failed over, drop what it keeps as a copy of PostgreSQL.
+
+    A restart loses the writes its persistence had not yet saved, and nothing recorded them (each
+    succeeded when made); the run id Redis reports changes with every restart, so comparing it with
+    the one last seen tells. Dropped first, acknowledged after: a crash in between drops again.
+    """
+    run_id = store.restarted_since_checked()
+    if run_id is None:
+        return 0
+    dropped = store.copies_of_postgres_drop()
+    store.restart_acknowledge(run_id)
+    logger.warning("redis restarted (run id %s): dropped %s keys copied from PostgreSQL", run_id, dropped)
+    return dropped
+
+
 def redis_repairs_apply(*, batch: int = 1000) -> int:
     """Put right what Redis missed, oldest first; a row goes only once its repair went through.
 
     Beat runs it every few seconds; while Redis is still away the first failure stops it.
     """
     repaired = 0
+    try:
+        redis_restart_repair()
+    except RedisError:
+        logger.warning("redis repairs: Redis still unavailable")
+        return repaired
     if not RedisRepair.objects.exists():
         return repaired
     for kind, repair in _REPAIRS.items():

@@ -351,6 +351,46 @@ def cards_drop(video_ids: Iterable[int]) -> None:
         redis().delete(*(card_key(video_id) for video_id in video_ids))
 
 
+# --- After Redis lost writes ----------------------------------------------------
+
+# What Redis holds as a copy of PostgreSQL, which a restart may have left behind the database (the
+# writes of the last second before a kill, or those a promoted replica never received): the viewers'
+# liked and blocked sets, their following feeds, and the cards. Event claims and counters stay: they
+# are what makes re-sent events count once.
+_COPIES_OF_POSTGRES = ("feed:*:liked", "feed:*:blocked", "feed:*:following", "card:*")
+
+
+def _run_id_key() -> str:
+    return _key("redis_run_id")
+
+
+def restarted_since_checked() -> str | None:
+    """The running Redis's run id when it is not the one last acknowledged (a restart or a failover)."""
+    client = redis()
+    run_id = client.info("server")["run_id"]
+    known = client.get(_run_id_key())
+    return None if known is not None and known.decode() == run_id else run_id
+
+
+def copies_of_postgres_drop() -> int:
+    """Drop every key Redis keeps as a copy of PostgreSQL; the next read rebuilds each."""
+    client, dropped = redis(), 0
+    for pattern in _COPIES_OF_POSTGRES:
+        batch = []
+        for key in client.scan_iter(match=_key(pattern), count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                dropped += client.unlink(*batch)
+                batch = []
+        if batch:
+            dropped += client.unlink(*batch)
+    return dropped
+
+
+def restart_acknowledge(run_id: str) -> None:
+    redis().set(_run_id_key(), run_id)
+
+
 # --- Trending and event counters ----------------------------------------------
 
 

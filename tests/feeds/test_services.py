@@ -57,3 +57,28 @@ class TestParsePreferences:
     def test_plain_words_become_topics(self):
         assert services.parse_preferences("more cooking and dogs, no horror; less sports please") == (
             ["cooking", "dogs"], ["horror", "sports"])  # fmt: skip
+
+
+class TestRedisRestartRepair:
+    def test_after_a_restart_the_copies_of_postgres_are_dropped_and_event_claims_kept(self, client_for):
+        post, viewer = VideoFactory(), UserFactory()
+        client_for(viewer).get("/api/v1/feed")  # loads the viewer's liked and blocked sets and the card
+        store.events_claim(viewer.id, [("event-1", f"{post.id}:watch")])
+        copies = [store.user_key(viewer.id, "liked"), store.user_key(viewer.id, "blocked"), store.card_key(post.id)]
+        claims = store.user_key(viewer.id, f"events:{store.events_day().isoformat()}")
+        assert all(store.redis().exists(key) for key in [*copies, claims])
+        # Given the run id Redis restored from its append-only file: the one before the restart
+        store.restart_acknowledge("run-id-before-the-restart")
+
+        assert services.redis_restart_repair() >= 3
+
+        assert not any(store.redis().exists(key) for key in copies)
+        assert store.redis().exists(claims)
+        assert services.redis_restart_repair() == 0  # acknowledged: the same Redis drops nothing again
+
+    def test_the_same_redis_keeps_everything(self, client_for):
+        post = VideoFactory()
+        services.redis_restart_repair()
+        client_for(UserFactory()).get("/api/v1/feed")
+        assert services.redis_restart_repair() == 0
+        assert store.redis().exists(store.card_key(post.id))
