@@ -18,9 +18,14 @@ from backend.videos.models import Video
 from media import services
 from media.models import RenderJob
 from tests.factories import CameoFactory, CharacterFactory, RenderJobFactory, UserFactory
+from tests.fake_providers import FakeVeo, google_error, veo_operation, veo_rate_limited
 from tests.media.conftest import private_files
 
 pytestmark = pytest.mark.django_db
+
+VEO_MODEL = "veo-3.1-lite-generate-preview"  # takes no reference images
+VEO_SUBMIT = f"POST /v1beta/models/{VEO_MODEL}:predictLongRunning"
+VEO_OPERATION = f"models/{VEO_MODEL}/operations/op-1"
 
 
 def job_state(job) -> tuple:
@@ -57,6 +62,23 @@ class TestRenderJobRequest:
             again, created_again = services.render_job_request(requester=user, idempotency_key="k", prompt="a corgi",
                                                                duration_s=3)  # fmt: skip
         assert (again.id, created_again, len(sent["render"])) == (job.id, False, 1)
+
+    def test_what_the_provider_would_refuse_is_a_400_now_and_leaves_no_job(self, veo, sent, client_for):
+        cameo = CameoFactory(audience="everyone", reference_image="cameos/pixel.jpg")
+        user = UserFactory()
+        with pytest.raises(services.RenderSpecRefused) as refused:
+            services.render_job_request(requester=user, idempotency_key="k", prompt="a corgi", duration_s=4,
+                                        cameo_ids=[cameo.id])  # fmt: skip
+        assert (refused.value.status_code, refused.value.detail.code) == (400, "reference_images_not_supported")
+        response = client_for(user).post("/api/v1/renders", {"prompt": "a corgi", "duration_s": 12}, format="json",
+                                         HTTP_IDEMPOTENCY_KEY="k2")  # fmt: skip
+        assert response.status_code == 400
+        assert response.json()["error"] == {
+            "code": "duration_not_supported",
+            "message": "This video model makes videos of at most 8 seconds.",
+            "details": {"max_duration_s": 8},
+        }
+        assert not RenderJob.objects.exists() and sent["render"] == [] and veo.requests == []
 
 
 class TestRenderJobClaim:
@@ -102,8 +124,8 @@ class TestRenderJobExecute:
             with pytest.raises(ProviderTransientError):  # Celery retries the task with backoff
                 services.render_job_execute(job_id=str(job.id))
             job.refresh_from_db()
-            assert (job.status, job.stage, job.attempts, job.error_code) == (
-                "queued", "waiting_to_retry", attempt, "provider_rate_limited")  # fmt: skip
+            assert (job.status, job.stage, job.attempts, job.error_code, job.provider_job_id) == (
+                "queued", "waiting_to_retry", attempt, "provider_rate_limited", "")  # fmt: skip
         services.render_job_execute(job_id=str(job.id))  # the last attempt: no retry
         job.refresh_from_db()
         assert (job.status, job.error_code, job.attempts) == ("failed", "provider_unavailable",
@@ -128,6 +150,73 @@ class TestRenderJobExecute:
         job.refresh_from_db()
         assert (job.status, job.error_code) == ("cancelled", "consent_withdrawn")
         assert provider.calls == [] and private_files(job) == []
+
+
+@pytest.fixture
+def veo(settings, clip):
+    """The Veo adapter against the fake Gemini API (tests/fake_providers.py), as the configured provider."""
+    fake = FakeVeo(files={"/files/result.mp4": clip}).start()
+    settings.RENDER_PROVIDER = "veo"
+    settings.RENDER_PROVIDER_OPTIONS = {
+        **settings.RENDER_PROVIDER_OPTIONS,
+        "veo": {"api_key": "k", "base_url": fake.url, "model": VEO_MODEL},
+    }
+    fake.script[VEO_SUBMIT] = [(200, {"name": VEO_OPERATION})]
+    yield fake
+    fake.stop()
+
+
+def veo_done(fake) -> tuple[int, dict]:
+    return 200, veo_operation(VEO_OPERATION, done=True, uri=f"{fake.url}/files/result.mp4")
+
+
+class TestRenderJobResume:
+    """A job a provider already took is polled again, never submitted again (never billed twice)."""
+
+    def test_a_transient_error_while_polling_resumes_the_same_provider_job(self, veo, sent):
+        veo.script[f"GET /v1beta/{VEO_OPERATION}"] = [
+            (503, google_error(503, "UNAVAILABLE", "The service is currently unavailable.")), veo_done(veo),
+        ]  # fmt: skip
+        job = RenderJobFactory(provider="veo")
+        with pytest.raises(ProviderTransientError):
+            services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.stage, job.provider_job_id) == ("queued", "waiting_to_retry", VEO_OPERATION)
+
+        services.render_job_execute(job_id=str(job.id))  # Celery's retry
+        job.refresh_from_db()
+        assert (job.status, job.stage, job.attempts) == ("running", "awaiting_post_processing", 2)
+        assert private_files(job) == ["original.mp4"]
+        assert len(veo.submissions()) == 1
+
+    def test_a_provider_job_the_provider_forgot_fails_the_job_and_is_not_submitted_again(self, veo, sent):
+        veo.script[f"GET /v1beta/{VEO_OPERATION}"] = [(404, google_error(404, "NOT_FOUND", "Operation not found."))]
+        job = RenderJobFactory(provider="veo", status="queued", attempts=1, provider_job_id=VEO_OPERATION)
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code, job.provider_job_id) == ("failed", "provider_job_lost", VEO_OPERATION)
+        assert veo.submissions() == []
+
+    def test_a_rate_limited_submit_leaves_nothing_to_resume_and_the_next_attempt_submits(self, veo, sent):
+        veo.script[VEO_SUBMIT] = [veo_rate_limited("37s"), (200, {"name": VEO_OPERATION})]
+        veo.script[f"GET /v1beta/{VEO_OPERATION}"] = [veo_done(veo)]
+        job = RenderJobFactory(provider="veo")
+        with pytest.raises(ProviderTransientError) as excinfo:
+            services.render_job_execute(job_id=str(job.id))
+        assert excinfo.value.retry_after == 37.0
+        job.refresh_from_db()
+        assert (job.status, job.provider_job_id) == ("queued", "")
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.stage, job.provider_job_id) == ("awaiting_post_processing", VEO_OPERATION)
+        assert len(veo.submissions()) == 2
+
+    def test_a_job_the_provider_can_no_longer_render_fails_with_its_code_before_anything_is_sent(self, veo, sent):
+        job = RenderJobFactory(provider="veo", duration_s=12)  # requested under another provider or model
+        services.render_job_execute(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.error_code) == ("failed", "duration_not_supported")
+        assert veo.submissions() == []
 
 
 class TestRenderJobPostprocess:
@@ -193,12 +282,15 @@ class TestRenderJobsReap:
         return timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S + 1)
 
     def test_a_render_whose_worker_died_is_queued_again_once(self, settings, sent, django_capture_on_commit_callbacks):
-        job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=self.stale(settings))
+        job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=self.stale(settings),
+                               provider_job_id="op-1")  # fmt: skip
         with django_capture_on_commit_callbacks(execute=True):
             assert services.render_jobs_reap() == {"requeued": 1, "failed": 0, "resent": 0}
             assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
         job.refresh_from_db()
-        assert (job.status, job.stage, job.attempts) == ("queued", "requeued_after_worker_loss", 1)
+        # The provider job the dead worker submitted is kept: the next attempt polls it.
+        assert (job.status, job.stage, job.attempts, job.provider_job_id) == (
+            "queued", "requeued_after_worker_loss", 1, "op-1")  # fmt: skip
         assert sent["render"] == [{"job_id": str(job.id)}]
 
     def test_after_the_last_attempt_the_job_fails(self, settings, sent, django_capture_on_commit_callbacks):
@@ -250,15 +342,16 @@ class TestRenderJobRetry:
     def test_a_failed_job_goes_back_to_the_queue_clean_and_is_sent_after_the_commit(
         self, sent, django_capture_on_commit_callbacks
     ):
-        job = self.failed()
+        job = self.failed(provider_job_id="op-lost")
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             retried = services.render_job_retry(job=job)
             assert sent["render"] == []
         for callback in callbacks:
             callback()
         job.refresh_from_db()
-        assert (job.status, job.stage, job.attempts, job.error_code, job.error_message, job.finished_at) == (
-            "queued", "retry_requested", 0, "", "", None)  # fmt: skip
+        # From the start: a new provider job too (a person chose to pay for it again).
+        assert (job.status, job.stage, job.attempts, job.error_code, job.error_message, job.finished_at,
+                job.provider_job_id) == ("queued", "retry_requested", 0, "", "", None, "")  # fmt: skip
         assert retried.status == "queued"
         assert sent["render"] == [{"job_id": str(job.id)}]
 

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 import pytest
 from celery import current_app
+from celery.exceptions import Retry
 from django.utils import timezone
 
+from backend.core.http import ProviderTransientError
 from backend.videos.models import Video
 from media import tasks
 from tests.factories import RenderJobFactory
@@ -35,6 +37,28 @@ def test_render_job_execute_twice_renders_and_stores_once(provider, sent, django
     assert private_files(job) == ["original.mp4"]
     assert provider.calls == ["submit", "fetch_result"]
     assert sent["postprocess"] == [{"job_id": str(job.id)}]
+
+
+@pytest.mark.parametrize(("retry_after", "countdowns"), [(37.0, {37.0}), (None, {0, 1, 2})])
+def test_render_job_execute_retries_when_the_provider_said_or_else_with_backoff(
+    provider, sent, monkeypatch, settings, retry_after, countdowns
+):
+    provider.fail_with = ProviderTransientError("slow down", code="provider_rate_limited", retry_after=retry_after)
+    job = RenderJobFactory(provider="clip")
+    retries = []
+
+    def retry(**options):
+        retries.append(options)
+        return Retry(exc=options.get("exc"), when=options.get("countdown"))
+
+    monkeypatch.setattr(tasks.render_job_execute, "retry", retry)
+    with pytest.raises(Retry):
+        tasks.render_job_execute(job_id=str(job.id))
+    # The job waits for the countdown in the queue; the service counted the attempt.
+    assert (job_state(job)[:2], job.attempts) == (("queued", "waiting_to_retry"), 1)
+    [options] = retries
+    assert options["countdown"] in countdowns  # without RetryInfo: backoff with full jitter, at most the max
+    assert settings.RENDER_RETRY_BACKOFF_MAX_S == 2
 
 
 def test_render_job_postprocess_twice_makes_one_draft(provider, sent):
