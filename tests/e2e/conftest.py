@@ -1,7 +1,12 @@
 import boto3
 import pytest
 
+from tests.fake_providers import FakeVeo
+from tests.media_files import make_clip
 from tests.workers import MotoServer, WorkerProcess
+
+VEO_MODEL = "veo-3.1-generate-preview"
+VEO_SUBMIT = f"POST /v1beta/models/{VEO_MODEL}:predictLongRunning"
 
 S3_ENV = {
     "S3_BUCKET": "remix-test-private",
@@ -84,3 +89,18 @@ def start_worker(tmp_path, s3):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def veo(settings, tmp_path):
+    """Renders go to Veo, answered by the fake Gemini API (tests/fake_providers.py): the fake, and the
+    environment that points a worker at it."""
+    fake = FakeVeo(files={"/files/result.mp4": make_clip(tmp_path / "veo.mp4", seconds=4, size="360x640")}).start()
+    env = {"VEO_BASE_URL": fake.url, "VEO_API_KEY": "test-key", "VEO_MODEL": VEO_MODEL}
+    settings.RENDER_PROVIDER = "veo"
+    settings.RENDER_PROVIDER_OPTIONS = {
+        **settings.RENDER_PROVIDER_OPTIONS,
+        "veo": {"base_url": fake.url, "api_key": "test-key", "model": VEO_MODEL},
+    }
+    yield fake, env
+    fake.stop()

@@ -13,8 +13,9 @@ from backend.videos.models import Video
 from media import provenance, services
 from media.models import RenderJob
 from media.tasks import render_job_execute
-from tests.e2e.conftest import bucket_keys
+from tests.e2e.conftest import VEO_MODEL, VEO_SUBMIT, bucket_keys
 from tests.factories import CameoFactory, UserFactory
+from tests.fake_providers import veo_operation, veo_rate_limited
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -144,27 +145,11 @@ def test_consent_revoked_mid_render_cancels_and_leaves_nothing(start_worker, cli
     ] == []
 
 
-@pytest.fixture
-def veo(settings, tmp_path):
-    from tests.fake_providers import FakeServer
-    from tests.media_files import make_clip
-
-    fake = FakeServer(files={"/files/result.mp4": make_clip(tmp_path / "veo.mp4", seconds=4, size="360x640")}).start()
-    settings.RENDER_PROVIDER = "veo"
-    yield fake, {"VEO_BASE_URL": fake.url, "VEO_API_KEY": "test-key", "VEO_MODEL": "veo-test"}
-    fake.stop()
-
-
 def test_provider_rate_limit_then_success(start_worker, client_for, veo):
-    from tests.fake_providers import veo_operation
-
     fake, env = veo
-    operation = "models/veo-test/operations/op-1"
-    fake.script["POST /v1beta/models/veo-test:predictLongRunning"] = [
-        (429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
-        (429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
-        (200, {"name": operation}),
-    ]
+    operation = f"models/{VEO_MODEL}/operations/op-1"
+    # Each 429 says when to come back (RetryInfo): the task's countdown is that delay.
+    fake.script[VEO_SUBMIT] = [veo_rate_limited("1s"), veo_rate_limited("1s"), (200, {"name": operation})]
     fake.script[f"GET /v1beta/{operation}"] = [
         (200, veo_operation(operation, done=True, uri=f"{fake.url}/files/result.mp4"))
     ]
@@ -172,16 +157,13 @@ def test_provider_rate_limit_then_success(start_worker, client_for, veo):
     job_id = request_render(client_for(UserFactory())).data["id"]
     job = wait_for(job_id, {"succeeded", "failed"}, worker=worker)
     assert (job.status, job.attempts) == ("succeeded", 3), (job.error_code, worker.log()[-3000:])
-    submits = [r for r in fake.requests if r.method == "POST"]
-    assert len(submits) == 3
+    assert len(fake.submissions()) == 3
 
 
 def test_provider_permanent_error_fails_with_a_clear_code(start_worker, client_for, veo):
-    from tests.fake_providers import veo_operation
-
     fake, env = veo
-    operation = "models/veo-test/operations/op-2"
-    fake.script["POST /v1beta/models/veo-test:predictLongRunning"] = [(200, {"name": operation})]
+    operation = f"models/{VEO_MODEL}/operations/op-2"
+    fake.script[VEO_SUBMIT] = [(200, {"name": operation})]
     fake.script[f"GET /v1beta/{operation}"] = [
         (200, veo_operation(operation, done=True, filtered=["The prompt names a real person."]))
     ]
