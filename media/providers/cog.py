@@ -56,14 +56,10 @@ from backend.core.http import (
     request,
     require_provider_host,
 )
-from media.models import ProviderPrediction
 from media.providers.base import ProviderJob, RenderSpec
+from media.providers.predictions import model_input, provider_job, stored_prediction, stored_provider_job
 
 NAME = "cog"
-# Cog's statuses (docs/http.md, "Webhooks" and "POST /predictions"); anything else fails the job.
-_STATES = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
-           "canceled": "cancelled"}  # fmt: skip
-_ERROR_CODES = {"failed": "provider_failed", "cancelled": "provider_cancelled"}
 # We need the start (for progress) and the end; "output" and "logs" events would resend the whole
 # output every 500 ms.
 WEBHOOK_EVENTS = ["start", "completed"]
@@ -121,13 +117,6 @@ def upload_location(name: str) -> str:
     return f"/api/v1/uploads/cog/outputs/{name.removeprefix(UPLOAD_PREFIX + '/')}"
 
 
-def output_reference(output) -> str:
-    """The one output we render from: a string, or the last of a list (a video model returns one file)."""
-    if isinstance(output, list):
-        output = output[-1] if output else None
-    return output if isinstance(output, str) else ""
-
-
 def webhook_output(output: str) -> dict:
     """Where a succeeded prediction's output is, as ``ProviderPrediction`` fields.
 
@@ -156,56 +145,6 @@ def webhook_output(output: str) -> dict:
     if output:
         return {"output_url": output}
     return {}
-
-
-def provider_job(prediction_id: str, status: str, error: str = "") -> ProviderJob:
-    if status not in _STATES:
-        return ProviderJob(prediction_id, "failed", error_code="provider_unknown_status",
-                           error_message=f"The provider reported an unknown status: {status[:50]!r}.")  # fmt: skip
-    state = _STATES[status]
-    progress = {"succeeded": 100, "running": 50}.get(state, 0)
-    return ProviderJob(prediction_id, state, progress=progress, error_code=_ERROR_CODES.get(state, ""),
-                       error_message=str(error or "")[:500])  # fmt: skip
-
-
-def model_input(spec: RenderSpec) -> dict:
-    """The inputs open video models served by Cog (and hosted on Replicate) commonly take.
-
-    Unknown inputs are dropped by Cog (routes.rs: "Unknown inputs are silently dropped to match
-    Replicate's historical API behavior"), so a model that takes fewer ignores the rest.
-    """
-    restrictions = [d.split("must never appear:", 1)[1].strip() for d in spec.directions if "must never appear:" in d]
-    prompt = spec.prompt
-    if spec.directions:
-        prompt += "\n" + "\n".join(spec.directions)
-    values = {
-        "prompt": prompt,
-        "negative_prompt": ", ".join(restrictions),
-        "duration": spec.duration_s,
-        "width": spec.width,
-        "height": spec.height,
-        "aspect_ratio": spec.aspect,
-    }
-    if spec.seed is not None:
-        values["seed"] = spec.seed
-    if spec.reference_images:
-        path = spec.reference_images[0]
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        values["image"] = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
-    return values
-
-
-def stored_prediction(provider: str, prediction_id: str) -> ProviderPrediction | None:
-    return ProviderPrediction.objects.filter(provider=provider, prediction_id=prediction_id).first()
-
-
-def fetch_stored_output(prediction: ProviderPrediction | None, destination: Path, *, fetch_url) -> Path:
-    """Copy a prediction's output to ``destination``: from private storage, or by ``fetch_url(url)``."""
-    if prediction is not None and prediction.output_file:
-        return storage.download(storage.private(), prediction.output_file, destination)
-    if prediction is not None and prediction.output_url:
-        return fetch_url(prediction.output_url)
-    raise ProviderPermanentError("The model returned no video.", code="provider_no_output")
 
 
 class CogProvider:
@@ -241,7 +180,7 @@ class CogProvider:
         known = stored_prediction(self.name, key)
         if known is not None and known.is_final:
             # Cog forgets a finished prediction: a PUT now would render it again.
-            return provider_job(key, known.status, known.error)
+            return stored_provider_job(known, key)
         body = {
             "input": model_input(spec),
             "webhook": f"{self.webhook_url}/{key}?token={webhook_token(key)}",
@@ -260,17 +199,17 @@ class CogProvider:
         return provider_job(key, payload.get("status") or "starting")
 
     def poll(self, provider_job_id: str) -> ProviderJob:
-        known = stored_prediction(self.name, provider_job_id)
-        if known is None or not known.status:
-            return ProviderJob(provider_job_id, "queued")  # no webhook yet
-        return provider_job(provider_job_id, known.status, known.error)
+        return stored_provider_job(stored_prediction(self.name, provider_job_id), provider_job_id)
 
     def fetch_result(self, provider_job_id: str, destination: Path) -> Path:
-        def fetch_url(url: str) -> Path:
-            require_provider_host(url, base_url=self.base_url, extra_hosts=self.download_hosts, provider=self.name)
-            return download(self.client, url, destination, provider=self.name)
-
-        return fetch_stored_output(stored_prediction(self.name, provider_job_id), destination, fetch_url=fetch_url)
+        prediction = stored_prediction(self.name, provider_job_id)
+        if prediction is not None and prediction.output_file:
+            return storage.download(storage.private(), prediction.output_file, destination)
+        if prediction is None or not prediction.output_url:
+            raise ProviderPermanentError("The model returned no video.", code="provider_no_output")
+        url = prediction.output_url
+        require_provider_host(url, base_url=self.base_url, extra_hosts=self.download_hosts, provider=self.name)
+        return download(self.client, url, destination, provider=self.name)
 
     def cancel(self, provider_job_id: str) -> None:
         request(self.client, "POST", f"{self.base_url}/predictions/{provider_job_id}/cancel", provider=self.name)

@@ -48,14 +48,16 @@ from backend.core.http import (
     request,
     require_provider_host,
 )
-from media.models import ProviderPrediction
 from media.providers.base import ProviderJob, RenderSpec
-from media.providers.cog import model_input, output_reference, stored_prediction
+from media.providers.predictions import (
+    model_input,
+    output_reference,
+    provider_job,
+    stored_prediction,
+    stored_provider_job,
+)
 
 NAME = "replicate"
-_STATES = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
-           "canceled": "cancelled", "aborted": "failed"}  # fmt: skip
-_ERROR_CODES = {"failed": "provider_failed", "canceled": "provider_cancelled", "aborted": "provider_aborted"}
 WEBHOOK_EVENTS = ["start", "completed"]
 DELIVERY_HOSTS = ("replicate.delivery",)
 # How old a webhook's timestamp may be, either way (Standard Webhooks recommends five minutes).
@@ -90,20 +92,8 @@ def webhook_signature_valid(*, headers: Mapping[str, str], body: bytes, secret: 
     )
 
 
-def provider_job(prediction: Mapping) -> ProviderJob:
-    prediction_id, status = str(prediction.get("id", "")), str(prediction.get("status") or "")
-    if status not in _STATES:
-        return ProviderJob(prediction_id, "failed", error_code="provider_unknown_status",
-                           error_message=f"Replicate reported an unknown status: {status[:50]!r}.")  # fmt: skip
-    state = _STATES[status]
-    error = prediction.get("error") or ("The prediction passed its deadline before it started." if status ==
-                                        "aborted" else "")  # fmt: skip
-    return ProviderJob(prediction_id, state, progress={"succeeded": 100, "running": 50}.get(state, 0),
-                       error_code=_ERROR_CODES.get(status, ""), error_message=str(error)[:500])  # fmt: skip
-
-
-def _as_prediction(stored: ProviderPrediction) -> dict:
-    return {"id": stored.prediction_id, "status": stored.status, "error": stored.error}
+def _job(prediction: dict) -> ProviderJob:
+    return provider_job(str(prediction["id"]), str(prediction.get("status") or ""), prediction.get("error"))
 
 
 def _throttled_for(error: ProviderTransientError) -> float | None:
@@ -173,27 +163,27 @@ class ReplicateProvider:
             raise ProviderPermanentError(
                 "Replicate created a prediction without an id.", code="provider_invalid_answer"
             )
-        return provider_job(prediction)
+        return _job(prediction)
 
-    def _api_prediction(self, prediction_id: str) -> dict:
+    def _api_provider_job(self, prediction_id: str) -> ProviderJob:
         self._asked_api_at[prediction_id] = time.monotonic()
-        return self._request("GET", f"/v1/predictions/{prediction_id}").json()
+        return _job({"id": prediction_id, **self._request("GET", f"/v1/predictions/{prediction_id}").json()})
 
     def poll(self, provider_job_id: str) -> ProviderJob:
         if self.webhook_url:
             stored = stored_prediction(self.name, provider_job_id)
-            if stored is not None and stored.is_final:
-                return provider_job(_as_prediction(stored))
             asked = self._asked_api_at.setdefault(provider_job_id, time.monotonic())
-            if time.monotonic() - asked < self.webhook_recheck_s:
-                return provider_job(_as_prediction(stored)) if stored and stored.status else ProviderJob(
-                    provider_job_id, "queued")  # fmt: skip
-        return provider_job(self._api_prediction(provider_job_id))
+            # Webhooks can be lost: the API is asked again once they have been quiet for a while.
+            if (stored is not None and stored.is_final) or time.monotonic() - asked < self.webhook_recheck_s:
+                return stored_provider_job(stored, provider_job_id)
+        return self._api_provider_job(provider_job_id)
 
     def fetch_result(self, provider_job_id: str, destination: Path) -> Path:
         stored = stored_prediction(self.name, provider_job_id)
         url = stored.output_url if stored is not None else ""
-        url = url or output_reference(self._api_prediction(provider_job_id).get("output"))
+        if not url:
+            prediction = self._request("GET", f"/v1/predictions/{provider_job_id}").json()
+            url = output_reference(prediction.get("output"))
         if not url:
             raise ProviderPermanentError("The model returned no video.", code="provider_no_output")
         host = (urlsplit(url).hostname or "").lower()

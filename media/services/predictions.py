@@ -8,6 +8,7 @@ from django.utils import timezone
 from backend.core import storage
 from media.models import ProviderPrediction
 from media.providers import cog, replicate
+from media.providers.predictions import output_reference
 
 
 @transaction.atomic
@@ -44,7 +45,7 @@ def cog_webhook_receive(*, prediction_id: str, payload: dict) -> ProviderPredict
     """
     status = str(payload.get("status") or "")
     fields = {"error": payload.get("error") or ""}
-    output = cog.output_reference(payload.get("output")) if status == "succeeded" else ""
+    output = output_reference(payload.get("output")) if status == "succeeded" else ""
     if status == "succeeded":
         fields |= cog.webhook_output(output)
         if not (fields.get("output_file") or fields.get("output_url")):
@@ -60,6 +61,6 @@ def cog_webhook_receive(*, prediction_id: str, payload: dict) -> ProviderPredict
 def replicate_webhook_receive(*, payload: dict) -> ProviderPrediction:
     """Record a Replicate webhook (the caller verified its signature): status, output URL, error."""
     status = str(payload.get("status") or "")
-    output = cog.output_reference(payload.get("output")) if status == "succeeded" else ""
+    output = output_reference(payload.get("output")) if status == "succeeded" else ""
     return provider_prediction_record(provider=replicate.NAME, prediction_id=payload["id"], status=status,
                                       output_url=output, error=payload.get("error") or "")  # fmt: skip
