@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from backend.core.admin import ServiceActionsOnly
 from backend.core.errors import DomainError
 from media import services
-from media.models import RenderJob
+from media.models import ProviderPrediction, RenderJob
 
 
 @admin.register(RenderJob)
@@ -50,3 +50,13 @@ class RenderJobAdmin(ServiceActionsOnly, admin.ModelAdmin):
             except DomainError as error:
                 self.message_user(request, f"{job.id}: {error.detail}", level=messages.WARNING)
         self.message_user(request, f"{done} render(s) {verb}.")
+
+
+@admin.register(ProviderPrediction)
+class ProviderPredictionAdmin(ServiceActionsOnly, admin.ModelAdmin):
+    """What Cog and Replicate reported by webhook (read-only: only their webhooks write it)."""
+
+    list_display = ["prediction_id", "provider", "status", "error", "updated_at"]
+    list_filter = ["provider", "status"]
+    search_fields = ["prediction_id"]
+    readonly_fields = [f.name for f in ProviderPrediction._meta.fields]
