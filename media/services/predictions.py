@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -64,3 +66,28 @@ def replicate_webhook_receive(*, payload: dict) -> ProviderPrediction:
     output = output_reference(payload.get("output")) if status == "succeeded" else ""
     return provider_prediction_record(provider=replicate.NAME, prediction_id=payload["id"], status=status,
                                       output_url=output, error=payload.get("error") or "")  # fmt: skip
+
+
+def provider_predictions_sweep(*, older_than: timedelta) -> int:
+    """Forget predictions untouched for ``older_than`` and remove their output files, and uploads no
+    prediction claimed (a render's original is stored apart, under renders/). How many files went.
+
+    Choose ``older_than`` beyond any render's retries (the webhook tokens live two days).
+    """
+    cutoff = timezone.now() - older_than
+    store = storage.private()
+    stale = ProviderPrediction.objects.filter(updated_at__lt=cutoff)
+    removed = 0
+    for name in stale.exclude(output_file="").values_list("output_file", flat=True):
+        store.delete(name)
+        removed += 1
+    stale.delete()
+    claimed = set(ProviderPrediction.objects.exclude(output_file="").values_list("output_file", flat=True))
+    folders = store.listdir(cog.UPLOAD_PREFIX)[0] if store.exists(cog.UPLOAD_PREFIX) else []
+    for folder in folders:
+        for filename in store.listdir(f"{cog.UPLOAD_PREFIX}/{folder}")[1]:
+            name = f"{cog.UPLOAD_PREFIX}/{folder}/{filename}"
+            if name not in claimed and store.get_modified_time(name) < cutoff:
+                store.delete(name)
+                removed += 1
+    return removed

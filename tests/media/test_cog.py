@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media import services
@@ -15,7 +17,7 @@ from media.checks import render_provider_configured
 from media.models import ProviderPrediction, RenderJob
 from media.providers.base import RenderSpec
 from media.providers.cog import UPLOAD_PREFIX, CogProvider, upload_url_for, webhook_prediction_id, webhook_token
-from media.services.predictions import cog_webhook_receive
+from media.services.predictions import cog_webhook_receive, provider_predictions_sweep
 from tests.factories import RenderJobFactory
 from tests.fake_cog import FakeCog, django_sender
 from tests.media.conftest import private_files
@@ -48,6 +50,10 @@ def uploads() -> list[str]:
         return []
     return sorted(f"{UPLOAD_PREFIX}/{folder}/{name}" for folder in store.listdir(UPLOAD_PREFIX)[0]
                   for name in store.listdir(f"{UPLOAD_PREFIX}/{folder}")[1])  # fmt: skip
+
+
+def uploads_by_location(locations: list[str]) -> list[str]:
+    return [UPLOAD_PREFIX + "/" + location.rsplit("/outputs/", 1)[1] for location in locations]
 
 
 def spec(tmp_path, **overrides) -> RenderSpec:
@@ -211,6 +217,21 @@ class TestOutputs:
         assert cog.fetch_result("p1", tmp_path / "out.mp4").read_bytes() == b"video bytes"
         job = cog.poll("p2")
         assert (job.state, job.error_message) == ("failed", "The output named belongs to another prediction.")
+
+    def test_old_predictions_and_unclaimed_uploads_are_swept(self, monkeypatch):
+        token = upload_url_for("http://x").rstrip("/").rsplit("/", 1)[1]
+        old, fresh, unclaimed, recent = (self.upload(token)["Location"] for _ in range(4))
+        webhook("p-old", status="succeeded", output=old)
+        webhook("p-fresh", status="succeeded", output=fresh)
+        ProviderPrediction.objects.filter(prediction_id="p-old").update(updated_at=timezone.now() - timedelta(days=3))
+        names = uploads_by_location([old, fresh, unclaimed, recent])
+        files = dict(zip(["old", "fresh", "unclaimed", "recent"], names, strict=True))
+        store = storages["default"]
+        ages = {files["unclaimed"]: timedelta(days=3)}
+        monkeypatch.setattr(store, "get_modified_time", lambda name: timezone.now() - ages.get(name, timedelta(0)))
+        assert provider_predictions_sweep(older_than=timedelta(days=2)) == 2
+        assert uploads() == sorted([files["fresh"], files["recent"]])
+        assert list(ProviderPrediction.objects.values_list("prediction_id", flat=True)) == ["p-fresh"]
 
     def test_an_output_url_elsewhere_is_refused(self, cog, tmp_path):
         cog_webhook_receive(prediction_id="p1", payload={"status": "succeeded", "output": "http://169.254.169.254/x"})
