@@ -392,6 +392,8 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
+    # Cog's and Replicate's webhook states and Cog's uploads, once renders no longer need them.
+    "sweep-provider-predictions": {"task": "media.provider_predictions_sweep", "schedule": 3600.0},
 }
 
 # --- Render pipeline ---------------------------------------------------------

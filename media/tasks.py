@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from django.conf import settings
@@ -6,6 +8,7 @@ from backend.core.http import ProviderTransientError
 
 # Modules, not names: each task carries its service's name, and the services queue these tasks.
 from media import services, video_files
+from media.services import predictions
 
 # What a media store raises when it is unreachable or refuses a request (local disk, S3).
 STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
@@ -44,6 +47,12 @@ def render_job_postprocess(*, job_id: str) -> None:
 @shared_task(name="media.render_jobs_reap", ignore_result=True)
 def render_jobs_reap() -> dict:
     return services.render_jobs_reap()
+
+
+@shared_task(name="media.provider_predictions_sweep", ignore_result=True)
+def provider_predictions_sweep() -> int:
+    """Cog's and Replicate's webhook states and Cog's uploads, two days after they last changed."""
+    return predictions.provider_predictions_sweep(older_than=timedelta(days=2))
 
 
 @shared_task(

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backend.core.http import ProviderPermanentError, ProviderTransientError
-from media import services
+from media import services, tasks
 from media.checks import render_provider_configured
 from media.models import ProviderPrediction, RenderJob
 from media.providers.base import RenderSpec
@@ -232,6 +232,12 @@ class TestOutputs:
         assert provider_predictions_sweep(older_than=timedelta(days=2)) == 2
         assert uploads() == sorted([files["fresh"], files["recent"]])
         assert list(ProviderPrediction.objects.values_list("prediction_id", flat=True)) == ["p-fresh"]
+
+    def test_the_sweep_task_run_twice_removes_once(self):
+        webhook("p-old", status="succeeded", output=self.upload(upload_url_for("http://x").split("/")[-2])["Location"])
+        ProviderPrediction.objects.update(updated_at=timezone.now() - timedelta(days=3))
+        assert (tasks.provider_predictions_sweep(), tasks.provider_predictions_sweep()) == (1, 0)
+        assert uploads() == [] and not ProviderPrediction.objects.exists()
 
     def test_an_output_url_elsewhere_is_refused(self, cog, tmp_path):
         cog_webhook_receive(prediction_id="p1", payload={"status": "succeeded", "output": "http://169.254.169.254/x"})
