@@ -16,7 +16,14 @@ from media import services, tasks
 from media.checks import render_provider_configured
 from media.models import ProviderPrediction, RenderJob
 from media.providers.base import RenderSpec
-from media.providers.cog import UPLOAD_PREFIX, CogProvider, upload_url_for, webhook_prediction_id, webhook_token
+from media.providers.cog import (
+    UPLOAD_PREFIX,
+    CogProvider,
+    upload_token,
+    upload_url_for,
+    webhook_prediction_id,
+    webhook_token,
+)
 from media.services.predictions import cog_webhook_receive, provider_predictions_sweep
 from tests.factories import RenderJobFactory
 from tests.fake_cog import FakeCog, django_sender
@@ -192,7 +199,8 @@ class TestOutputs:
         return Client().generic("PUT", f"/api/v1/uploads/cog/{token}/output.mp4", data=body, content_type="video/mp4")
 
     def test_an_upload_with_a_wrong_token_is_refused_and_leaves_no_file(self):
-        token = upload_url_for("http://x").rstrip("/").rsplit("/", 1)[1]
+        token = upload_token()
+        assert upload_url_for("http://x") == f"http://x/api/v1/uploads/cog/{token}/"
         for wrong in ["forged", webhook_token("job-1"), token[:-1] + "0"]:
             response = self.upload(wrong)
             assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
@@ -204,13 +212,13 @@ class TestOutputs:
 
     def test_an_upload_over_the_size_cap_is_refused_and_leaves_no_file(self, settings):
         settings.COG_UPLOAD_MAX_BYTES = 10
-        token = upload_url_for("http://x").rstrip("/").rsplit("/", 1)[1]
+        token = upload_token()
         response = self.upload(token, b"x" * 11)
         assert (response.status_code, response.json()["error"]["code"]) == (413, "payload_too_large")
         assert uploads() == []
 
     def test_an_upload_belongs_to_the_first_prediction_that_names_it(self, cog, tmp_path):
-        token = upload_url_for("http://x").rstrip("/").rsplit("/", 1)[1]
+        token = upload_token()
         location = self.upload(token)["Location"]
         webhook("p1", status="succeeded", output=location)
         webhook("p2", status="succeeded", output=[location])
@@ -219,7 +227,7 @@ class TestOutputs:
         assert (job.state, job.error_message) == ("failed", "The output named belongs to another prediction.")
 
     def test_old_predictions_and_unclaimed_uploads_are_swept(self, monkeypatch):
-        token = upload_url_for("http://x").rstrip("/").rsplit("/", 1)[1]
+        token = upload_token()
         old, fresh, unclaimed, recent = (self.upload(token)["Location"] for _ in range(4))
         webhook("p-old", status="succeeded", output=old)
         webhook("p-fresh", status="succeeded", output=fresh)
@@ -234,7 +242,7 @@ class TestOutputs:
         assert list(ProviderPrediction.objects.values_list("prediction_id", flat=True)) == ["p-fresh"]
 
     def test_the_sweep_task_run_twice_removes_once(self):
-        webhook("p-old", status="succeeded", output=self.upload(upload_url_for("http://x").split("/")[-2])["Location"])
+        webhook("p-old", status="succeeded", output=self.upload(upload_token())["Location"])
         ProviderPrediction.objects.update(updated_at=timezone.now() - timedelta(days=3))
         assert (tasks.provider_predictions_sweep(), tasks.provider_predictions_sweep()) == (1, 0)
         assert uploads() == [] and not ProviderPrediction.objects.exists()
