@@ -210,6 +210,13 @@ class TestOutputs:
         assert response["Location"].startswith("http://testserver/api/v1/uploads/cog/outputs/")
         assert len(uploads()) == 1
 
+    def test_an_upload_bigger_than_what_requests_may_hold_in_memory_streams_into_storage(self, settings):
+        body = b"v" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024 * 1024)
+        location = self.upload(upload_token(), body)["Location"]
+        [stored] = uploads_by_location([location])
+        with storages["default"].open(stored, "rb") as handle:
+            assert handle.read() == body
+
     def test_an_upload_over_the_size_cap_is_refused_and_leaves_no_file(self, settings):
         settings.COG_UPLOAD_MAX_BYTES = 10
         token = upload_token()
