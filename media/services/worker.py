@@ -119,14 +119,14 @@ def render_job_execute(*, job_id: str) -> None:
             with _stage(job, RenderJob.Stage.RENDERING, progress=10):
                 if provider_job_id:
                     logger.info("render %s: resuming provider job %s", job.id, provider_job_id)
-                    provider_job = ProviderJob(provider_job_id, "running", progress=job.progress)
+                    provider_job = ProviderJob(provider_job_id, "running")
                 else:
                     spec = _render_spec(job, workdir)
                     provider.validate(spec)  # the provider's limits may have changed since the request
                     provider_job = provider.submit(spec, key=str(job.id))
                     provider_job_id = provider_job.provider_job_id
                     _provider_job_store(job, provider_job_id)
-                    job_running_update(job)
+                    job_running_update(job)  # and stop here if the job was cancelled meanwhile
                 provider_job = _wait_for_provider(job, provider, provider_job)
             if provider_job.state != "succeeded":
                 raise ProviderPermanentError(
