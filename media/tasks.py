@@ -39,6 +39,20 @@ def render_job_execute(self, *, job_id: str) -> None:
         raise self.retry(exc=error, countdown=error.retry_after) from error
 
 
+@shared_task(
+    name="media.render_provider_job_cancel",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(ProviderTransientError,),
+    retry_backoff=settings.RENDER_RETRY_BACKOFF_S,
+    retry_backoff_max=settings.RENDER_RETRY_BACKOFF_MAX_S,
+    retry_jitter=True,
+    max_retries=settings.RENDER_MAX_ATTEMPTS,
+)
+def render_provider_job_cancel(*, provider: str, provider_job_id: str) -> None:
+    services.render_provider_job_cancel(provider=provider, provider_job_id=provider_job_id)
+
+
 @shared_task(name="media.render_job_postprocess", acks_late=True, ignore_result=True, soft_time_limit=900)
 def render_job_postprocess(*, job_id: str) -> None:
     services.render_job_postprocess(job_id=job_id)

@@ -20,6 +20,7 @@ from media.services.lifecycle import (
     render_jobs_cancel_with_character,
     render_jobs_reap,
     render_jobs_recheck_cameo,
+    render_provider_job_cancel,
 )
 from media.services.postprocess import render_job_postprocess
 from media.services.request import (
@@ -47,4 +48,5 @@ __all__ = [
     "render_jobs_cancel_with_character",
     "render_jobs_reap",
     "render_jobs_recheck_cameo",
+    "render_provider_job_cancel",
 ]

@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
+from backend.core import outbox
 from backend.core.errors import Conflict, DomainError
 from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
+from media import tasks
 from media.models import RenderJob
 from media.providers.base import RenderSpec
 
@@ -87,6 +89,13 @@ def job_consent_recheck(job: RenderJob) -> None:
         raise JobCancelled() from refusal
 
 
+def job_provider_job_abandon(job: RenderJob) -> None:
+    """Caller holds the row lock and ends a job no worker is polling (queued for a retry, or its worker
+    died): its provider job is stopped after the commit, or it renders (and bills) on."""
+    if job.provider_job_id:
+        outbox.enqueue(tasks.render_provider_job_cancel, provider=job.provider, provider_job_id=job.provider_job_id)
+
+
 def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = "") -> None:
     """Caller holds the row lock."""
     job.status = status
@@ -129,6 +138,8 @@ def render_job_cancel(*, job: RenderJob, reason: str = "cancelled_by_user", mess
         return job
     if job.is_finished:
         raise Conflict("This render has already finished.", code="render_finished")
+    if job.status == RenderJob.Status.QUEUED:
+        job_provider_job_abandon(job)  # a running job's worker cancels its own at the next stage
     job_finish(job, RenderJob.Status.CANCELLED, code=reason, message=message or reason.replace("_", " "))
     return job
 

@@ -15,9 +15,11 @@ from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
 from backend.core import outbox, storage
 from backend.core.errors import Conflict
+from backend.core.http import ProviderPermanentError
 from media import tasks, workdirs
 from media.models import RenderJob
-from media.services.jobs import heartbeat_deadline, job_finish, render_job_cancel
+from media.providers import get_provider
+from media.services.jobs import heartbeat_deadline, job_finish, job_provider_job_abandon, render_job_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ def render_jobs_reap() -> dict[str, int]:
                 outbox.enqueue(tasks.render_job_postprocess, job_id=str(job.id))
                 counts["requeued"] += 1
             elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+                job_provider_job_abandon(job)
                 job_finish(job, RenderJob.Status.FAILED, code="worker_lost", message="The render worker stopped.")
                 counts["failed"] += 1
             else:
@@ -82,6 +85,15 @@ def render_jobs_reap() -> dict[str, int]:
     counts["resent"] = _resend_lost_queued_jobs()
     render_work_dirs_sweep()
     return counts
+
+
+def render_provider_job_cancel(*, provider: str, provider_job_id: str) -> None:
+    """Stop a provider job no attempt will poll again. A provider that is away raises (the task retries);
+    one that refuses (the job is long finished, or unknown to it) is only logged."""
+    try:
+        get_provider(provider).cancel(provider_job_id)
+    except ProviderPermanentError:
+        logger.warning("%s job %s: not cancelled", provider, provider_job_id, exc_info=True)
 
 
 def render_work_dirs_sweep() -> int:

@@ -24,6 +24,7 @@ from media.services.jobs import (
     job_consent_recheck,
     job_finish,
     job_heartbeat,
+    job_provider_job_abandon,
     job_reference_names,
     job_render_spec,
     job_running_update,
@@ -180,6 +181,7 @@ def _requeue_or_fail(job: RenderJob, error: ProviderTransientError) -> bool:
     if job.status != RenderJob.Status.RUNNING:
         return False
     if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+        job_provider_job_abandon(job)
         job_finish(job, RenderJob.Status.FAILED, code="provider_unavailable", message=str(error))
         return False
     job.status = RenderJob.Status.QUEUED

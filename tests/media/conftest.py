@@ -61,10 +61,13 @@ def provider(settings, clip):
 @pytest.fixture
 def sent(monkeypatch):
     """The messages services send after commit, by task."""
-    messages = {"render": [], "postprocess": []}
+    messages = {"render": [], "postprocess": [], "provider_cancel": []}
     monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: messages["render"].append(kwargs))
     monkeypatch.setattr(
         "media.tasks.render_job_postprocess.delay", lambda **kwargs: messages["postprocess"].append(kwargs)
+    )
+    monkeypatch.setattr(
+        "media.tasks.render_provider_job_cancel.delay", lambda **kwargs: messages["provider_cancel"].append(kwargs)
     )
     return messages
 

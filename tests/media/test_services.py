@@ -259,6 +259,17 @@ class TestRenderJobCancel:
         services.render_job_cancel(job=job, reason="consent_withdrawn")
         assert job_state(job) == first and job.finished_at == finished_at
 
+    def test_a_job_waiting_to_retry_has_its_provider_job_stopped_after_the_commit(
+        self, sent, django_capture_on_commit_callbacks
+    ):
+        job = RenderJobFactory(stage="waiting_to_retry", attempts=1, provider="clip", provider_job_id="op-2")
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            services.render_job_cancel(job=job)
+            assert sent["provider_cancel"] == []
+        for callback in callbacks:
+            callback()
+        assert sent["provider_cancel"] == [{"provider": "clip", "provider_job_id": "op-2"}]
+
     def test_a_finished_job_is_not_cancelled(self):
         job = RenderJobFactory(status="succeeded")
         with pytest.raises(Conflict) as caught:
@@ -295,13 +306,15 @@ class TestRenderJobsReap:
 
     def test_after_the_last_attempt_the_job_fails(self, settings, sent, django_capture_on_commit_callbacks):
         job = RenderJobFactory(status="running", stage="rendering", attempts=settings.RENDER_MAX_ATTEMPTS,
-                               heartbeat_at=self.stale(settings))  # fmt: skip
+                               heartbeat_at=self.stale(settings), provider="clip", provider_job_id="op-9")  # fmt: skip
         with django_capture_on_commit_callbacks(execute=True):
             assert services.render_jobs_reap() == {"requeued": 0, "failed": 1, "resent": 0}
             assert services.render_jobs_reap() == {"requeued": 0, "failed": 0, "resent": 0}
         job.refresh_from_db()
         assert (job.status, job.error_code) == ("failed", "worker_lost")
         assert sent["render"] == []
+        # Nobody will poll its provider job again: it is stopped, not left to render (and bill) on.
+        assert sent["provider_cancel"] == [{"provider": "clip", "provider_job_id": "op-9"}]
 
     def test_a_live_render_is_left_alone(self, sent, django_capture_on_commit_callbacks):
         job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=timezone.now())

@@ -61,6 +61,12 @@ def test_render_job_execute_retries_when_the_provider_said_or_else_with_backoff(
     assert settings.RENDER_RETRY_BACKOFF_MAX_S == 2
 
 
+def test_render_provider_job_cancel_twice_asks_the_provider_twice_harmlessly(provider):
+    tasks.render_provider_job_cancel(provider="clip", provider_job_id="op-1")
+    tasks.render_provider_job_cancel(provider="clip", provider_job_id="op-1")
+    assert provider.calls == ["cancel op-1", "cancel op-1"]
+
+
 def test_render_job_postprocess_twice_makes_one_draft(provider, sent):
     job = RenderJobFactory(provider="clip")
     tasks.render_job_execute(job_id=str(job.id))
@@ -116,6 +122,7 @@ def test_video_files_repair_twice_moves_the_files_once():
     [
         ("media.render_job_execute", "renders"),
         ("media.render_job_postprocess", "media"),
+        ("media.render_provider_job_cancel", "renders"),
         ("media.video_files_sync_many", "media"),
         # Maintenance runs beside feeds, never behind a queue of renders.
         ("media.render_jobs_reap", "default"),
