@@ -238,7 +238,8 @@ class ReplicateWebhookView(ProviderCallbackView):
             raise DomainError("Expected a prediction object.", code="invalid_webhook") from error
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
             raise DomainError("Expected a prediction object.", code="invalid_webhook")
-        predictions.replicate_webhook_receive(payload=payload)
+        job_key = replicate.webhook_job_key(request.query_params.get("job", ""))
+        predictions.replicate_webhook_receive(payload=payload, job_key=job_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

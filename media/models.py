@@ -162,6 +162,9 @@ class ProviderPrediction(models.Model):
     output_file = models.CharField(max_length=300, blank=True, help_text="Private storage name.")
     output_url = models.URLField(max_length=2000, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # The render job a provider-assigned prediction was created for (Replicate), as its webhook URL
+    # says: a job whose worker died before storing the id finds its prediction here, not a new one.
+    job_key = models.CharField(max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -5,9 +5,11 @@ As Replicate documents it:
 - Create (https://replicate.com/docs/reference/http#predictions.create): ``POST /v1/predictions``
   with ``version``, or ``POST /v1/models/{owner}/{name}/predictions`` for an official model's
   latest version; ``Authorization: Bearer <token>``. It answers 201 with the prediction, whose
-  ``id`` Replicate assigns: we keep it. It takes no client-chosen id nor idempotency key, so the
-  worker stores the id the moment the 201 comes back and polls it from then on (a worker killed
-  between the 201 and that write is the one case that can create a second prediction).
+  ``id`` Replicate assigns: we keep it. It takes no client-chosen id nor idempotency key: the
+  worker stores the id the moment the 201 comes back and polls it from then on, and with webhooks
+  the webhook URL names the render job (signed), so a worker killed between the 201 and that write
+  finds the prediction its start webhook recorded instead of creating another. (Polling without
+  webhooks, that one window can still create a second prediction.)
 - Statuses (https://replicate.com/docs/topics/predictions/lifecycle): ``starting``,
   ``processing``, ``succeeded``, ``failed``, ``canceled`` (by us, or past its deadline after
   starting) and ``aborted`` (past its deadline before starting; not billed). Any other status fails
@@ -39,6 +41,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from django.core import signing
 
 from backend.core.http import (
     TIMEOUT,
@@ -48,6 +51,7 @@ from backend.core.http import (
     request,
     require_provider_host,
 )
+from media.models import ProviderPrediction
 from media.providers.base import ProviderJob, RenderSpec
 from media.providers.predictions import (
     model_input,
@@ -62,7 +66,22 @@ WEBHOOK_EVENTS = ["start", "completed"]
 DELIVERY_HOSTS = ("replicate.delivery",)
 # How old a webhook's timestamp may be, either way (Standard Webhooks recommends five minutes).
 WEBHOOK_TOLERANCE_S = 300
+_JOB_SALT = "media.replicate.webhook-job"
+WEBHOOK_JOB_TOKEN_MAX_AGE_S = 2 * 24 * 3600
 _THROTTLED = re.compile(r"resets in ~?(\d+(?:\.\d+)?)\s*s")
+
+
+def webhook_job_token(key: str) -> str:
+    return signing.dumps(key, salt=_JOB_SALT)
+
+
+def webhook_job_key(token: str) -> str:
+    """The render job a webhook URL was made for ('' when it names none or is forged). Replicate's
+    signature covers the body, not the URL: the key is signed by us."""
+    try:
+        return signing.loads(token, salt=_JOB_SALT, max_age=WEBHOOK_JOB_TOKEN_MAX_AGE_S) if token else ""
+    except signing.BadSignature:
+        return ""
 
 
 def webhook_signature_valid(*, headers: Mapping[str, str], body: bytes, secret: str, now: float | None = None) -> bool:
@@ -152,7 +171,13 @@ class ReplicateProvider:
             raise ProviderPermanentError(problem, code="provider_not_configured")
         body: dict = {"input": model_input(spec)}
         if self.webhook_url:
-            body |= {"webhook": self.webhook_url, "webhook_events_filter": WEBHOOK_EVENTS}
+            # Replicate takes no client id nor idempotency key. Its start webhook names the job, so a
+            # worker that died between the 201 and storing the id finds that prediction here.
+            created = ProviderPrediction.objects.filter(provider=self.name, job_key=key).order_by("created_at").first()
+            if created is not None:
+                return stored_provider_job(created, created.prediction_id)
+            webhook = f"{self.webhook_url}?job={webhook_job_token(key)}"
+            body |= {"webhook": webhook, "webhook_events_filter": WEBHOOK_EVENTS}
         if self.version:
             body["version"] = self.version
             path = "/v1/predictions"

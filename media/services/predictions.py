@@ -15,7 +15,8 @@ from media.providers.predictions import output_reference
 
 @transaction.atomic
 def provider_prediction_record(*, provider: str, prediction_id: str, status: str, output_file: str = "",
-                               output_url: str = "", error: str = "") -> ProviderPrediction:  # fmt: skip
+                               output_url: str = "", error: str = "",
+                               job_key: str = "") -> ProviderPrediction:  # fmt: skip
     """Keep the newest state of a prediction; a late or replayed event never undoes a final one.
 
     Webhooks may arrive twice and out of order (a provider retries those not answered in time). A
@@ -26,6 +27,9 @@ def provider_prediction_record(*, provider: str, prediction_id: str, status: str
         [ProviderPrediction(provider=provider, prediction_id=prediction_id)], ignore_conflicts=True
     )
     prediction = ProviderPrediction.objects.select_for_update().get(provider=provider, prediction_id=prediction_id)
+    if job_key and not prediction.job_key:
+        prediction.job_key = job_key[:100]
+        prediction.save(update_fields=["job_key"])
     if prediction.is_final:
         return prediction
     if output_file and ProviderPrediction.objects.filter(output_file=output_file).exclude(id=prediction.id).exists():
@@ -60,12 +64,13 @@ def cog_webhook_receive(*, prediction_id: str, payload: dict) -> ProviderPredict
     return prediction
 
 
-def replicate_webhook_receive(*, payload: dict) -> ProviderPrediction:
-    """Record a Replicate webhook (the caller verified its signature): status, output URL, error."""
+def replicate_webhook_receive(*, payload: dict, job_key: str = "") -> ProviderPrediction:
+    """Record a Replicate webhook (the caller verified its signature and the job key its URL names):
+    status, output URL, error, and which render job the prediction was created for."""
     status = str(payload.get("status") or "")
     output = output_reference(payload.get("output")) if status == "succeeded" else ""
     return provider_prediction_record(provider=replicate.NAME, prediction_id=payload["id"], status=status,
-                                      output_url=output, error=payload.get("error") or "")  # fmt: skip
+                                      output_url=output, error=payload.get("error") or "", job_key=job_key)  # fmt: skip
 
 
 def provider_predictions_sweep(*, older_than: timedelta) -> int:

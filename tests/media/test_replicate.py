@@ -14,7 +14,7 @@ from media import services
 from media.checks import render_provider_configured
 from media.models import ProviderPrediction
 from media.providers.base import RenderSpec
-from media.providers.replicate import ReplicateProvider
+from media.providers.replicate import ReplicateProvider, webhook_job_key
 from tests.factories import RenderJobFactory
 from tests.fake_cog import django_sender
 from tests.fake_replicate import MODEL, VERSION, FakeReplicate
@@ -72,7 +72,24 @@ class TestCreate:
         replicate.submit(SPEC, key="job-1")
         sent = fake.requests[-1]
         assert sent.path == f"/v1/models/{MODEL}/predictions" and "version" not in sent.body
-        assert (sent.body["webhook"], sent.body["webhook_events_filter"]) == (WEBHOOK_URL, ["start", "completed"])
+        webhook, token = sent.body["webhook"].split("?job=")
+        assert (webhook, sent.body["webhook_events_filter"]) == (WEBHOOK_URL, ["start", "completed"])
+        assert webhook_job_key(token) == "job-1"
+
+    def test_a_job_whose_worker_died_after_the_201_finds_its_prediction_instead_of_creating_another(
+        self, fake, signing
+    ):
+        # Given a prediction created for job-1, whose id the dead worker never stored
+        options = {"webhook_url": WEBHOOK_URL, "webhook_signing_secret": signing}
+        prediction_id = provider(fake, **options).submit(SPEC, key="job-1").provider_job_id
+        fake.advance(prediction_id, "processing")  # its start webhook names the job
+        # When the job's next attempt submits again
+        job = provider(fake, **options).submit(SPEC, key="job-1")
+        # Then it is that prediction, and Replicate created no other (nor billed one)
+        assert (job.provider_job_id, job.state) == (prediction_id, "running")
+        assert list(fake.predictions) == [prediction_id]
+        # And another job still gets its own
+        assert provider(fake, **options).submit(SPEC, key="job-2").provider_job_id != prediction_id
 
     def test_a_wrong_token_is_a_permanent_auth_error(self, fake):
         with pytest.raises(ProviderPermanentError) as refused:
@@ -131,9 +148,14 @@ class TestStatuses:
 
 
 class TestWebhooks:
-    def post(self, body: bytes, headers: dict):
-        return Client().post("/api/v1/webhooks/replicate", body, content_type="application/json",
+    def post(self, body: bytes, headers: dict, query: str = ""):
+        return Client().post(f"/api/v1/webhooks/replicate{query}", body, content_type="application/json",
                              headers={k: v for k, v in headers.items() if k != "Content-Type"})  # fmt: skip
+
+    def test_a_forged_job_in_a_webhook_url_binds_nothing(self, fake, signing):
+        body = json.dumps({"id": "p1", "status": "processing"}).encode()
+        assert self.post(body, fake.signed_headers(body), query="?job=forged").status_code == 204
+        assert ProviderPrediction.objects.get(prediction_id="p1").job_key == ""
 
     def test_signed_webhooks_are_kept_and_poll_reads_them(self, fake, signing):
         replicate = provider(fake, webhook_url=WEBHOOK_URL, webhook_signing_secret=signing, webhook_recheck_s=3600)
