@@ -142,6 +142,18 @@ class FakeVeo(FakeServer):
         return None if problem is None else (400, google_error(400, "INVALID_ARGUMENT", problem))
 
 
+def fake_veo_as_provider(settings, *, clip: Path, model: str) -> FakeVeo:
+    """Start a FakeVeo serving ``clip`` and make it this process's render provider (pytest-django's
+    ``settings``); the caller stops it."""
+    fake = FakeVeo(files={"/files/result.mp4": clip}).start()
+    settings.RENDER_PROVIDER = "veo"
+    settings.RENDER_PROVIDER_OPTIONS = {
+        **settings.RENDER_PROVIDER_OPTIONS,
+        "veo": {"api_key": "test-key", "base_url": fake.url, "model": model},
+    }
+    return fake
+
+
 def _veo_body_problem(model: str, body: dict, *, adults_only_region: bool) -> str | None:
     unknown = [f"{where}.{name}" for where, fields, allowed in (
         ("", body, {"instances", "parameters"}),

@@ -1,7 +1,7 @@
 import boto3
 import pytest
 
-from tests.fake_providers import FakeVeo
+from tests.fake_providers import fake_veo_as_provider
 from tests.media_files import make_clip
 from tests.workers import MotoServer, WorkerProcess
 
@@ -95,12 +95,7 @@ def start_worker(tmp_path, s3):
 def veo(settings, tmp_path):
     """Renders go to Veo, answered by the fake Gemini API (tests/fake_providers.py): the fake, and the
     environment that points a worker at it."""
-    fake = FakeVeo(files={"/files/result.mp4": make_clip(tmp_path / "veo.mp4", seconds=4, size="360x640")}).start()
-    env = {"VEO_BASE_URL": fake.url, "VEO_API_KEY": "test-key", "VEO_MODEL": VEO_MODEL}
-    settings.RENDER_PROVIDER = "veo"
-    settings.RENDER_PROVIDER_OPTIONS = {
-        **settings.RENDER_PROVIDER_OPTIONS,
-        "veo": {"base_url": fake.url, "api_key": "test-key", "model": VEO_MODEL},
-    }
-    yield fake, env
+    clip = make_clip(tmp_path / "veo.mp4", seconds=4, size="360x640")
+    fake = fake_veo_as_provider(settings, clip=clip, model=VEO_MODEL)
+    yield fake, {"VEO_BASE_URL": fake.url, "VEO_API_KEY": "test-key", "VEO_MODEL": VEO_MODEL}
     fake.stop()

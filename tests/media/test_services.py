@@ -18,7 +18,7 @@ from backend.videos.models import Video
 from media import services
 from media.models import RenderJob
 from tests.factories import CameoFactory, CharacterFactory, RenderJobFactory, UserFactory
-from tests.fake_providers import FakeVeo, google_error, veo_operation, veo_rate_limited
+from tests.fake_providers import fake_veo_as_provider, google_error, veo_operation, veo_rate_limited
 from tests.media.conftest import private_files
 
 pytestmark = pytest.mark.django_db
@@ -155,12 +155,7 @@ class TestRenderJobExecute:
 @pytest.fixture
 def veo(settings, clip):
     """The Veo adapter against the fake Gemini API (tests/fake_providers.py), as the configured provider."""
-    fake = FakeVeo(files={"/files/result.mp4": clip}).start()
-    settings.RENDER_PROVIDER = "veo"
-    settings.RENDER_PROVIDER_OPTIONS = {
-        **settings.RENDER_PROVIDER_OPTIONS,
-        "veo": {"api_key": "k", "base_url": fake.url, "model": VEO_MODEL},
-    }
+    fake = fake_veo_as_provider(settings, clip=clip, model=VEO_MODEL)
     fake.script[VEO_SUBMIT] = [(200, {"name": VEO_OPERATION})]
     yield fake
     fake.stop()
