@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     # move (seconds for thousands); cards name the store a video's state calls for (feeds/cards.py).
     "feeds",
     "media",
+    "notifications",
     "backend.demo",
 ]
 
