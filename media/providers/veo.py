@@ -43,7 +43,8 @@ _ALL_ASPECTS = {"16:9": ("720p", "1080p"), "9:16": ("720p", "1080p")}
 # "Model versions" on https://ai.google.dev/gemini-api/docs/video. Written in November 2026 from the
 # copies of that page and of Vertex AI's Veo 3.1 model page that could be read, and the Google Gen AI
 # SDK (its tests call veo-3.1-generate-preview and veo-3.1-lite-generate-preview); where those
-# disagreed, the stricter reading is kept. Check it against the page when Google changes its models.
+# disagreed, the newest statement is followed, or the stricter one when their dates were unclear (Veo 3's
+# portrait 1080p). Check it against the page when Google changes its models.
 # For all of them:
 # - durationSeconds is 4, 6 or 8, and must be 8 with reference images and at 1080p or 4k;
 # - aspectRatio is "16:9" or "9:16" (reference images take both since Veo 3.1's January 2026 update);
