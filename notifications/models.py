@@ -85,7 +85,10 @@ class Notification(models.Model):
     # A grouped item counts the actors after this moment (when it was last read).
     group_since = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
-    # Push: what was last sent (the actor count at the time), so a redelivered task sends nothing.
+    # Push: when one was last queued (the grouped-push rate limit counts from it, so a storm of
+    # refreshes queues one push, not one per like before the first is sent), and what was last
+    # sent (the actor count at the time), so a redelivered task sends nothing.
+    push_queued_at = models.DateTimeField(null=True, blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
     pushed_count = models.PositiveIntegerField(default=0)
 

@@ -247,7 +247,11 @@ class Like(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "-created_at"], name="like_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="like_user_recent"),
+            # The newest likers of a video since a moment (the grouped like notification).
+            models.Index(fields=["video", "-created_at"], name="like_video_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} likes {self.video_id}"
