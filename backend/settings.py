@@ -359,6 +359,7 @@ CELERY_TASK_ROUTES = {
     "media.render_*": {"queue": "renders"},
     "media.*": {"queue": "media"},
     "feeds.*": {"queue": "feeds"},
+    "notifications.*": {"queue": "notifications"},
 }
 # A task is acknowledged only once it finished; a worker that dies puts it back.
 CELERY_TASK_ACKS_LATE = True
@@ -493,6 +494,11 @@ FEED_RANKING = {
     "max_per_lineage": env.int("FEED_MAX_PER_LINEAGE", default=2),
     "page_size": FEED_PAGE_SIZE,
 }
+
+# --- Notifications -------------------------------------------------------------
+
+# A grouped item ("maya and 41 others liked your video") pushes on its first actor, then at most once per this.
+NOTIFICATIONS_GROUP_PUSH_INTERVAL_S = env.int("NOTIFICATIONS_GROUP_PUSH_INTERVAL_S", default=600)
 
 # --- Security --------------------------------------------------------------
 
