@@ -335,6 +335,8 @@ SPECTACULAR_SETTINGS = {
         "RenderStatusEnum": "media.models.RenderJob.Status",
         "VideoStatusEnum": "backend.videos.models.Video.Status",
         "VideoVisibilityEnum": "backend.videos.models.Video.Visibility",
+        "NotificationKindEnum": "notifications.models.Kind",
+        "NotificationChannelEnum": "notifications.models.Channel",
     },
 }
 

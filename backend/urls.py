@@ -15,6 +15,7 @@ from backend.rights import api as rights_api
 from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
+from notifications import api as notifications_api
 
 register_converter(HandleConverter, "handle")
 register_converter(HashtagConverter, "hashtag")
@@ -76,6 +77,18 @@ api_v1 = [
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),
     path("rights/statements", rights_api.StatementView.as_view(), name="rights-statements"),
     path("hashtags/<hashtag:name>", videos_api.HashtagVideosView.as_view(), name="hashtag"),
+    path("notifications", notifications_api.NotificationListView.as_view(), name="notifications"),
+    path("notifications/read", notifications_api.NotificationsReadView.as_view(), name="notifications-read"),
+    path(
+        "notifications/<int:notification_id>/read",
+        notifications_api.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path(
+        "notifications/preferences",
+        notifications_api.NotificationPreferencesView.as_view(),
+        name="notification-preferences",
+    ),
 ]
 
 urlpatterns = [

@@ -28,6 +28,10 @@ ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
     "cameo-grant-revoke": {"POST"},
     "cameo-appearance": {"DELETE"},
     "creator-block": {"POST"},
+    # Their own inbox: a suspended account still reads (and clears) the notice of its suspension.
+    "notifications-read": {"POST"},
+    "notification-read": {"POST"},
+    "notification-preferences": {"PUT"},
 }
 
 
