@@ -70,7 +70,8 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
     search_fields = ["object_id", "reports__details"]
     ordering = ["-priority", "created_at"]
     readonly_fields = ["target_type", "target_id", "status", "priority", "reporter_count", "created_at",
-                       "resolved_at", "resolved_by", "resolution", "target_preview"]  # fmt: skip
+                       "resolved_at", "resolved_by", "resolution", "target_preview",
+                       "creator_notifications"]  # fmt: skip
     fields = readonly_fields
     inlines = [ReportInline]
     action_form = ReasonActionForm
@@ -102,6 +103,16 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
             return format_html('{}<b>@{}</b> · {} · prompt: “{}”<br>cameos: {} · <a href="{}">lineage</a>', player,
                                target.owner.handle, target.status, target.prompt, cameos, lineage)  # fmt: skip
         return format_html("{}", str(target))
+
+    @admin.display(description="their notifications")
+    def creator_notifications(self, case):
+        # What the creator was told (decisions, strikes, grants...): a link, since the inbox is a higher app.
+        target = _target_or_none(case)
+        if target is None:
+            return "-"
+        creator = _creator_of(case, target)
+        url = reverse("admin:notifications_notification_changelist") + f"?recipient={creator.id}"
+        return format_html('<a href="{}">notifications of @{}</a>', url, creator.handle)
 
     def _act(self, request, queryset, action, verb):
         reason = request.POST.get("reason", "").strip()
