@@ -3,6 +3,7 @@ re-check, and how it finishes."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
@@ -24,6 +25,8 @@ from media import tasks
 from media.models import RenderJob
 from media.providers.base import RenderSpec
 
+logger = logging.getLogger(__name__)
+
 
 class JobCancelled(Exception):
     """Raised inside a worker when the job was cancelled at a stage boundary."""
@@ -33,10 +36,16 @@ def heartbeat_deadline() -> timezone.datetime:
     return timezone.now() - timedelta(seconds=settings.RENDER_HEARTBEAT_TIMEOUT_S)
 
 
+def _this_attempt(job: RenderJob):
+    """The job while this attempt runs it: not once the reaper gave it to another worker (a worker it
+    took for dead may be alive, and must stop at its next step without touching the new attempt)."""
+    return RenderJob.objects.filter(id=job.id, status=RenderJob.Status.RUNNING, attempts=job.attempts)
+
+
 def job_running_update(job: RenderJob, **fields) -> None:
-    """Record progress; raises JobCancelled when the job stopped running meanwhile."""
+    """Record progress; raises JobCancelled when this attempt stopped running meanwhile."""
     fields["heartbeat_at"] = timezone.now()
-    updated = RenderJob.objects.filter(id=job.id, status=RenderJob.Status.RUNNING).update(**fields)
+    updated = _this_attempt(job).update(**fields)
     for name, value in fields.items():
         setattr(job, name, value)
     if not updated:
@@ -107,21 +116,26 @@ def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = ""
 
 
 @contextmanager
-def job_heartbeat(job_id):
-    """Keep the job's heartbeat fresh while a long stage blocks this thread."""
+def job_heartbeat(job: RenderJob):
+    """Keep this attempt's heartbeat fresh while a long stage blocks this thread.
+
+    A database outage skips beats, it does not end them: the heartbeat resumes when PostgreSQL is
+    back, or the reaper, seeing it stale, gives the job to another worker.
+    """
     stop = threading.Event()
 
     def beat():
         try:
             while not stop.wait(settings.RENDER_HEARTBEAT_INTERVAL_S):
-                RenderJob.objects.filter(id=job_id, status=RenderJob.Status.RUNNING).update(heartbeat_at=timezone.now())
+                try:
+                    _this_attempt(job).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("render %s: heartbeat skipped, the database is unavailable", job.id)
+                    connection.close()
         finally:
-            close_old_connections()
-            from django.db import connection
-
             connection.close()
 
-    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job.id}", daemon=True)
     thread.start()
     try:
         yield
@@ -145,7 +159,8 @@ def render_job_cancel(*, job: RenderJob, reason: str = "cancelled_by_user", mess
 
 
 @transaction.atomic
-def render_job_fail(*, job_id, code: str, message: str) -> None:
+def render_job_fail(*, job_id, code: str, message: str, attempt: int | None = None) -> None:
+    """Fail an active job; with ``attempt``, only while that attempt is the one running it."""
     job = RenderJob.objects.select_for_update().get(id=job_id)
-    if job.status in RenderJob.ACTIVE:
+    if job.status in RenderJob.ACTIVE and attempt in (None, job.attempts):
         job_finish(job, RenderJob.Status.FAILED, code=code, message=message)

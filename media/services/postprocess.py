@@ -49,7 +49,7 @@ def render_job_postprocess(*, job_id: str) -> None:
     workdir = workdirs.work_dir_make(kind="post", job_id=job.id)
     published: list[str] = []
     try:
-        with job_heartbeat(job.id):
+        with job_heartbeat(job):
             started = time.monotonic()
             original = storage.download(storage.private(), job.original, workdir / "original.mp4")
             outputs = postprocessing.process(job=job, original=original, workdir=workdir)

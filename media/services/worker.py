@@ -115,7 +115,7 @@ def render_job_execute(*, job_id: str) -> None:
     provider_job_id = job.provider_job_id
     stored_original = ""
     try:
-        with job_heartbeat(job.id):
+        with job_heartbeat(job):
             job_consent_recheck(job)
             with _stage(job, RenderJob.Stage.RENDERING, progress=10):
                 if provider_job_id:
@@ -154,16 +154,17 @@ def render_job_execute(*, job_id: str) -> None:
             raise
         return
     except ProviderPermanentError as error:
-        render_job_fail(job_id=job.id, code=error.code, message=str(error))
+        render_job_fail(job_id=job.id, code=error.code, message=str(error), attempt=job.attempts)
         return
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[str]) -> None:
-    # A job queued again meanwhile (the reaper took it from this worker) resumes the provider job.
-    requeued = RenderJob.objects.filter(id=job.id, status=RenderJob.Status.QUEUED).exists()
-    if provider_job_id and not requeued:
+    # A job queued again meanwhile, or running again (the reaper took it from this worker, which it
+    # believed dead), resumes the provider job: only a job that ended has no use for it.
+    taken_over = RenderJob.objects.filter(id=job.id, status__in=RenderJob.ACTIVE).exists()
+    if provider_job_id and not taken_over:
         try:
             provider.cancel(provider_job_id)
         except (ProviderTransientError, ProviderPermanentError):
@@ -177,8 +178,9 @@ def _after_cancel(job: RenderJob, provider, provider_job_id: str, stored: list[s
 @transaction.atomic
 def _requeue_or_fail(job: RenderJob, error: ProviderTransientError) -> bool:
     """Put the job back for a retry; True if the caller should retry, False if it failed."""
+    attempt = job.attempts
     job = RenderJob.objects.select_for_update().get(id=job.id)
-    if job.status != RenderJob.Status.RUNNING:
+    if job.status != RenderJob.Status.RUNNING or job.attempts != attempt:
         return False
     if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
         job_provider_job_abandon(job)

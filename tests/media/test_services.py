@@ -5,6 +5,7 @@ short MP4) and the real post-processing (FFmpeg, C2PA, fingerprints); the same p
 tests/e2e. Messages to the broker are recorded, not sent.
 """
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,9 +18,11 @@ from backend.rights.models import VideoCharacter
 from backend.videos.models import Video
 from media import services
 from media.models import RenderJob
+from media.services import jobs, worker
 from tests.factories import CameoFactory, CharacterFactory, RenderJobFactory, UserFactory
 from tests.fake_providers import fake_veo_as_provider, google_error, veo_operation, veo_rate_limited
 from tests.media.conftest import private_files
+from tests.workers import database_unreachable
 
 pytestmark = pytest.mark.django_db
 
@@ -444,3 +447,34 @@ class TestRenderJobRetry:
         services.render_job_execute(job_id=str(job.id))
         job.refresh_from_db()
         assert [f"renders/{job.id}/{name}" for name in private_files(job)] == [job.original]
+
+
+class TestAnAttemptTheReaperGaveAway:
+    """A worker the reaper took for dead may be alive (a long pause, a network split): once another
+    attempt runs the job, the old one stops at its next step and changes nothing."""
+
+    def test_the_old_attempt_stops_without_touching_the_new_one(self):
+        old_attempt = RenderJobFactory(status="running", stage="rendering", attempts=1, provider_job_id="op-1")
+        RenderJob.objects.filter(id=old_attempt.id).update(attempts=2, progress=40)  # requeued, claimed again
+
+        with pytest.raises(services.JobCancelled):
+            jobs.job_running_update(old_attempt, progress=70)
+        assert not worker._requeue_or_fail(old_attempt, ProviderTransientError("busy"))
+        services.render_job_fail(job_id=old_attempt.id, code="provider_failed", message="x", attempt=1)
+
+        new_attempt = RenderJob.objects.get(id=old_attempt.id)
+        assert (new_attempt.status, new_attempt.attempts, new_attempt.progress, new_attempt.provider_job_id) == (
+            "running", 2, 40, "op-1")  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_outlives_a_database_outage(settings):
+    settings.RENDER_HEARTBEAT_INTERVAL_S = 0.05
+    job = RenderJobFactory(status="running", stage="rendering", attempts=1, heartbeat_at=timezone.now())
+    with jobs.job_heartbeat(job):
+        with database_unreachable():
+            time.sleep(0.3)
+        back = timezone.now()
+        time.sleep(0.3)
+    job.refresh_from_db()
+    assert job.heartbeat_at > back
