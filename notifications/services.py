@@ -67,8 +67,8 @@ def notify(
             "data": data or {},
         },
     )
-    if created and push.push_allowed(notification):
-        push.push_queue(notification)
+    if created:
+        _push_if_allowed(notification)
     return notification
 
 
@@ -109,14 +109,13 @@ def group_refresh(*, recipient_id: int, kind: Kind, target_type: str, target_id:
             newest=newest,
         )
         if notification is not None:
-            if push.push_allowed(notification):
-                push.push_queue(notification)
+            _push_if_allowed(notification)
             return notification
         # Another worker made it meanwhile: count again under its lock.
         notification = _group_locked(recipient_id, group_key)
     count, newest = _group_actors(kind, recipient_id=recipient_id, target_id=target_id, since=notification.group_since)
-    if _group_update(notification, count=count, newest=newest) and push.push_allowed(notification):
-        push.push_queue(notification)
+    if _group_update(notification, count=count, newest=newest):
+        _push_if_allowed(notification)
     return notification
 
 
@@ -170,6 +169,11 @@ def _recipient_handle(recipient_id: int, kind: Kind) -> str | None:
     if handle and selectors.preference_enabled(user_id=recipient_id, kind=kind, channel=Channel.INBOX):
         return handle
     return None
+
+
+def _push_if_allowed(notification: Notification) -> None:
+    if push.push_allowed(notification):
+        push.push_queue(notification)
 
 
 def _group_locked(recipient_id: int, group_key: str) -> Notification | None:

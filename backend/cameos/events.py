@@ -26,3 +26,11 @@ consent_withdrawn = DomainEvent()
 # cameo, or removing one appearance). Sent with ``send``, inside the transaction: the videos come
 # down in the same commit as the cause, or neither happens. Receiver: ``backend.videos.receivers``.
 appearances_taken_down = DomainEvent()
+
+# Sent on commit, for the people concerned to be told (``notifications.receivers``):
+# grant_id: someone asked the owner for access to a cameo (a new request, not a repeat).
+grant_requested = DomainEvent()
+# grant_id, status (``approved``, ``denied`` or ``revoked``): the owner decided on a grant.
+grant_decided = DomainEvent()
+# verification_id, status (``approved`` or ``rejected``): a person cameo's verification was decided.
+verification_decided = DomainEvent()

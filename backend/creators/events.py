@@ -13,3 +13,6 @@ mutuals_ended = DomainEvent()
 
 # blocker_id, blocked_id: a block began (follows both ways have ended already).
 block_created = DomainEvent()
+
+# user_id, suspended_until (ISO 8601): an account was suspended until then (the account is told).
+account_suspended = DomainEvent()

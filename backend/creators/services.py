@@ -269,4 +269,5 @@ def account_suspend(*, user, by, reason: str, days: int | None = None):
     user.save(update_fields=["suspended_until"])
     audit_record(actor=by, action="account.suspend", target=user, reason=reason, before=before,
                  after={"suspended_until": user.suspended_until.isoformat()})  # fmt: skip
+    events.account_suspended.send_on_commit(user_id=user.id, suspended_until=user.suspended_until.isoformat())
     return user

@@ -13,7 +13,7 @@ from backend.cameos.models import Appearance
 from backend.core.audit import audit_record
 from backend.core.permissions import require_not_suspended
 from backend.creators import services as creator_services
-from backend.moderation import selectors
+from backend.moderation import events, selectors
 from backend.moderation.models import Case, Report, Strike
 from backend.videos.models import Video
 
@@ -85,6 +85,7 @@ def case_resolve(*, case: Case, by, resolution: str) -> Case:
     case.resolution = resolution[:300]
     case.save(update_fields=["status", "resolved_at", "resolved_by", "resolution"])
     audit_record(actor=by, action="case.resolve", target=case, reason=resolution)
+    events.case_resolved.send_on_commit(case_id=case.id)
     return case
 
 
@@ -103,6 +104,7 @@ def strike_add(*, user, by, reason: str, case: Case | None = None) -> Strike:
         expires_at=now + timedelta(days=settings.STRIKE_TTL_DAYS),
     )
     audit_record(actor=by, action="account.strike", target=user, reason=reason)
+    events.strike_added.send_on_commit(strike_id=strike.id)
     if Strike.objects.filter(user=user, expires_at__gt=now).count() >= settings.STRIKES_TO_SUSPEND:
         creator_services.account_suspend(user=user, by=by, reason=f"{settings.STRIKES_TO_SUSPEND} active strikes")
     return strike

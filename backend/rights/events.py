@@ -11,3 +11,7 @@ character_withdrawn = DomainEvent()
 # the character comes down. Sent with ``send``, inside the transaction; ``backend.videos.receivers``
 # removes the videos and returns how many.
 character_taken_down = DomainEvent()
+
+# approval_id: someone asked a holder to approve their use of a character (a new request; sent on
+# commit, the holder's members are told).
+usage_approval_requested = DomainEvent()

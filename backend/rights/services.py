@@ -33,9 +33,12 @@ from backend.rights.splits import BASIS_POINTS, allocate
 # --- Policy (the checks are reads: ``backend.rights.selectors``) -----------------
 
 
+@transaction.atomic
 def usage_approval_request(*, character_id: int, user) -> UsageApproval:
     """Ask the holder to approve a use (kept even though the render that needed it was refused)."""
-    approval, _ = UsageApproval.objects.get_or_create(character_id=character_id, requester=user)
+    approval, created = UsageApproval.objects.get_or_create(character_id=character_id, requester=user)
+    if created:
+        events.usage_approval_requested.send_on_commit(approval_id=approval.id)
     return approval
 
 

@@ -230,6 +230,8 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
         actor=by, action="video.remove", target=video, reason=reason, before=before, after={"status": "removed"}
     )
     events.video_hidden.send_on_commit(video_ids=[video.id])
+    if not video.removed_by_owner:
+        events.video_removed.send_on_commit(video_id=video.id, by_id=by.id if by else None)
     videos_follow_sources(video_ids=[video.id])
     return video
 
@@ -297,6 +299,7 @@ def video_restore(*, video: Video, by: User, reason: str) -> Video:
     audit_record(actor=by, action="video.restore", target=video, reason=reason, before={"status": "removed"},
                  after={"status": video.status})  # fmt: skip
     events.video_shown.send_on_commit(video_ids=[video.id])
+    events.video_restored.send_on_commit(video_id=video.id)
     videos_follow_sources(video_ids=[video.id])
     return video
 
@@ -394,7 +397,7 @@ def like_create(*, video: Video, user: User) -> bool:
         created = cursor.fetchone() is not None
     if created:
         Video.objects.filter(id=video.id).update(like_count=F("like_count") + 1)
-        events.video_liked.send_on_commit(video_id=video.id, user_id=user.id, liked=True)
+        events.video_liked.send_on_commit(video_id=video.id, owner_id=video.owner_id, user_id=user.id, liked=True)
     return created
 
 
@@ -403,7 +406,7 @@ def like_delete(*, video: Video, user: User) -> bool:
     deleted, _ = Like.objects.filter(video_id=video.id, user_id=user.id).delete()
     if deleted:
         Video.objects.filter(id=video.id).update(like_count=F("like_count") - 1)
-        events.video_liked.send_on_commit(video_id=video.id, user_id=user.id, liked=False)
+        events.video_liked.send_on_commit(video_id=video.id, owner_id=video.owner_id, user_id=user.id, liked=False)
     return bool(deleted)
 
 
@@ -418,6 +421,7 @@ def comment_create(*, video: Video, author: User, body: str) -> Comment:
         raise DomainError("A comment cannot be empty.", code="comment_empty")
     comment = Comment.objects.create(video=video, author=author, body=body)
     Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
+    events.comment_created.send_on_commit(comment_id=comment.id)
     return comment
 
 

@@ -21,7 +21,7 @@ from backend.core.errors import Conflict, DomainError
 from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
-from media import tasks
+from media import events, tasks
 from media.models import RenderJob
 from media.providers.base import RenderSpec
 
@@ -113,6 +113,7 @@ def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = ""
     job.finished_at = timezone.now()
     job.heartbeat_at = None
     job.save(update_fields=["status", "error_code", "error_message", "finished_at", "heartbeat_at"])
+    events.render_finished.send_on_commit(job_id=str(job.id), status=status)
 
 
 @contextmanager

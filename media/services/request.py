@@ -22,7 +22,7 @@ from backend.rights import selectors as rights_selectors
 from backend.rights import services as rights_services
 from backend.videos import services as video_services
 from backend.videos.models import Video
-from media import provenance_lookup, selectors, tasks
+from media import events, provenance_lookup, selectors, tasks
 from media.models import RenderJob
 from media.providers import get_provider
 from media.providers.base import SpecRefused
@@ -232,6 +232,9 @@ def render_job_request(
             job.characters.set(characters)
             if refusal is None:
                 outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
+                events.render_requested.send_on_commit(job_id=str(job.id))
+            else:
+                events.render_finished.send_on_commit(job_id=str(job.id), status=job.status)
     except IntegrityError:
         # A concurrent request with the same key won the insert.
         if stored_reference:

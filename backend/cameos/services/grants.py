@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from backend.cameos.events import consent_withdrawn
+from backend.cameos.events import consent_withdrawn, grant_decided, grant_requested
 from backend.cameos.models import Cameo, CameoGrant
 from backend.core.errors import Conflict, NotFound
 from backend.core.permissions import require_not_suspended
@@ -33,9 +33,11 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
         raise NotFound("No such cameo.")
     try:
         with transaction.atomic():
-            grant, _ = CameoGrant.objects.get_or_create(cameo=cameo, grantee=by)
+            grant, created = CameoGrant.objects.get_or_create(cameo=cameo, grantee=by)
     except IntegrityError:  # a concurrent identical request won
-        grant = CameoGrant.objects.get(cameo=cameo, grantee=by)
+        return CameoGrant.objects.get(cameo=cameo, grantee=by)
+    if created:
+        grant_requested.send_on_commit(grant_id=grant.id)
     return grant
 
 
@@ -58,6 +60,7 @@ def grant_approve(*, grant: CameoGrant, by: User) -> CameoGrant:
     grant.decided_at = timezone.now()
     grant.revoked_at = None
     grant.save(update_fields=["status", "decided_at", "revoked_at"])
+    grant_decided.send_on_commit(grant_id=grant.id, status=grant.status)
     return grant
 
 
@@ -72,6 +75,7 @@ def grant_deny(*, grant: CameoGrant, by: User) -> CameoGrant:
     grant.status = CameoGrant.Status.DENIED
     grant.decided_at = timezone.now()
     grant.save(update_fields=["status", "decided_at"])
+    grant_decided.send_on_commit(grant_id=grant.id, status=grant.status)
     return grant
 
 
@@ -85,6 +89,7 @@ def grant_revoke(*, grant: CameoGrant, by: User) -> CameoGrant:
     grant.status = CameoGrant.Status.REVOKED
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["status", "revoked_at"])
+    grant_decided.send_on_commit(grant_id=grant.id, status=grant.status)
     if had_access:
         consent_withdrawn.send_on_commit(cameo_id=grant.cameo_id, user_id=grant.grantee_id, reason="grant_revoked")
     return grant

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.cameos import selectors, uploads
+from backend.cameos.events import verification_decided
 from backend.cameos.models import Cameo, CameoVerification, ProtectedLikeness
 from backend.cameos.services import files
 from backend.cameos.verification import get_verifier
@@ -139,6 +140,7 @@ def verification_approve(
     after = {"status": "active", "protected_likeness": protected_likeness.name if protected_likeness else None}
     audit_record(actor=by, action="cameo.verify", target=cameo, reason="verification approved",
                  before={"status": "pending_verification"}, after=after)  # fmt: skip
+    verification_decided.send_on_commit(verification_id=verification.id, status=verification.status)
     return verification
 
 
@@ -158,4 +160,5 @@ def verification_reject(*, verification: CameoVerification, by: User | None, not
     verification.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note", "clip"])
     files.delete_private_on_commit([clip])  # a rejected clip is not kept
     audit_record(actor=by, action="cameo.verification_reject", target=verification.cameo, reason=note)
+    verification_decided.send_on_commit(verification_id=verification.id, status=verification.status)
     return verification
