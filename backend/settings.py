@@ -501,6 +501,23 @@ FEED_RANKING = {
 
 # A grouped item ("maya and 41 others liked your video") pushes on its first actor, then at most once per this.
 NOTIFICATIONS_GROUP_PUSH_INTERVAL_S = env.int("NOTIFICATIONS_GROUP_PUSH_INTERVAL_S", default=600)
+# Push to phones (notifications/providers/): "log" writes each push to the log; "fcm" sends it through
+# Firebase Cloud Messaging's HTTP v1 API (Android, and iOS through APNs) as the service account in the file.
+PUSH_PROVIDER = env("PUSH_PROVIDER", default="log")
+PUSH_PROVIDER_OPTIONS = {
+    "fcm": {
+        "project_id": env("FCM_PROJECT_ID", default=""),
+        "credentials_file": env("FCM_CREDENTIALS_FILE", default=""),
+        "base_url": env("FCM_BASE_URL", default="https://fcm.googleapis.com"),
+        # The OAuth token endpoint; empty: the service-account file's token_uri (Google's).
+        "token_uri": env("FCM_TOKEN_URI", default=""),
+    },
+}
+# Transient provider errors (QUOTA_EXCEEDED, UNAVAILABLE) are retried with exponential backoff, or after the
+# provider's Retry-After, this many times; then the push is recorded as a PushFailure.
+PUSH_MAX_RETRIES = env.int("PUSH_MAX_RETRIES", default=6)
+PUSH_RETRY_BACKOFF_S = env.int("PUSH_RETRY_BACKOFF_S", default=5)
+PUSH_RETRY_BACKOFF_MAX_S = env.int("PUSH_RETRY_BACKOFF_MAX_S", default=600)
 
 # --- Security --------------------------------------------------------------
 
