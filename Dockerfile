@@ -18,7 +18,7 @@ RUN DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:63
     SECRET_KEY=collectstatic-only REMIX_VAR_DIR=/app/var \
     python manage.py collectstatic --no-input --verbosity 0
 
-RUN useradd --system --uid 10001 --home-dir /app remix && mkdir -p /app/var && chown -R remix /app/var
+RUN useradd --system --uid 10001 --home-dir /app remix && mkdir -p /app/var/metrics && chown -R remix /app/var
 USER remix
 
 EXPOSE 8000

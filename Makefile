@@ -24,7 +24,7 @@ run: $(INSTALLED)
 	@echo "API docs:  http://$(HOST):$(PORT)/api/docs/"
 	@echo "Admin:     http://$(HOST):$(PORT)/admin/"
 	@echo "Readiness: http://$(HOST):$(PORT)/readyz"
-	mkdir -p var
+	rm -rf var/metrics && mkdir -p var/metrics
 	env $$($(BIN)/python -m backend.embedded) HOST=$(HOST) PORT=$(PORT) FORWARDED_ALLOW_IPS="$(FORWARDED_ALLOW_IPS)" \
 		$(BIN)/supervisord -c supervisord.conf
 

@@ -304,6 +304,8 @@ REST_FRAMEWORK = {
 }
 # With PostgreSQL or Redis out of reach, requests answer 503 with this Retry-After (backend/core/errors.py).
 UNAVAILABLE_RETRY_AFTER_S = env.int("UNAVAILABLE_RETRY_AFTER_S", default=5)
+# The bearer token a Prometheus scraper presents at /metrics (backend/core/metrics.py); unset, /metrics is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),

@@ -8,6 +8,7 @@ from backend.cameos import api as cameos_api
 from backend.core.converters import HandleConverter, HashtagConverter
 from backend.core.errors import api_not_found_view
 from backend.core.health import ReadinessView
+from backend.core.metrics import metrics_view
 from backend.core.private_media import private_media_view, public_media_view
 from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
@@ -98,6 +99,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", HealthCheckView.as_view(checks=[]), name="healthz"),
     path("readyz", ReadinessView.as_view(), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("media/private/<str:token>", private_media_view, name="private-media"),
 ]
 

@@ -13,7 +13,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from backend.core import outbox, storage
+from backend.core import metrics, outbox, storage
 from backend.core.http import ProviderPermanentError, ProviderTransientError
 from media import tasks, workdirs
 from media.models import RenderJob
@@ -148,12 +148,14 @@ def render_job_execute(*, job_id: str) -> None:
         _after_cancel(job, provider, provider_job_id, [stored_original])
         return
     except ProviderTransientError as error:
+        metrics.PROVIDER_ERRORS.labels(job.provider, error.code, "true").inc()
         if stored_original:
             storage.private().delete(stored_original)
         if _requeue_or_fail(job, error):
             raise
         return
     except ProviderPermanentError as error:
+        metrics.PROVIDER_ERRORS.labels(job.provider, error.code, "false").inc()
         render_job_fail(job_id=job.id, code=error.code, message=str(error), attempt=job.attempts)
         return
     finally:

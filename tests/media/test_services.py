@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from backend.cameos.models import Appearance
 from backend.core.errors import Conflict
@@ -34,6 +35,11 @@ VEO_OPERATION = f"models/{VEO_MODEL}/operations/op-1"
 def job_state(job) -> tuple:
     job.refresh_from_db()
     return (job.status, job.stage, job.attempts, job.error_code, job.original, job.result_video_id)
+
+
+def provider_errors(provider: str, code: str, transient: str) -> float:
+    labels = {"provider": provider, "code": code, "transient": transient}
+    return REGISTRY.get_sample_value("remix_provider_errors_total", labels) or 0.0
 
 
 def rendered(job) -> RenderJob:
@@ -130,6 +136,7 @@ class TestRenderJobExecute:
             assert (job.status, job.stage, job.attempts, job.error_code, job.provider_job_id) == (
                 "queued", "waiting_to_retry", attempt, "provider_rate_limited", "")  # fmt: skip
         services.render_job_execute(job_id=str(job.id))  # the last attempt: no retry
+        assert provider_errors("clip", "provider_rate_limited", "true") >= settings.RENDER_MAX_ATTEMPTS
         job.refresh_from_db()
         assert (job.status, job.error_code, job.attempts) == ("failed", "provider_unavailable",
                                                               settings.RENDER_MAX_ATTEMPTS)  # fmt: skip
@@ -138,10 +145,12 @@ class TestRenderJobExecute:
     def test_a_permanent_provider_error_fails_the_job_at_once(self, provider, sent):
         provider.fail_with = ProviderPermanentError("refused by the model", code="provider_refused")
         job = RenderJobFactory(provider="clip")
+        counted = provider_errors("clip", "provider_refused", "false")
         services.render_job_execute(job_id=str(job.id))
         job.refresh_from_db()
         assert (job.status, job.error_code, job.attempts) == ("failed", "provider_refused", 1)
         assert sent["postprocess"] == []
+        assert provider_errors("clip", "provider_refused", "false") == counted + 1  # for operators (/metrics)
 
     def test_consent_withdrawn_before_the_start_cancels_without_calling_the_provider(self, provider, sent):
         cameo = CameoFactory(audience="everyone")
