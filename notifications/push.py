@@ -1,7 +1,7 @@
 """Push to phones: whether an item may be pushed, and queueing it.
 
 The sending (devices, the provider, what a redelivered task must not send twice) is
-``push_send``'s. ``push_allowed`` is asked when an item is made or grows, by the service holding its
+``delivery.push_send``'s. ``push_allowed`` is asked when an item is made or grows, by the service holding its
 row; it decides by the recipient's push preference (likeness kinds always push) and, for a grouped
 item, by the rate limit: its first actor pushes, then at most one push per
 ``NOTIFICATIONS_GROUP_PUSH_INTERVAL_S`` counted from the last queued one (``push_queued_at``).
@@ -15,8 +15,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from backend.core import outbox
-
-# Modules, not names: the task calls back into this module.
 from notifications import selectors, tasks
 from notifications.models import GROUPED, Channel, Notification
 
@@ -37,7 +35,3 @@ def push_queue(notification: Notification) -> None:
     notification.push_queued_at = timezone.now()
     notification.save(update_fields=["push_queued_at"])
     outbox.enqueue(tasks.push_send, notification_id=notification.id)
-
-
-def push_send(*, notification_id: int) -> None:
-    """Deliver the item to the recipient's devices: nothing yet (push delivery replaces this)."""

@@ -4,6 +4,7 @@ import contextlib
 import re
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db.models.functions import Lower
 from django_redis import get_redis_connection
@@ -18,15 +19,32 @@ from backend.moderation.models import Case, Strike
 from backend.rights.models import UsageApproval
 from backend.videos.models import Comment, Video
 from media.models import RenderJob
-
-# Modules, not names: push queues this task.
-from notifications import push, services
+from notifications import delivery, services
 from notifications.models import Kind
 
 
-@shared_task(name="notifications.push_send", acks_late=True, ignore_result=True)
-def push_send(*, notification_id: int) -> None:
-    push.push_send(notification_id=notification_id)
+@shared_task(
+    bind=True, name="notifications.push_send", acks_late=True, ignore_result=True, max_retries=settings.PUSH_MAX_RETRIES
+)
+def push_send(self, *, notification_id: int, device_ids: list[int] | None = None, pushed_at: str | None = None) -> None:
+    """Celery's autoretry would send the same arguments again, to every device; a retry here names only the
+    devices that failed transiently (``PushRetry``), so those that took the push do not get it twice."""
+    try:
+        delivery.push_send(notification_id=notification_id, device_ids=device_ids, pushed_at=pushed_at)
+    except delivery.PushRetry as error:
+        if self.request.retries >= self.max_retries:
+            delivery.push_give_up(notification_id=notification_id, retry=error, provider=settings.PUSH_PROVIDER)
+            return
+        countdown = error.retry_after
+        if countdown is None:  # the provider did not say: exponential backoff with full jitter
+            countdown = get_exponential_backoff_interval(
+                factor=settings.PUSH_RETRY_BACKOFF_S,
+                retries=self.request.retries,
+                maximum=settings.PUSH_RETRY_BACKOFF_MAX_S,
+                full_jitter=True,
+            )
+        retry = {"notification_id": notification_id, "device_ids": error.device_ids, "pushed_at": error.pushed_at}
+        raise self.retry(kwargs=retry, countdown=countdown) from error
 
 
 # --- Domain events: who is told of what ---------------------------------------------------------
