@@ -17,6 +17,7 @@ from backend.videos import api as videos_api
 from feeds import api as feeds_api
 from media import api as media_api
 from notifications import api as notifications_api
+from notifications import devices as notifications_devices
 
 register_converter(HandleConverter, "handle")
 register_converter(HashtagConverter, "hashtag")
@@ -90,6 +91,8 @@ api_v1 = [
         notifications_api.NotificationPreferencesView.as_view(),
         name="notification-preferences",
     ),
+    path("devices", notifications_devices.DeviceListView.as_view(), name="devices"),
+    path("devices/<str:token>", notifications_devices.DeviceView.as_view(), name="device"),
 ]
 
 urlpatterns = [

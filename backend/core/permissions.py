@@ -32,6 +32,9 @@ ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
     "notifications-read": {"POST"},
     "notification-read": {"POST"},
     "notification-preferences": {"PUT"},
+    # Their phones: to hear when the suspension ends, and to stop pushes on signing out.
+    "devices": {"POST"},
+    "device": {"DELETE"},
 }
 
 
