@@ -73,12 +73,14 @@ def bucket_keys(s3, bucket_env: str) -> list[str]:
 
 @pytest.fixture
 def start_worker(tmp_path, s3):
-    """Start real Celery workers on every queue; they are stopped after the test."""
+    """Start real Celery workers on every queue (or those named); they are stopped after the test."""
     workers = []
 
-    def start(*, concurrency: int = 2, env: dict | None = None) -> WorkerProcess:
+    def start(
+        *, concurrency: int = 2, env: dict | None = None, queues: str = "default,renders,media,feeds"
+    ) -> WorkerProcess:
         worker = WorkerProcess(
-            queues="default,renders,media,feeds",
+            queues=queues,
             concurrency=concurrency,
             extra_env={**s3["env"], **(env or {})},
             log_path=tmp_path / f"worker-{len(workers)}.log",
