@@ -7,10 +7,15 @@ from django.dispatch import receiver
 
 from backend.cameos.events import consent_withdrawn
 from backend.core import outbox
+from backend.creators.events import account_deactivated
 from backend.rights.events import character_withdrawn
 from backend.videos.events import video_changed, video_hidden, video_published, video_shown
 from media import tasks
-from media.services import render_jobs_cancel_with_character, render_jobs_recheck_cameo
+from media.services import (
+    render_jobs_cancel_of_requester,
+    render_jobs_cancel_with_character,
+    render_jobs_recheck_cameo,
+)
 from media.video_files import video_files_sync_many
 
 logger = logging.getLogger(__name__)
@@ -21,6 +26,15 @@ def cancel_renders_on_consent_withdrawn(sender, *, cameo_id: int, **kwargs) -> N
     # Synchronous on purpose: revocation must stop queued jobs at once, and a
     # running job sees the cancellation at its next stage boundary.
     render_jobs_recheck_cameo(cameo_id=cameo_id)
+
+
+@receiver(account_deactivated, dispatch_uid="media.cancel_renders_of_deactivated_account")
+def cancel_renders_of_deactivated_account(sender, *, user_id: int, **kwargs) -> None:
+    # Their own renders; renders by others with their cameos stop through ``consent_withdrawn``.
+    # A cancelled render is not resumed if the account is restored.
+    render_jobs_cancel_of_requester(
+        requester_id=user_id, reason="account_deactivated", message="The account is being deleted."
+    )
 
 
 @receiver(character_withdrawn, dispatch_uid="media.cancel_renders_on_character_withdrawn")

@@ -8,7 +8,8 @@ called with keyword arguments:
 - ``user_id: int | None``: the one user who lost access, or ``None`` when it may
   be anyone (possibly the owner too);
 - ``reason: str``: ``audience_changed``, ``grant_revoked``, ``blocked``,
-  ``unfollowed`` (two mutuals no longer are), ``cameo_suspended`` or ``cameo_deleted``.
+  ``unfollowed`` (two mutuals no longer are), ``cameo_suspended``, ``cameo_deleted`` or
+  ``owner_deactivated`` (the owner asked for their account's deletion).
 
 One event per cameo and cause (a block sends one per live cameo of each party,
 naming the other). The event says "re-check", not "refuse": receivers call

@@ -45,6 +45,10 @@ class Cameo(models.Model):
     status_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When its owner deleted it, and when every file under its storage prefix was purged since
+    # (``data_rights``: at most CAMEO_PURGE_DAYS later, whatever a failed delete left behind).
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    media_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -1,9 +1,10 @@
-"""Reactions of cameos to the events of creators: relationships that ended take access with them."""
+"""Reactions of cameos to the events of creators: relationships that ended take access with them, and an
+account being deleted takes its likeness out of every render and video."""
 
 from django.dispatch import receiver
 
-from backend.cameos.services import grants_revoke_between, mutual_access_end
-from backend.creators.events import block_created, mutuals_ended
+from backend.cameos.services import cameos_owner_standing_changed, grants_revoke_between, mutual_access_end
+from backend.creators.events import account_deactivated, block_created, mutuals_ended
 
 
 @receiver(mutuals_ended, dispatch_uid="cameos.end_mutual_access")
@@ -14,3 +15,9 @@ def end_mutual_access(sender, *, user_a_id: int, user_b_id: int, **kwargs) -> No
 @receiver(block_created, dispatch_uid="cameos.revoke_grants_on_block")
 def revoke_grants_on_block(sender, *, blocker_id: int, blocked_id: int, **kwargs) -> None:
     grants_revoke_between(user_a_id=blocker_id, user_b_id=blocked_id)
+
+
+@receiver(account_deactivated, dispatch_uid="cameos.withdraw_consent_of_deactivated_account")
+def withdraw_consent_of_deactivated_account(sender, *, user_id: int, **kwargs) -> None:
+    # ``cameo_permission`` refuses an inactive owner's cameos; the event makes renders and videos re-check.
+    cameos_owner_standing_changed(owner_id=user_id)

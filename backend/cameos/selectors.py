@@ -31,12 +31,15 @@ def cameo_permission(*, user: User, cameo: Cameo) -> CameoPermission:
     """May ``user`` use ``cameo`` in a render right now, and if not, why.
 
     Reasons: owner, audience_everyone, mutuals, grant_approved (allowed);
-    not_active, blocked, only_me, not_mutuals, no_grant, grant_pending,
-    grant_denied, grant_revoked (refused). Evaluated from the database on
+    not_active, owner_inactive (its owner's account is being deleted), blocked,
+    only_me, not_mutuals, no_grant, grant_pending, grant_denied, grant_revoked
+    (refused). Evaluated from the database on
     every call: a revocation counts from the moment it commits.
     """
     if cameo.status != Cameo.Status.ACTIVE:
         return CameoPermission(False, "not_active")
+    if not cameo.owner.is_active:  # load cameos with their owner (``select_related("owner")``)
+        return CameoPermission(False, "owner_inactive")
     if user.id == cameo.owner_id:
         return CameoPermission(True, "owner")
     if is_blocked_between(user.id, cameo.owner_id):
@@ -72,7 +75,7 @@ def cameos_usable_by(*, user: User) -> QuerySet[Cameo]:
         | (Q(audience=Cameo.Audience.APPROVED) & granted)
     )
     return (
-        Cameo.objects.filter(status=Cameo.Status.ACTIVE)
+        Cameo.objects.filter(status=Cameo.Status.ACTIVE, owner__is_active=True)
         .filter(Q(owner_id=user.id) | others)
         .select_related("owner")
         .order_by("-created_at", "-id")
@@ -103,6 +106,7 @@ def cameo_requestable_by(*, user: User, cameo_id: int) -> Cameo:
     cameo = Cameo.objects.filter(id=cameo_id, status=Cameo.Status.ACTIVE).select_related("owner").first()
     if (
         cameo is None
+        or not cameo.owner.is_active
         or cameo.owner_id == user.id
         or cameo.audience != Cameo.Audience.APPROVED
         or is_blocked_between(user.id, cameo.owner_id)
@@ -132,7 +136,7 @@ def videos_with_cameos_of(*, owner_id: int) -> QuerySet:
 def cameo_refusals_for_video(*, user: User, video_id: int) -> list[dict]:
     """The cameos of a video that ``user`` may not use now (empty when publishing is fine)."""
     refusals = []
-    for appearance in Appearance.objects.filter(video_id=video_id).select_related("cameo"):
+    for appearance in Appearance.objects.filter(video_id=video_id).select_related("cameo__owner"):
         permission = cameo_permission(user=user, cameo=appearance.cameo)
         if not permission.allowed:
             refusals.append({"cameo_id": appearance.cameo_id, "reason": permission.reason})
@@ -154,7 +158,7 @@ def videos_now_refused(*, cameo_id: int, creator_id: int | None = None) -> list[
         by_creator.setdefault(owner_id, []).append(video_id)
     if not by_creator:
         return []
-    cameo = Cameo.objects.get(id=cameo_id)
+    cameo = Cameo.objects.select_related("owner").get(id=cameo_id)
     creators = User.objects.in_bulk(list(by_creator))
     return sorted(
         video_id

@@ -184,6 +184,14 @@ class TokenView(TokenObtainPairView):
     throttle_scope = "auth"
     throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
+    def post(self, request, *args, **kwargs):
+        email, password = request.data.get("email"), request.data.get("password")
+        if isinstance(email, str) and isinstance(password, str):
+            pending = User.objects.filter(email__iexact=email, deletion_requested_at__isnull=False).first()
+            if pending is not None and services.account_restorable(user=pending) and pending.check_password(password):
+                services.account_restore(user=pending)
+        return super().post(request, *args, **kwargs)
+
 
 class TokenRefreshOnceView(TokenRefreshView):
     """A refresh token for a new pair; the old refresh token stops working."""

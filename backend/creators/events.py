@@ -16,3 +16,11 @@ block_created = DomainEvent()
 
 # user_id, suspended_until (ISO 8601): an account was suspended until then (the account is told).
 account_suspended = DomainEvent()
+
+# Sent with ``send``, inside the transaction, so every effect commits with the cause or not at all:
+# user_id: the owner asked for the account's deletion; it is inactive from now on (its videos leave
+# every surface, its cameos stop being usable, others' videos showing its likeness are withdrawn).
+account_deactivated = DomainEvent()
+# user_id, deactivated_at (the deletion request's datetime): the owner signed in during the grace period;
+# what ``account_deactivated`` took away comes back where the rules allow it now.
+account_restored = DomainEvent()

@@ -93,6 +93,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     blocks_changed_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # The owner asked for the account to be deleted (it is inactive meanwhile): signing in before
+    # ACCOUNT_PURGE_DAYS have passed restores it; after that, data_rights purges it.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set once personal data and stored files were erased; the row stays, anonymous, for tombstones and the ledger.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

@@ -6,6 +6,7 @@ import io
 import uuid
 from datetime import date, timedelta
 
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -23,6 +24,8 @@ from backend.creators import events, selectors
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
 
 AVATAR_SIZE = 512
+# A purged account's handle is ``deleted_<id>`` (``account_personal_data_erase``): nobody may choose one.
+PURGED_HANDLE_PREFIX = "deleted_"
 
 
 class InviteError(DomainError):
@@ -35,7 +38,7 @@ def _invalid(field: str, message: str, code: str) -> exceptions.ValidationError:
 
 
 def _check_handle_free(handle: str, *, exclude_user_id: int | None = None) -> None:
-    if handle.lower() in RESERVED_HANDLES:
+    if handle.lower() in RESERVED_HANDLES or handle.lower().startswith(PURGED_HANDLE_PREFIX):
         raise _invalid("handle", "This handle is reserved.", "handle_reserved")
     taken = User.objects.filter(handle__iexact=handle).exclude(id=exclude_user_id)
     if taken.exists():
@@ -271,3 +274,87 @@ def account_suspend(*, user, by, reason: str, days: int | None = None):
                  after={"suspended_until": user.suspended_until.isoformat()})  # fmt: skip
     events.account_suspended.send_on_commit(user_id=user.id, suspended_until=user.suspended_until.isoformat())
     return user
+
+
+class PasswordInvalid(DomainError):
+    default_code = "password_invalid"
+    default_detail = "The password is not right."
+
+
+def _refresh_tokens_blacklist(user: User) -> None:
+    """Every refresh token of the user stops working (when simplejwt's blacklist app is installed)."""
+    if not django_apps.is_installed("rest_framework_simplejwt.token_blacklist"):
+        return
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def account_deletion_request(*, user: User, password: str) -> User:
+    """The owner asks for their account to be deleted: it is inactive at once, signed out everywhere,
+    and purged after ``ACCOUNT_PURGE_DAYS`` unless they sign in again before (``account_restore``).
+
+    ``account_deactivated`` goes out inside the transaction: its videos, cameos and others' videos
+    with its likeness change in the same commit. A suspended account may ask too. Idempotent.
+    """
+    if not user.check_password(password):
+        raise PasswordInvalid()
+    user = User.objects.select_for_update().get(id=user.id)
+    if user.deletion_requested_at is not None:
+        return user
+    user.is_active = False
+    user.deletion_requested_at = timezone.now()
+    user.save(update_fields=["is_active", "deletion_requested_at"])
+    _refresh_tokens_blacklist(user)
+    audit_record(actor=user, action="account.deletion_request", target=user,
+                 after={"deletion_requested_at": user.deletion_requested_at.isoformat()})  # fmt: skip
+    events.account_deactivated.send(sender=None, user_id=user.id)
+    return user
+
+
+@transaction.atomic
+def account_restore(*, user: User) -> User:
+    """The owner signed in during the grace period: the account is active again, and what its
+    deactivation took away comes back where the rules allow it now (``account_restored``). Idempotent;
+    a purged account cannot come back."""
+    user = User.objects.select_for_update().get(id=user.id)
+    if user.deletion_requested_at is None or user.purged_at is not None:
+        return user
+    deactivated_at = user.deletion_requested_at
+    user.is_active = True
+    user.deletion_requested_at = None
+    user.save(update_fields=["is_active", "deletion_requested_at"])
+    audit_record(actor=user, action="account.restore", target=user,
+                 before={"deletion_requested_at": deactivated_at.isoformat()})  # fmt: skip
+    events.account_restored.send(sender=None, user_id=user.id, deactivated_at=deactivated_at)
+    return user
+
+
+def account_restorable(*, user: User) -> bool:
+    """Whether signing in may restore this account: deletion asked for, not purged yet."""
+    return user.deletion_requested_at is not None and user.purged_at is None
+
+
+@transaction.atomic
+def account_personal_data_erase(*, user: User) -> list[str]:
+    """Purge: the row stays (tombstones and the ledger point at it) but says nothing about the person.
+
+    Returns the stored names the caller deletes (the avatar). Idempotent.
+    """
+    user = User.objects.select_for_update().get(id=user.id)
+    names_to_delete = [user.avatar.name] if user.avatar else []
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.handle = f"{PURGED_HANDLE_PREFIX}{user.id}"
+    user.display_name = ""
+    user.bio = ""
+    user.avatar = ""
+    user.birth_date = None
+    user.is_active = False
+    user.set_unusable_password()
+    user.purged_at = user.purged_at or timezone.now()
+    user.save()
+    return names_to_delete

@@ -1,12 +1,18 @@
-"""Reactions of videos to the events of the apps below it (cameos, rights)."""
+"""Reactions of videos to the events of the apps below it (creators, cameos, rights)."""
 
 from django.dispatch import receiver
 
 from backend.cameos.events import appearances_taken_down, consent_withdrawn
 from backend.cameos.selectors import videos_now_refused
+from backend.creators.events import account_deactivated, account_restored
 from backend.rights.events import character_taken_down
 from backend.videos.models import Video
-from backend.videos.services import video_remove, videos_mark_consent_withdrawn
+from backend.videos.services import (
+    video_remove,
+    videos_consent_withdrawal_lift,
+    videos_mark_consent_withdrawn,
+    videos_owner_standing_changed,
+)
 
 
 @receiver(consent_withdrawn, dispatch_uid="videos.hide_videos_on_consent_withdrawn")
@@ -32,3 +38,15 @@ def remove_videos_using_a_taken_down_character(sender, *, character_id: int, by,
         video_remove(video=video, by=by, reason=reason)
         removed += 1
     return removed
+
+
+@receiver(account_deactivated, dispatch_uid="videos.hide_videos_of_deactivated_account")
+def hide_videos_of_deactivated_account(sender, *, user_id: int, **kwargs) -> None:
+    # Others' videos with their likeness are withdrawn through ``consent_withdrawn`` (cameos' receiver).
+    videos_owner_standing_changed(owner_id=user_id, shown=False)
+
+
+@receiver(account_restored, dispatch_uid="videos.show_videos_of_restored_account")
+def show_videos_of_restored_account(sender, *, user_id: int, deactivated_at, **kwargs) -> None:
+    videos_owner_standing_changed(owner_id=user_id, shown=True)
+    videos_consent_withdrawal_lift(cameo_owner_id=user_id, since=deactivated_at)

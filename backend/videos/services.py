@@ -319,6 +319,38 @@ def videos_mark_consent_withdrawn(*, video_ids: list[int]) -> int:
     return updated
 
 
+@transaction.atomic
+def videos_consent_withdrawal_lift(*, cameo_owner_id: int, since) -> list[int]:
+    """The owner of cameos came back (their account's deletion was called off): videos withdrawn for
+    consent since ``since`` that show their likeness are shown again if their creators may use every
+    cameo in them now (the rule publishing applies). A video also withdrawn meanwhile for another
+    cameo whose access came back before this call is lifted too: the re-check cannot tell them apart."""
+    candidates = Video.objects.select_for_update(of=("self",)).filter(
+        id__in=cameo_selectors.videos_with_cameos_of(owner_id=cameo_owner_id),
+        withdrawn_reason=Video.Withdrawal.CONSENT,
+        withdrawn_at__gte=since,
+    )
+    lifted = [
+        video.id
+        for video in candidates.select_related("owner").order_by("id")
+        if not cameo_selectors.cameo_refusals_for_video(user=video.owner, video_id=video.id)
+    ]
+    if lifted:
+        Video.objects.filter(id__in=lifted).update(withdrawn_at=None, withdrawn_reason="")
+        events.video_shown.send_on_commit(video_ids=lifted)
+        videos_follow_sources(video_ids=lifted)
+    return lifted
+
+
+def videos_owner_standing_changed(*, owner_id: int, shown: bool) -> None:
+    """The owner's account left (deletion requested) or came back: the visibility rule follows
+    ``is_active`` by itself; feeds' cached cards and tombstones follow these events."""
+    published = Video.objects.filter(owner_id=owner_id, status=Video.Status.PUBLISHED)
+    video_ids = list(published.values_list("id", flat=True))
+    if video_ids:
+        (events.video_shown if shown else events.video_hidden).send_on_commit(video_ids=video_ids)
+
+
 def _embedding_ids(video_ids: list[int]) -> set[int]:
     """Every video that carries frames of these, at any remove (remixes, references, and theirs)."""
     embeds = Video.embedded_sources.through.objects.filter(to_video_id__in=video_ids)

@@ -17,6 +17,7 @@ and again before the draft video is created.
 from media.services.jobs import JobCancelled, render_job_cancel, render_job_fail
 from media.services.lifecycle import (
     render_job_retry,
+    render_jobs_cancel_of_requester,
     render_jobs_cancel_with_character,
     render_jobs_reap,
     render_jobs_recheck_cameo,
@@ -45,6 +46,7 @@ __all__ = [
     "render_job_postprocess",
     "render_job_request",
     "render_job_retry",
+    "render_jobs_cancel_of_requester",
     "render_jobs_cancel_with_character",
     "render_jobs_reap",
     "render_jobs_recheck_cameo",

@@ -35,7 +35,7 @@ def _cancel_unless_finished(job: RenderJob, *, reason: str, message: str) -> boo
 def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
     """After a consent change: cancel every active job whose requester lost the cameo."""
     jobs = RenderJob.objects.filter(cameos__id=cameo_id, status__in=RenderJob.ACTIVE).select_related("requester")
-    cameo = Cameo.objects.get(id=cameo_id)
+    cameo = Cameo.objects.select_related("owner").get(id=cameo_id)
     cancelled = 0
     for job in jobs:
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
@@ -43,6 +43,12 @@ def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
             message = f"Cameo {cameo_id}: {permission.reason}"
             cancelled += _cancel_unless_finished(job, reason="consent_withdrawn", message=message)
     return cancelled
+
+
+def render_jobs_cancel_of_requester(*, requester_id: int, reason: str, message: str) -> int:
+    """Every active job of one requester stops (their account is being deleted)."""
+    jobs = RenderJob.objects.filter(requester_id=requester_id, status__in=RenderJob.ACTIVE)
+    return sum(_cancel_unless_finished(job, reason=reason, message=message) for job in jobs.order_by("id"))
 
 
 def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | None = None) -> int:

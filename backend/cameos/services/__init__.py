@@ -25,7 +25,14 @@ from backend.cameos.services.grants import (
     grants_revoke_between,
     mutual_access_end,
 )
-from backend.cameos.services.likeness import cameo_create, cameo_delete, cameo_restore, cameo_suspend, cameo_update
+from backend.cameos.services.likeness import (
+    cameo_create,
+    cameo_delete,
+    cameo_restore,
+    cameo_suspend,
+    cameo_update,
+    cameos_owner_standing_changed,
+)
 from backend.cameos.services.verification import (
     verification_approve,
     verification_challenge,
@@ -41,6 +48,7 @@ __all__ = [
     "cameo_restore",
     "cameo_suspend",
     "cameo_update",
+    "cameos_owner_standing_changed",
     "grant_approve",
     "grant_deny",
     "grant_request",

@@ -155,8 +155,10 @@ def cameo_delete(*, cameo: Cameo, by: User) -> None:
     now = timezone.now()
     cameo.status = Cameo.Status.DELETED
     cameo.reference_image = cameo.reference_clip = cameo.voice_sample = ""
-    cameo.updated_at = now
-    cameo.save(update_fields=["status", "reference_image", "reference_clip", "voice_sample", "updated_at"])
+    cameo.updated_at = cameo.deleted_at = now
+    cameo.save(
+        update_fields=["status", "reference_image", "reference_clip", "voice_sample", "updated_at", "deleted_at"]
+    )
     # Nothing is left for a moderator to review, and a clip is no longer kept.
     open_verifications = [CameoVerification.Status.ISSUED, CameoVerification.Status.SUBMITTED]
     cameo.verifications.filter(status__in=open_verifications).update(
@@ -208,3 +210,12 @@ def cameo_restore(*, cameo: Cameo, by: User | None, reason: str) -> Cameo:
     audit_record(actor=by, action="cameo.restore", target=cameo, reason=reason, before={"status": "suspended"},
                  after={"status": cameo.status})  # fmt: skip
     return cameo
+
+
+def cameos_owner_standing_changed(*, owner_id: int) -> None:
+    """The owner's account was deactivated (``cameo_permission`` now refuses their cameos): what holds
+    them re-checks (``consent_withdrawn``: renders stop, others' videos with them are withdrawn)."""
+    for cameo_id in (
+        Cameo.objects.filter(owner_id=owner_id).exclude(status=Cameo.Status.DELETED).values_list("id", flat=True)
+    ):
+        consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=None, reason="owner_deactivated")
