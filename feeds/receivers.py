@@ -1,7 +1,8 @@
 """Videos appear in and vanish from feeds as their state changes.
 
-Receivers run after the change committed, inside the request or task that made it, except the
-fan-out, whose message is written with the publish. A Redis outage must not turn that committed
+Receivers run after the change committed, inside the request or task that made it, except what
+must survive the process dying right after the commit: the fan-out's message and a removal's repair
+are written with the change. A Redis outage must not turn that committed
 change into an error: a receiver whose Redis write fails records what it missed (``RedisRepair``,
 in PostgreSQL) and lets the request succeed; beat puts it right within seconds of Redis coming back
 (``services.redis_repairs_apply``), and meanwhile serving re-reads PostgreSQL.
@@ -45,6 +46,13 @@ def _repaired_after_outage(kind: str, targets):
 def hide_video(sender, *, video_ids: list[int], **kwargs) -> None:
     # Synchronous: removal and withdrawn consent must leave every feed within a second.
     store.hide_videos(video_ids)
+
+
+@receiver(video_hidden.in_transaction, dispatch_uid="feeds.hide_video_for_sure")
+def hide_video_for_sure(sender, *, video_ids: list[int], **kwargs) -> None:
+    # Written with the removal: should this process die before its after-commit hooks run, beat's
+    # repair (every few seconds) still takes the video out of every feed. Harmless when they ran.
+    redis_repairs_record(kind=RedisRepair.Kind.HIDDEN, target_ids=video_ids)
 
 
 @receiver([video_changed, video_shown], dispatch_uid="feeds.refresh_card")

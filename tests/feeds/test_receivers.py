@@ -89,3 +89,21 @@ def test_the_fan_out_message_is_written_with_the_publish_and_rolled_back_with_it
         video_services.video_publish(video=draft, by=draft.owner)
         # Before the commit: a process that dies right after it leaves the message for the relay.
         assert fan_out.exists()
+
+
+def test_a_removal_writes_its_feed_repair_with_it_so_beat_hides_the_video_even_if_the_hooks_never_ran():
+    post, moderator = VideoFactory(), UserFactory(is_staff=True)
+    repair = RedisRepair.objects.filter(kind=RedisRepair.Kind.HIDDEN, target_id=post.id)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        video_services.video_remove(video=post, by=moderator, reason="spam")
+        assert repair.exists()
+        raise RuntimeError("the removal failed after all")
+    assert not repair.exists()
+
+    with transaction.atomic():
+        video_services.video_remove(video=post, by=moderator, reason="spam")
+    assert repair.exists()  # beat applies it within seconds, whether or not the receivers ran
+    tasks.redis_repairs_apply()
+    assert not repair.exists()
+    assert store.cards_and_hidden([post.id])[1] == {post.id}
