@@ -75,11 +75,14 @@ def follow_group_refresh(sender, *, followee_id: int, **kwargs) -> None:
 def _group_refresh_soon(*, recipient_id: int, kind: Kind, target_type: str, target_id: int) -> None:
     """Queue a refresh of a grouped item unless one is pending already (runs after the cause's commit).
 
-    The pending mark is set after the commit (these receivers run on commit) and the task deletes it
-    before it counts: a like committed before the delete is visible to the count that follows it,
-    and a like after the delete sets the mark again and queues its own refresh. Deleting after the
-    count instead would let a like landing between the two find the mark, queue nothing, and go
-    uncounted until the next like. The mark expires, so a lost message holds nothing up for long.
+    The race this avoids: a like that finds the mark queues nothing, so it must be sure the pending
+    refresh will count it. Hence the mark is set only after the like committed (these receivers run
+    on commit), and the task deletes it before it counts: a like that found the mark committed before
+    the delete, so the count that follows sees it; a like after the delete sets the mark again and
+    queues its own refresh. Deleting after the count instead would let a like landing between the two
+    find the mark, queue nothing, and go uncounted until the next like. Setting it inside the like's
+    transaction would let a refresh delete it and count before that like is visible. The mark
+    expires, so a lost message holds refreshes back for a minute at most.
 
     Not through the outbox, deliberately: a refresh lost with a crashed process only delays a count
     until the next action on the target, and writing a message per like is what this avoids.
