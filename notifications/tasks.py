@@ -16,7 +16,7 @@ from backend.cameos.selectors import ProtectedLikenessRefused
 from backend.core.models import AuditLogEntry
 from backend.creators.models import User
 from backend.moderation.models import Case, Strike
-from backend.rights.models import UsageApproval
+from backend.rights.models import UsageApproval, VideoCharacter
 from backend.videos.models import Comment, Video
 from media.models import RenderJob
 from notifications import delivery, services
@@ -230,14 +230,19 @@ def _latest_audit(video: Video, action: str) -> AuditLogEntry | None:
 @shared_task(name="notifications.video_removed_notify", acks_late=True, ignore_result=True)
 def video_removed_notify(*, video_id: int, by_id: int | None) -> None:
     """Someone other than its creator took a video down. The creator hears of the decision: removed by
-    the owner of a cameo in it (named), or by moderation (moderators are not named). The owners of
-    its other cameos hear that an appearance of theirs is gone; the one who removed it knows."""
+    the owner of a cameo in it (named), at a character's rights holder's request, or by moderation
+    (neither named). The owners of its other cameos hear that an appearance of theirs is gone; the one
+    who removed it knows."""
     video = Video.objects.filter(id=video_id, status=Video.Status.REMOVED).first()
     entry = _latest_audit(video, "video.remove") if video else None
     if entry is None:
         return  # restored meanwhile: nothing to tell
     cameo_owners = set(Appearance.objects.filter(video_id=video.id).values_list("cameo__owner_id", flat=True))
-    reason, actor_id = ("appearance_removed", by_id) if by_id in cameo_owners else ("moderation", None)
+    holders = VideoCharacter.objects.filter(video_id=video.id, character__holder__members__id=by_id)
+    if by_id in cameo_owners:
+        reason, actor_id = "appearance_removed", by_id
+    else:
+        reason, actor_id = ("rights_holder" if holders.exists() else "moderation"), None
     key = f"video:{video.id}:{entry.id}"
     services.notify(recipient_id=video.owner_id, kind=Kind.CONTENT_DECISION, key=key, actor_id=actor_id,
                     data={"decision": "removed", "reason": reason}, **_video_target(video.id))  # fmt: skip

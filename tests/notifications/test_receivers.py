@@ -32,6 +32,7 @@ from tests.factories import (
     PersonCameoFactory,
     ProtectedLikenessFactory,
     UserFactory,
+    VideoCharacterFactory,
     VideoFactory,
 )
 from tests.media.conftest import clip  # noqa: F401  (a fixture)
@@ -456,6 +457,20 @@ class TestModeration:
             Kind.LIKENESS_REMOVED, [mine.owner.handle], "appearance_removed"
         )  # fmt: skip
         assert inbox(client_for, mine.owner) == []  # they did it
+
+    def test_a_rights_holder_taking_down_its_characters_videos_tells_their_creators(self, client_for):
+        character, member = CharacterFactory(), UserFactory()
+        character.holder.members.add(member)
+        video = VideoFactory()
+        VideoCharacterFactory(video=video, character=character)
+        take_down = lambda: rights_services.character_videos_take_down(  # noqa: E731
+            character=character, by=member, reason="license ended"
+        )
+        delivered(tasks.video_removed_notify, take_down)
+        item = only_item(client_for, video.owner)
+        assert (item["kind"], item["actors"], item["data"]) == (
+            Kind.CONTENT_DECISION, [], {"decision": "removed", "reason": "rights_holder"}
+        )  # fmt: skip
 
     @pytest.mark.parametrize(("verb", "outcome"), [("removed", "action_taken"), ("dismissed", "no_action")])
     def test_a_resolved_case_tells_each_reporter_the_outcome_but_not_the_note(self, client_for, verb, outcome):
