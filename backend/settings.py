@@ -208,6 +208,13 @@ ADMIN_LOGIN_MAX_FAILURES = env.int("ADMIN_LOGIN_MAX_FAILURES", default=10)
 ADMIN_LOGIN_WINDOW_S = env.int("ADMIN_LOGIN_WINDOW_S", default=15 * 60)
 
 INVITE_ONLY = env.bool("INVITE_ONLY", default=False)
+# Links in account mails (verify an email, reset a password, confirm a new email) open the app here;
+# the app reads the token from the link and posts it to the API.
+APP_URL = env("APP_URL", default="http://localhost:8000").rstrip("/")
+EMAIL_VERIFY_MAX_AGE_S = env.int("EMAIL_VERIFY_MAX_AGE_S", default=3 * 24 * 3600)
+EMAIL_CHANGE_MAX_AGE_S = env.int("EMAIL_CHANGE_MAX_AGE_S", default=24 * 3600)
+# Password reset links (Django's token generator) expire after this; a used or outdated one never works.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_S", default=3 * 3600)
 MINIMUM_AGE_YEARS = 13
 ADULT_AGE_YEARS = 18
 
@@ -256,6 +263,23 @@ REVENUE_CAMEO_POOL_BPS = env.int("REVENUE_CAMEO_POOL_BPS", default=1500)
 REVENUE_ANCESTOR_POOL_BPS = env.int("REVENUE_ANCESTOR_POOL_BPS", default=1000)
 REVENUE_ANCESTORS_PAID = env.int("REVENUE_ANCESTORS_PAID", default=3)
 REVENUE_PLATFORM_BPS = env.int("REVENUE_PLATFORM_BPS", default=3000)
+
+# --- Mail ------------------------------------------------------------------
+
+
+def email_settings(url: str, *, var_dir: Path) -> dict:
+    """Django's EMAIL_* settings from EMAIL_URL as django-environ reads it (smtp+tls://user:password@host:587,
+    smtp+ssl://host:465, smtp://host:25). Without one, each mail is a file under var/mail/."""
+    if not url:
+        filebased = "django.core.mail.backends.filebased.EmailBackend"
+        return {"EMAIL_BACKEND": filebased, "EMAIL_FILE_PATH": var_dir / "mail"}
+    config = environ.Env.email_url_config(url)
+    return {key: value for key, value in config.items() if key.startswith("EMAIL_") and value not in (None, "")}
+
+
+globals().update(email_settings(env("EMAIL_URL", default=""), var_dir=VAR_DIR))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Remix <no-reply@remix.local>")
 
 # --- API -------------------------------------------------------------------
 

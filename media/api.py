@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from backend.core.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
 from backend.core.parsers import LimitedJSONParser, check_depth
+from backend.core.responses import created
 from backend.videos import selectors as video_selectors
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, services
@@ -79,8 +80,10 @@ def idempotency_key_from(request) -> str:
     return key
 
 
-def render_response(job: RenderJob, created: bool) -> Response:
-    return Response(RenderJobOutput(job).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+def render_response(request, job: RenderJob, is_new: bool) -> Response:
+    if is_new:
+        return created(request, RenderJobOutput(job).data, view_name="render", render_id=job.id)
+    return Response(RenderJobOutput(job).data)
 
 
 class RenderFilter(django_filters.FilterSet):
@@ -107,7 +110,7 @@ class RenderListCreateView(generics.ListAPIView):
         data = RenderRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         job, created = services.render_job_request(requester=request.user, idempotency_key=key, **data.validated_data)
-        return render_response(job, created)
+        return render_response(request, job, created)
 
 
 class RenderDetailView(APIView):
@@ -139,7 +142,7 @@ class VideoRemixView(APIView):
         source = video_selectors.video_visible_to(viewer=request.user, video_id=video_id)
         job, created = services.remix_request(requester=request.user, idempotency_key=key, source=source,
                                               **data.validated_data)  # fmt: skip
-        return render_response(job, created)
+        return render_response(request, job, created)
 
 
 class ProviderCallbackView(APIView):

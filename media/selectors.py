@@ -22,9 +22,19 @@ def render_job_of(*, user: User, job_id) -> RenderJob:
     return job
 
 
+def _renders_of_last_day(user: User) -> QuerySet[RenderJob]:
+    since = timezone.now() - timedelta(days=1)
+    return RenderJob.objects.filter(requester=user, created_at__gte=since).exclude(status=RenderJob.Status.BLOCKED)
+
+
 def renders_used_today(*, user: User) -> int:
     """Renders requested in the last 24 hours (refused ones do not count): the ``daily_renders`` allowance."""
-    since = timezone.now() - timedelta(days=1)
-    return (
-        RenderJob.objects.filter(requester=user, created_at__gte=since).exclude(status=RenderJob.Status.BLOCKED).count()
-    )
+    return _renders_of_last_day(user).count()
+
+
+def daily_render_frees_in_s(*, user: User) -> int:
+    """Seconds until the oldest render of the last 24 hours leaves the window (a 429's Retry-After)."""
+    oldest = _renders_of_last_day(user).order_by("created_at").values_list("created_at", flat=True).first()
+    if oldest is None:
+        return 1
+    return max(1, int((oldest + timedelta(days=1) - timezone.now()).total_seconds()) + 1)

@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.mail import smtp_inbox  # noqa: F401 (a fixture: a real SMTP server and what it received)
 
 
 def _clear_test_keys() -> None:

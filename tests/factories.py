@@ -15,6 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"creator{n}@example.com")
     handle = factory.Sequence(lambda n: f"creator{n}")
     display_name = factory.LazyAttribute(lambda user: user.handle.title())
+    email_verified_at = factory.LazyFunction(timezone.now)  # UserFactory(email_verified_at=None) for a new sign-up
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation

@@ -83,6 +83,8 @@ class FakeFcm:
     # Per registration token, what the next sends to it are answered with (keys of OUTCOMES); then 200.
     outcomes: dict[str, list[str]] = field(default_factory=dict)
     delivered: list[Delivery] = field(default_factory=list)
+    # Every registration token a valid send named, whatever the answer (the scripted errors included).
+    attempts: list[str] = field(default_factory=list)
     refused: list[tuple[int, dict]] = field(default_factory=list)
     tokens_issued: list[str] = field(default_factory=list)
     key_pem: str = ""
@@ -172,6 +174,7 @@ class FakeFcm:
         with self._lock:
             script = self.outcomes.get(token) or []
             outcome = script.pop(0) if script else None
+            self.attempts.append(token)
             if outcome is None:
                 self.delivered.append(Delivery(token, message, authorization))
         if outcome is not None:

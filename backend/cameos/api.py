@@ -12,6 +12,7 @@ from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerificati
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import private_media_url
+from backend.core.responses import created
 
 # --- Serializers -----------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class CameoListCreateView(ListAPIView):
         data = CameoCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.cameo_create(owner=request.user, **data.validated_data)
-        return Response(OwnCameoOutput(cameo).data, status=status.HTTP_201_CREATED)
+        return created(request, OwnCameoOutput(cameo).data, view_name="cameo", cameo_id=cameo.id)
 
 
 class CameoAvailableView(ListAPIView):
@@ -183,7 +184,8 @@ class CameoVerificationView(APIView):
             cameo=cameo, by=request.user, challenge_id=data.validated_data["challenge_id"],
             clip=data.validated_data["clip"],
         )  # fmt: skip
-        return Response(VerificationOutput(verification).data, status=status.HTTP_201_CREATED)
+        body = VerificationOutput(verification).data
+        return created(request, body, view_name="cameo-verification", cameo_id=cameo.id)
 
 
 class CameoGrantsView(ListAPIView):
@@ -210,7 +212,10 @@ class CameoGrantsView(ListAPIView):
         cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
         existed = selectors.grant_for(cameo=cameo, user=request.user) is not None
         grant = services.grant_request(cameo=cameo, by=request.user)
-        return Response(GrantOutput(grant).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        if existed:
+            return Response(GrantOutput(grant).data)
+        # No URL reads one grant: the owner's list of the cameo's grants holds it.
+        return created(request, GrantOutput(grant).data, view_name="cameo-grants", cameo_id=cameo.id)
 
 
 class GrantDecisionView(APIView):

@@ -37,9 +37,18 @@ class DomainError(exceptions.APIException):
     default_code = "invalid_request"
     default_detail = "The request cannot be carried out."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, details: dict | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        details: dict | None = None,
+        retry_after_s: int | None = None,
+    ):
         super().__init__(detail=message or self.default_detail, code=code or self.default_code)
         self.details = details or {}
+        if retry_after_s is not None:
+            self.wait = max(1, int(retry_after_s))  # DRF's handler sends ``wait`` as Retry-After
 
 
 class NotFound(DomainError):
@@ -68,6 +77,14 @@ class AccountSuspended(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "account_suspended"
     default_detail = "This account is suspended."
+
+
+class EmailUnverified(DomainError):
+    """An account whose email is not verified may browse, but not put anything in front of others."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "email_unverified"
+    default_detail = "Verify your email address first: follow the link we sent you."
 
 
 class PayloadTooLarge(DomainError):
@@ -175,7 +192,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
         body = error_body(code=str(code), message=message, details=details)
 
     response.data = body
-    if isinstance(exc, ServiceUnavailable):
+    # Every 429 and 503 says when to come back: the error's own ``wait`` (DRF sets it as the
+    # header), else the default pause.
+    if response.status_code in (429, 503) and "Retry-After" not in response:
         response["Retry-After"] = retry_after_seconds()
     return response
 

@@ -2,7 +2,9 @@
 
 ``NotSuspendedForWrites`` sits in ``DEFAULT_PERMISSION_CLASSES``: a suspended
 account may browse, but every write through the API (edits and undos included)
-is refused with ``account_suspended``. Services keep their own
+is refused with ``account_suspended``; and an account whose email is not verified
+is refused (``email_unverified``) what would show its work or likeness to others
+or ask for someone else's (``VERIFIED_EMAIL_REQUIRED``). Services keep their own
 ``require_not_suspended`` calls, so paths that do not come through the API
 (tasks, the admin acting for a user) are refused too.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from backend.core.errors import AccountSuspended
+from backend.core.errors import AccountSuspended, EmailUnverified
 
 # Writes a suspended account may still make, by URL name and method. Signing in
 # and viewing telemetry are not edits. Withdrawing consent to one's own likeness,
@@ -22,6 +24,14 @@ ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
     "auth-register": {"POST"},
     "auth-token": {"POST"},
     "auth-token-refresh": {"POST"},
+    # Securing an account (and proving its address) never waits for a suspension to end.
+    "auth-logout": {"POST"},
+    "auth-logout-everywhere": {"POST"},
+    "auth-password": {"POST"},
+    "auth-password-reset": {"POST"},
+    "auth-password-reset-confirm": {"POST"},
+    "auth-verify-email": {"POST"},
+    "auth-verify-email-resend": {"POST"},
     "feed-events": {"POST"},
     "cameo": {"DELETE"},
     "cameo-grant-deny": {"POST"},
@@ -35,6 +45,14 @@ ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
     # Their phones: to hear when the suspension ends, and to stop pushes on signing out.
     "devices": {"POST"},
     "device": {"DELETE"},
+}
+
+# Writes that need a verified email, by URL name and method: publishing, creating a cameo and
+# asking for someone's cameo. Everything else (browsing, drafts, likes) works before verification.
+VERIFIED_EMAIL_REQUIRED: dict[str, set[str]] = {
+    "video-publish": {"POST"},
+    "cameos": {"POST"},
+    "cameo-grants": {"POST"},
 }
 
 
@@ -54,9 +72,12 @@ class NotSuspendedForWrites(BasePermission):
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:
             return True
-        match = request.resolver_match
-        if match is not None and request.method in ALLOWED_WHILE_SUSPENDED.get(match.url_name, ()):
-            return True
-        # Raised rather than returning False, so the envelope carries the code and the date it ends.
-        require_not_suspended(request.user, action="make changes")
+        url_name = request.resolver_match.url_name if request.resolver_match is not None else None
+        if request.method not in ALLOWED_WHILE_SUSPENDED.get(url_name, ()):
+            # Raised rather than returning False, so the envelope carries the code and the date it ends.
+            require_not_suspended(request.user, action="make changes")
+        if request.method in VERIFIED_EMAIL_REQUIRED.get(url_name, ()):
+            user = request.user
+            if user.is_authenticated and user.email_verified_at is None:
+                raise EmailUnverified()
         return True

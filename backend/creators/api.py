@@ -4,11 +4,13 @@ import secrets
 
 import jwt
 from django.conf import settings
+from django.utils import translation
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
+from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.status import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from rest_framework.views import APIView
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -16,6 +18,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.core import storage
 from backend.core.parsers import LimitedJSONParser
+from backend.core.responses import created
 from backend.creators import quotas, selectors, services
 from backend.creators.models import Follow, User, handle_validator
 from backend.creators.throttles import AccountRateThrottle
@@ -30,6 +33,34 @@ class RegisterInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False)
     invite_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class TokenInput(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
+
+
+class PasswordChangeInput(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class PasswordResetInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmInput(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class EmailChangeInput(serializers.Serializer):
+    new_email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class LogoutInput(serializers.Serializer):
+    refresh = serializers.CharField(max_length=1000)
 
 
 class ProfileUpdateInput(serializers.Serializer):
@@ -86,6 +117,7 @@ class QuotasOutput(serializers.Serializer):
 class MeOutput(serializers.ModelSerializer):
     avatar_url = serializers.SerializerMethodField()
     is_teen = serializers.BooleanField(read_only=True)
+    email_verified = serializers.SerializerMethodField()
     quotas = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,6 +125,7 @@ class MeOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "email",
+            "email_verified",
             "handle",
             "display_name",
             "bio",
@@ -108,6 +141,9 @@ class MeOutput(serializers.ModelSerializer):
 
     def get_avatar_url(self, user: User) -> str | None:
         return _avatar_url(user)
+
+    def get_email_verified(self, user: User) -> bool:
+        return user.email_verified_at is not None
 
     @extend_schema(responses=QuotasOutput)
     def get_quotas(self, user: User) -> dict:
@@ -172,10 +208,11 @@ class RegisterView(APIView):
     def post(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_register(**data.validated_data)
+        language = translation.get_language_from_request(request)
+        user = services.user_register(**data.validated_data, language=language)
         tokens = _unusable_token_pair(user) if user._state.adding else _token_pair(user)
         body = {"user": MeOutput(user).data, "tokens": tokens}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return created(request, body, view_name="me")
 
 
 class TokenView(TokenObtainPairView):
@@ -197,6 +234,103 @@ class TokenRefreshOnceView(TokenRefreshView):
     """A refresh token for a new pair; the old refresh token stops working."""
 
     throttle_scope = "auth"
+
+
+class _AuthView(APIView):
+    throttle_scope = "auth"
+
+
+class _AnonymousAuthView(_AuthView):
+    """The token in the body is the credential: a signed-out app (or a browser) follows mailed links."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+
+def _input(serializer_class, request) -> dict:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return data.validated_data
+
+
+class EmailVerifyView(_AnonymousAuthView):
+    """The token from the verification mail; the account may then publish, create cameos and ask for them."""
+
+    @extend_schema(request=TokenInput, responses={204: None}, operation_id="auth_verify_email")
+    def post(self, request):
+        services.email_verify(**_input(TokenInput, request))
+        return Response(status=HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyResendView(_AuthView):
+    @extend_schema(request=None, responses={202: None}, operation_id="auth_verify_email_resend")
+    def post(self, request):
+        services.email_verification_resend(user=request.user)
+        return Response(status=HTTP_202_ACCEPTED)
+
+
+class PasswordChangeView(_AuthView):
+    """Every other session ends (its refresh token is blacklisted); the answer is the caller's new pair."""
+
+    @extend_schema(request=PasswordChangeInput, responses=TokenPairOutput, operation_id="auth_password_change")
+    def post(self, request):
+        user = services.password_change(user=request.user, **_input(PasswordChangeInput, request))
+        return Response(_token_pair(user))
+
+
+class PasswordResetView(_AnonymousAuthView):
+    """Always 202, whether or not an account has the address; if one has, it gets a link."""
+
+    throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
+
+    @extend_schema(request=PasswordResetInput, responses={202: None}, operation_id="auth_password_reset")
+    def post(self, request):
+        services.password_reset_request(**_input(PasswordResetInput, request))
+        return Response(status=HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(_AnonymousAuthView):
+    """The uid and token from the reset mail, and the new password; every session of the account ends."""
+
+    @extend_schema(request=PasswordResetConfirmInput, responses={204: None}, operation_id="auth_password_reset_confirm")
+    def post(self, request):
+        services.password_reset_confirm(**_input(PasswordResetConfirmInput, request))
+        return Response(status=HTTP_204_NO_CONTENT)
+
+
+class EmailChangeView(_AuthView):
+    """Always 202: the new address gets a confirmation link (or, if taken, its owner a notice), the
+    current one a notice."""
+
+    @extend_schema(request=EmailChangeInput, responses={202: None}, operation_id="auth_email_change")
+    def post(self, request):
+        services.email_change_request(user=request.user, **_input(EmailChangeInput, request))
+        return Response(status=HTTP_202_ACCEPTED)
+
+
+class EmailChangeConfirmView(_AnonymousAuthView):
+    @extend_schema(request=TokenInput, responses={204: None}, operation_id="auth_email_change_confirm")
+    def post(self, request):
+        services.email_change_confirm(**_input(TokenInput, request))
+        return Response(status=HTTP_204_NO_CONTENT)
+
+
+class LogoutView(_AnonymousAuthView):
+    """Blacklists the refresh token: it mints no new access tokens (those already given expire within minutes)."""
+
+    @extend_schema(request=LogoutInput, responses={204: None}, operation_id="auth_logout")
+    def post(self, request):
+        services.refresh_token_blacklist(**_input(LogoutInput, request))
+        return Response(status=HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereView(_AuthView):
+    """Blacklists every outstanding refresh token of the caller: every device signs in again."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_logout_everywhere")
+    def post(self, request):
+        services.refresh_tokens_blacklist(user=request.user)
+        return Response(status=HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

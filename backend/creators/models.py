@@ -52,6 +52,7 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
         fields.setdefault("is_staff", True)
         fields.setdefault("is_superuser", True)
+        fields.setdefault("email_verified_at", timezone.now())  # an operator made it, with their address
         return self.create_user(email, password, **fields)
 
     def get_by_natural_key(self, email: str) -> User:
@@ -85,6 +86,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     follower_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
 
+    # Set when the owner followed the link mailed to this address; until then the account may browse
+    # and make drafts, but not publish, create cameos or ask for others' (backend/core/permissions.py).
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # The language mails are written in: the sign-up request's Accept-Language; "" for LANGUAGE_CODE.
+    language = models.CharField(max_length=16, blank=True, default="")
     is_active = models.BooleanField(default=True)
     # Moderation: a suspended account may browse but not render, publish, comment or ask for cameos.
     suspended_until = models.DateTimeField(null=True, blank=True)

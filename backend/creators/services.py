@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.apps import apps as django_apps
 from django.conf import settings
@@ -16,11 +17,14 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.core import names, storage
+from backend.core import mail, names, storage
 from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError, NotFound
-from backend.creators import events, selectors
+from backend.creators import events, selectors, tokens
 from backend.creators.models import RESERVED_HANDLES, Block, Follow, InviteCode, InviteRedemption, User
 
 AVATAR_SIZE = 512
@@ -85,25 +89,31 @@ def user_register(
     display_name: str = "",
     birth_date: date | None = None,
     invite_code: str | None = None,
+    language: str = "",
 ) -> User:
+    """A new account, unverified: the verification link is mailed to ``email``. ``language`` is the one
+    its mails are written in (from the sign-up request)."""
     names.text_guard(user=None, fields={"handle": handle, "display_name": display_name})
     email = User.objects.normalize_email(email).lower()
-    email_taken = User.objects.filter(email__iexact=email).exists()
+    owner = User.objects.filter(email__iexact=email).first()
     _check_handle_free(handle)
     _check_birth_date(birth_date)
-    user = User(email=email, handle=handle, display_name=display_name or handle, birth_date=birth_date)
+    user = User(
+        email=email, handle=handle, display_name=display_name or handle, birth_date=birth_date, language=language
+    )
     try:
         validate_password(password, user=user)
     except DjangoValidationError as error:
         raise exceptions.ValidationError({"password": list(error.messages)}) from error
     user.set_password(password)
-    if email_taken:
+    if owner is not None:
         # No account enumeration: a taken email is answered like a new account (same checks, same
-        # shape), but nothing is saved; the caller knows by `user._state.adding`. The owner learns of
-        # the attempt by email once mail exists. Handles are public, so a taken handle still says so.
+        # shape, one mail queued), but nothing is saved; the caller knows by `user._state.adding`. The
+        # owner learns of the attempt by mail. Handles are public, so a taken handle still says so.
         if settings.INVITE_ONLY:
             _redeem_invite(code=invite_code, user=user, dry_run=True)  # the same invite errors, none used
         user.id = (User.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        _mail(owner, "signup_attempt")
         return user
     try:
         # The savepoint keeps the outer transaction usable when a concurrent
@@ -114,7 +124,158 @@ def user_register(
         raise Conflict("This email or handle was just taken.", code="account_taken") from error
     if settings.INVITE_ONLY:
         _redeem_invite(code=invite_code, user=user)
+    _email_verification_mail(user)
     return user
+
+
+# --- Signing in and out, and proving one's address --------------------------
+
+
+def _mail(user: User, name: str, *, to: str | None = None, **context) -> None:
+    """Queue the account mail ``creators/mail/<name>`` to ``user`` (or to ``to``), in their language."""
+    mail.mail_queue(
+        to=to or user.email,
+        template=f"creators/mail/{name}",
+        context={"handle": user.handle, **context},
+        language=user.language,
+    )
+
+
+def _link(path: str, **query: str) -> str:
+    return f"{settings.APP_URL}/{path}?{urlencode(query)}"
+
+
+def _email_verification_mail(user: User) -> None:
+    link = _link("verify-email", token=tokens.email_verify_token(user))
+    _mail(user, "verify_email", link=link, days=settings.EMAIL_VERIFY_MAX_AGE_S // 86400)
+
+
+@transaction.atomic
+def email_verification_resend(*, user: User) -> None:
+    """Mail a new verification link, unless the address is verified already (then nothing)."""
+    if user.email_verified_at is None:
+        _email_verification_mail(user)
+
+
+def email_verified_set(*, user: User) -> User:
+    """Mark the address verified: the owner proved it (a link followed) or an operator vouches for it."""
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+@transaction.atomic
+def email_verify(*, token: str) -> User:
+    payload = tokens.signed_read(token, salt=tokens.EMAIL_VERIFY_SALT, max_age=settings.EMAIL_VERIFY_MAX_AGE_S)
+    user = User.objects.select_for_update().filter(id=payload.get("user")).first()
+    # Used already, or made for an address the account no longer has: the same answer as a forgery.
+    if user is None or user.email_verified_at is not None or user.email.lower() != str(payload.get("email")).lower():
+        raise tokens.TokenInvalid()
+    return email_verified_set(user=user)
+
+
+def _check_password(user: User, password: str) -> None:
+    if not user.check_password(password):
+        raise _invalid("password", "The password is not right.", "password_incorrect")
+
+
+def _password_set(user: User, new_password: str, *, field: str) -> None:
+    """Validate and set ``new_password``, end every session (refresh tokens) and tell the owner."""
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError({field: list(error.messages)}) from error
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    refresh_tokens_blacklist(user=user)
+    _mail(user, "password_changed")
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> User:
+    """Every refresh token of the account stops working; the caller gets a new pair (the API's job)."""
+    user = User.objects.select_for_update().get(id=user.id)
+    _check_password(user, old_password)
+    _password_set(user, new_password, field="new_password")
+    return user
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Mail a reset link if an active account has this address; the caller answers the same either way."""
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid, token = tokens.password_reset_pair(user)
+    _mail(user, "password_reset", link=_link("reset-password", uid=uid, token=token),
+          hours=settings.PASSWORD_RESET_TIMEOUT // 3600)  # fmt: skip
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    user = tokens.password_reset_user(uid=uid, token=token)
+    _password_set(user, new_password, field="new_password")
+    return email_verified_set(user=user)  # the link reached the address: it is theirs
+
+
+@transaction.atomic
+def email_change_request(*, user: User, new_email: str, password: str) -> None:
+    """Mail a confirmation link to ``new_email`` and a notice to the current address; nothing changes
+    until the link is followed. A taken address is answered the same: its owner is told instead."""
+    user = User.objects.select_for_update().get(id=user.id)
+    _check_password(user, password)
+    new_email = User.objects.normalize_email(new_email).lower()
+    if new_email == user.email.lower():
+        raise _invalid("new_email", "This is your address already.", "email_unchanged")
+    _mail(user, "email_change_notice", new_email=new_email)
+    owner = User.objects.filter(email__iexact=new_email).first()
+    if owner is not None:
+        _mail(owner, "email_change_taken")
+        return
+    link = _link("confirm-email", token=tokens.email_change_token(user, new_email=new_email))
+    _mail(user, "email_change_confirm", to=new_email, link=link, new_email=new_email,
+          hours=settings.EMAIL_CHANGE_MAX_AGE_S // 3600)  # fmt: skip
+
+
+@transaction.atomic
+def email_change_confirm(*, token: str) -> User:
+    payload = tokens.signed_read(token, salt=tokens.EMAIL_CHANGE_SALT, max_age=settings.EMAIL_CHANGE_MAX_AGE_S)
+    user = User.objects.select_for_update().filter(id=payload.get("user")).first()
+    new_email = str(payload.get("to"))
+    # Used already, or the account's address changed since: the token is spent.
+    if user is None or user.email.lower() != str(payload.get("from")).lower():
+        raise tokens.TokenInvalid()
+    if User.objects.filter(email__iexact=new_email).exists():
+        raise tokens.TokenInvalid()  # taken since the request: nothing changes
+    user.email = new_email
+    user.email_verified_at = timezone.now()
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified_at"])
+    except IntegrityError as error:
+        raise tokens.TokenInvalid() from error
+    return user
+
+
+def refresh_token_blacklist(*, refresh: str) -> None:
+    """Sign out one session: ``refresh`` can mint no more access tokens (those given live out their minutes)."""
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError as error:
+        raise tokens.TokenInvalid("This refresh token is not valid (any more).") from error
+
+
+@transaction.atomic
+def refresh_tokens_blacklist(*, user: User) -> int:
+    """Sign out everywhere: every refresh token of ``user`` still outstanding is blacklisted."""
+    outstanding = OutstandingToken.objects.filter(
+        user_id=user.id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    return len(created)
 
 
 def _avatar_file(upload) -> ContentFile:

@@ -70,6 +70,7 @@ def creators() -> dict[str, User]:
                 display_name=name,
                 invite_code=DEMO_INVITE_CODE,
             )
+            creator_services.email_verified_set(user=user)  # demo addresses receive no mail
             user = creator_services.profile_update(user=user, bio=bio)
         users[handle] = user
     for follower, followee in FOLLOWS:

@@ -19,6 +19,7 @@ from backend.core.cursors import cursor_read, cursor_sign
 from backend.core.errors import Forbidden, NotFound
 from backend.core.permissions import NotSuspendedForWrites
 from backend.core.private_media import media_file_url
+from backend.core.responses import created
 from backend.creators import selectors as creator_selectors
 from backend.videos import selectors, services
 from backend.videos.models import Comment, Video
@@ -287,7 +288,9 @@ class VideoCommentsView(ListAPIView):
         data.is_valid(raise_exception=True)
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         comment = services.comment_create(video=video, author=request.user, body=data.validated_data["body"])
-        return Response(CommentOutput(comment).data, status=status.HTTP_201_CREATED)
+        return created(
+            request, CommentOutput(comment).data, view_name="video-comment", video_id=video.id, comment_id=comment.id
+        )
 
 
 class CommentDetailView(APIView):

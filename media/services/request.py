@@ -43,6 +43,10 @@ class RenderSpecRefused(DomainError):
     default_detail = "The video model cannot render this request."
 
 
+# A 429 for a render still running: come back in about the time a short render takes.
+CONCURRENT_RETRY_AFTER_S = 30
+
+
 class QuotaExceeded(DomainError):
     status_code = 429
     default_code = "quota_exceeded"
@@ -68,12 +72,14 @@ def _check_quotas(*, requester: User, duration_s: int) -> None:
             "Wait for a render to finish before starting another.",
             code="concurrent_render_limit",
             details={"concurrent_renders": quotas["concurrent_renders"]},
+            retry_after_s=CONCURRENT_RETRY_AFTER_S,
         )
     if selectors.renders_used_today(user=requester) >= quotas["daily_renders"]:
         raise QuotaExceeded(
             "You have used today's renders.",
             code="daily_render_limit",
             details={"daily_renders": quotas["daily_renders"]},
+            retry_after_s=selectors.daily_render_frees_in_s(user=requester),
         )
 
 
