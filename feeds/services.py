@@ -11,7 +11,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -194,7 +194,13 @@ class TeenDailyLimit(DomainError):
 
 def _check_teen_limit(viewer: User) -> None:
     if viewer.is_teen and store.teen_cards_used(viewer.id) >= settings.FEED_TEEN_DAILY_CARDS:
-        raise TeenDailyLimit(details={"daily_cards": settings.FEED_TEEN_DAILY_CARDS})
+        tomorrow = datetime.combine(
+            timezone.localdate() + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone()
+        )
+        raise TeenDailyLimit(
+            details={"daily_cards": settings.FEED_TEEN_DAILY_CARDS},
+            retry_after_s=int((tomorrow - timezone.now()).total_seconds()) + 1,
+        )
 
 
 @dataclass(frozen=True)
