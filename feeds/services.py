@@ -121,8 +121,11 @@ def feed_build(*, user: User) -> int:
 
 
 def feed_cards_warm(*, user_id: int) -> int:
-    """Cache the cards of the viewer's next pages, so serving them costs no SQL; returns how many were built."""
-    video_ids, last_position = store.for_you_ahead(user_id, limit=settings.FEED_WARM_CARDS)
+    """Cache the cards of the viewer's next pages, so serving them costs no SQL; returns how many were built.
+
+    The read head is at the start of the page the viewer is on (it moves when they ask for the next one),
+    so the next pages begin a page after it."""
+    video_ids, last_position = store.for_you_ahead(user_id, limit=settings.FEED_PAGE_SIZE + settings.FEED_WARM_CARDS)
     cached = store.cards_get(video_ids)
     built = cards_build([video_id for video_id in video_ids if video_id not in cached])
     store.cards_put(built.values())
@@ -133,7 +136,9 @@ def feed_cards_warm(*, user_id: int) -> int:
 
 def feed_refill(*, user: User) -> None:
     """Keep a viewer's feed ahead of them: rank more when few ids are left, and cache the next cards."""
-    built = feed_build(user=user) if store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW else 0
+    # Counted from the read head, which is a page behind the ids the viewer has been served.
+    running_low = store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW + settings.FEED_PAGE_SIZE
+    built = feed_build(user=user) if running_low else 0
     if feed_cards_warm(user_id=user.id) or built:
         # The next page that finds the feed low may queue another at once; with nothing new,
         # the claim's expiry spaces out the retries.
@@ -215,11 +220,13 @@ class FeedPage:
 def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> FeedPage:
     """Serve one page of ``kind`` to ``viewer``: cards in JSON and the cursor of the next page.
 
-    A write: it marks the cards seen, moves the viewer's read head, counts a minor's
-    cards, may build a cold feed and queues a refill. A warm for-you page costs two
-    Redis round trips and no SQL: one script over the viewer's keys (take the next
-    unseen ids, mark them seen, move the read head, read the viewer's likes and
-    blocks) and one MGET of the shared cards (a removed video's is a tombstone).
+    Safe to retry: the same cursor (or none, with nothing read since) serves the same page; a
+    cursor marks the pages before it seen and moves the viewer's read head to it
+    (``feeds.store._TAKE_SCRIPT``). It also counts a minor's cards, may build a cold
+    feed and queues a refill. A warm for-you page costs two Redis round trips and no
+    SQL: one script over the viewer's keys (move the head to the cursor, take the next
+    unseen ids, read the viewer's likes and blocks) and one MGET of the shared cards
+    (a removed video's is a tombstone).
     When Redis fails, the same page comes from one indexed PostgreSQL query, so the
     feed never errors because of the cache.
     """
@@ -248,8 +255,12 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     page: dict[int, bytes] = {}
     taken, refill = None, False
     # Cards may drop out (hidden, or blocked since): take more until the page is full.
+    # Only the cursor the viewer sent moves the read head, not the positions this page reaches.
+    move_head = after is not None
     for _ in range(3):
-        taken = store.for_you_take(viewer.id, after=after, limit=settings.FEED_PAGE_SIZE - len(page))
+        limit = settings.FEED_PAGE_SIZE - len(page)
+        taken = store.for_you_take(viewer.id, after=after, limit=limit, move_head=move_head)
+        move_head = False
         if taken is None:
             # A cold feed is built on the spot: the first page must not wait for a worker.
             if not feed_build(user=viewer):

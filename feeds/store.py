@@ -95,9 +95,17 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
 
 # One page of a stored feed in one round trip. Every key is the viewer's ({uN}), so
 # the script runs on one Redis Cluster slot. From ``after`` (or the viewer's read
-# head) it takes up to ``limit`` ids not seen yet, marks them seen and moves the
-# head past them at once; the caller drops hidden and blocked ones afterwards,
-# which stay marked seen: they are never shown again anyway.
+# head) it takes up to ``limit`` ids not seen yet; the caller drops hidden and
+# blocked ones afterwards.
+#
+# Safe to retry: taking a page changes nothing, so a phone that asks again for a
+# page whose response it lost (same cursor, or no cursor) gets the same page. The
+# viewer has passed a page only once they ask for the next one: a cursor beyond the
+# read head (``move_head``) marks every id before it seen and moves the head there,
+# and using that cursor again finds nothing left to move. A page is thus re-read by
+# position, not cached: no response is stored, and an id hidden meanwhile still
+# drops out of the retried page. (An impression event marks an id seen at once, so a
+# viewer who reopens the app without scrolling on is not shown what they watched.)
 _TAKE_SCRIPT = """
 local feed, head, seen, liked, blocked, refilling, warm_until = unpack(KEYS)
 local after, limit = ARGV[1], tonumber(ARGV[2])
@@ -106,7 +114,17 @@ if redis.call('EXISTS', feed) == 0 then
   return false
 end
 local current = redis.call('GET', head) or '0'
-if after == '' then after = current end
+if after == '' then
+  after = current
+elseif ARGV[9] == '1' and tonumber(after) > tonumber(current) then
+  local passed = redis.call('ZRANGEBYSCORE', feed, '(' .. current, after)
+  if #passed > 0 then
+    redis.call('SADD', seen, unpack(passed))
+    redis.call('EXPIRE', seen, ARGV[4])
+  end
+  redis.call('SET', head, after, 'EX', ARGV[3])
+  current = after
+end
 local rows = redis.call('ZRANGEBYSCORE', feed, '(' .. after, '+inf', 'LIMIT', 0, limit * 2)
 local ids, last = {}, after
 if #rows > 0 then
@@ -117,11 +135,6 @@ if #rows > 0 then
     if seen_flags[i] == 0 then ids[#ids + 1] = member end
   end
   last = redis.call('ZSCORE', feed, rows[looked])
-end
-if tonumber(last) > tonumber(current) then redis.call('SET', head, last, 'EX', ARGV[3]) end
-if #ids > 0 then
-  redis.call('SADD', seen, unpack(ids))
-  redis.call('EXPIRE', seen, ARGV[4])
 end
 local remaining = redis.call('ZCOUNT', feed, '(' .. last, '+inf')
 -- Low on ids, or on cached cards ahead of the viewer: one refill at a time keeps both ahead.
@@ -151,8 +164,11 @@ class Taken:
     blocked_version: str | None  # what the blocked set was loaded with
 
 
-def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | None:
-    """Take the next ``limit`` unseen ids after ``after`` (None: the read head); None when there is no stored feed."""
+def for_you_take(user_id: int, *, after: float | None, limit: int, move_head: bool = False) -> Taken | None:
+    """The next ``limit`` unseen ids after ``after`` (None: the read head); None when there is no stored feed.
+
+    ``move_head``: ``after`` is a cursor the viewer asked for, so everything before it was served and passed.
+    """
     global _take_script
     client = redis()
     if _take_script is None:
@@ -161,7 +177,8 @@ def for_you_take(user_id: int, *, after: float | None, limit: int) -> Taken | No
     reply = _take_script(
         keys=[user_key(user_id, name) for name in names],
         args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, settings.FEED_SEEN_TTL_S,
-              settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _LOADED, settings.FEED_WARM_CARDS // 3],
+              settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _LOADED, settings.FEED_WARM_CARDS // 3,
+              "1" if move_head else "0"],
         client=client,
     )  # fmt: skip
     if reply is None:

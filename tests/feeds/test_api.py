@@ -365,14 +365,60 @@ class TestSteering:
         assert client.get("/api/v1/feed/preferences").data["less_topics"] == ["horror"]
 
 
+def ids(body):
+    return [card["id"] for card in body["results"]]
+
+
 def test_opening_the_app_again_continues_where_the_viewer_stopped(client_for):
-    made = {v.id for v in videos(25)}
+    made = {v.id for v in videos(35)}
     client = client_for(UserFactory())
-    first = [card["id"] for card in client.get(FEED).json()["results"]]
-    reopened = [card["id"] for card in client.get(FEED).json()["results"]]
-    assert len(first) == len(reopened) == 10
-    assert not set(first) & set(reopened)
-    assert set(first) | set(reopened) <= made
+    first = client.get(FEED).json()
+    second = client.get(FEED, {"cursor": first["next"]}).json()  # the viewer scrolled on: the first page is passed
+    watched = ids(second)[:3]
+    events = [{"id": f"e{video_id}", "video_id": video_id, "type": "impression"} for video_id in watched]
+    assert client.post(f"{FEED}/events", {"events": events}, format="json").status_code == 200
+    reopened = ids(client.get(FEED).json())
+    assert len(reopened) == 10 and set(reopened) <= made
+    assert not set(reopened) & (set(ids(first)) | set(watched))
+    assert reopened[:7] == ids(second)[3:]  # the rest of the page the viewer stopped on
+
+
+class TestRetries:
+    """A phone's HTTP stack retries a request whose response it lost: the same request gets the same page,
+    and only the next cursor moves on."""
+
+    def test_the_first_page_retried(self, client_for):
+        videos(25)
+        client = client_for(UserFactory())
+        first, retried = client.get(FEED).json(), client.get(FEED).json()
+        assert len(ids(first)) == 10 and ids(retried) == ids(first)
+        following = client.get(FEED, {"cursor": retried["next"]}).json()
+        assert len(ids(following)) == 10 and not set(ids(following)) & set(ids(first))
+
+    def test_a_page_by_cursor_retried(self, client_for):
+        made = {v.id for v in videos(25)}
+        client = client_for(UserFactory())
+        first = client.get(FEED).json()
+        second = client.get(FEED, {"cursor": first["next"]}).json()
+        assert client.get(FEED, {"cursor": first["next"]}).json() == second
+        third = client.get(FEED, {"cursor": second["next"]}).json()
+        assert client.get(FEED, {"cursor": second["next"]}).json() == third
+        served = ids(first) + ids(second) + ids(third)
+        assert len(served) == len(set(served)) == 25 and set(served) == made
+        assert client.get(FEED).json()["results"] == third["results"]  # reopened: the page the viewer is on
+
+    def test_the_following_feed_too(self, client_for):
+        viewer = UserFactory()
+        for _ in range(12):
+            author = UserFactory()
+            creator_services.follow_create(follower=viewer, followee=author)
+            services.video_fanout(video_id=VideoFactory(owner=author).id)
+        client = client_for(viewer)
+        first = client.get(FEED, {"kind": "following"}).json()
+        assert client.get(FEED, {"kind": "following"}).json() == first
+        second = client.get(FEED, {"kind": "following", "cursor": first["next"]}).json()
+        assert client.get(FEED, {"kind": "following", "cursor": first["next"]}).json() == second
+        assert len(ids(first)) == 10 and len(ids(second)) == 2
 
 
 def test_likes_and_blocks_made_while_scrolling_show_on_the_next_pages(client_for, django_capture_on_commit_callbacks):

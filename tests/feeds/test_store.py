@@ -73,14 +73,31 @@ def test_keys_of_one_user_share_a_cluster_hash_tag():
     assert {key[key.index("{") : key.index("}") + 1] for key in keys} == {"{u42}"}
 
 
-def test_taking_skips_seen_ids_marks_the_taken_seen_and_moves_the_read_head():
-    store.for_you_append(3, [7, 8, 9, 10])
+def scroll(user_id, *, pages, limit):
+    """What the app does: the first page, then each next page by its cursor; the last take."""
+    taken = store.for_you_take(user_id, after=None, limit=limit)
+    taken_pages = [taken]
+    for _ in range(pages - 1):
+        taken = store.for_you_take(user_id, after=taken.position, limit=limit, move_head=True)
+        taken_pages.append(taken)
+    return taken_pages
+
+
+def test_taking_skips_seen_ids_and_changes_nothing_until_the_next_cursor_is_used():
+    store.for_you_append(3, [7, 8, 9, 10, 11])
     store.mark_seen(3, [8])
     taken = store.for_you_take(3, after=None, limit=2)
-    assert (taken.video_ids, taken.remaining) == ([7, 9], 1)
-    assert store.seen_among(3, [7, 9, 10]) == {7, 9}
-    assert store.for_you_take(3, after=None, limit=2).video_ids == [10]  # no cursor: from the read head
-    assert store.for_you_take(3, after=0, limit=5).video_ids == []  # an old cursor: all seen since
+    assert (taken.video_ids, taken.remaining) == ([7, 9], 2)
+    # A retried request (its response was lost): the same page, nothing marked seen.
+    assert store.for_you_take(3, after=None, limit=2).video_ids == [7, 9]
+    assert store.seen_among(3, [7, 9, 10]) == set()
+    # The next cursor: the first page was passed, so it is marked seen and the read head moves past it.
+    following = store.for_you_take(3, after=taken.position, limit=2, move_head=True)
+    assert following.video_ids == [10, 11]
+    assert store.seen_among(3, [7, 9, 10, 11]) == {7, 9}
+    assert store.for_you_take(3, after=taken.position, limit=2, move_head=True).video_ids == [10, 11]  # retried
+    assert store.for_you_take(3, after=None, limit=2).video_ids == [10, 11]  # no cursor: from the read head
+    assert store.for_you_take(3, after=0, limit=5).video_ids == [10, 11]  # an old cursor: the rest is seen
 
 
 def test_taking_reports_the_viewers_likes_and_blocks_once_loaded():
@@ -98,7 +115,7 @@ def test_a_refill_is_claimed_once_at_a_time(settings):
     settings.FEED_WARM_CARDS = 3
     store.for_you_append(5, [1, 2, 3, 4, 5])
     store.cards_warm_until_set(5, 5)  # cached cards do not run low here
-    claims = [store.for_you_take(5, after=None, limit=1).refill_claimed for _ in range(4)]
+    claims = [taken.refill_claimed for taken in scroll(5, pages=4, limit=1)]
     assert claims == [False, False, True, False]  # 4, 3, then 2 left: claimed once, below 3
 
 
@@ -107,7 +124,7 @@ def test_a_refill_is_claimed_when_cached_cards_run_low_ahead_of_the_viewer(setti
     settings.FEED_REFILL_BELOW = 1  # ids do not run low here
     store.for_you_append(6, list(range(1, 21)))
     store.cards_warm_until_set(6, 6)
-    claims = [store.for_you_take(6, after=None, limit=2).refill_claimed for _ in range(3)]
+    claims = [taken.refill_claimed for taken in scroll(6, pages=3, limit=2)]
     assert claims == [False, False, True]  # 4, 2, then 0 cached cards ahead
 
 
@@ -115,7 +132,7 @@ def test_no_refill_is_claimed_while_every_remaining_card_is_cached(settings):
     settings.FEED_REFILL_BELOW = 1
     store.for_you_append(7, list(range(1, 11)))
     store.cards_warm_until_set(7, 10)
-    assert not any(store.for_you_take(7, after=None, limit=2).refill_claimed for _ in range(4))
+    assert not any(taken.refill_claimed for taken in scroll(7, pages=4, limit=2))
 
 
 def test_a_following_feed_is_not_loaded_until_filled_from_postgresql():
