@@ -8,6 +8,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# requirements.txt only: the embedded PostgreSQL and Redis (requirements-embedded.txt) are for
+# `make run`; the image needs DATABASE_URL and REDIS_URL.
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 
@@ -26,4 +28,6 @@ EXPOSE 8000
 # set it to the load balancer's addresses, never "*".
 ENV FORWARDED_ALLOW_IPS=127.0.0.1 \
     NUM_PROXIES=0
-CMD ["gunicorn", "backend.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+# No gunicorn access log: the app writes one JSON line per request with secrets redacted
+# (backend/core/middleware.py).
+CMD ["gunicorn", "backend.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]

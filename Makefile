@@ -10,7 +10,7 @@ FORWARDED_ALLOW_IPS ?= 127.0.0.1
 .PHONY: run test lint format bench stop demo schema clean
 
 # Reinstall only when the requirement files change.
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-embedded.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

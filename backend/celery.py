@@ -3,7 +3,7 @@ import os
 from celery import Celery
 from kombu import Queue
 
-from backend.core import broker
+from backend.core import broker, logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
@@ -14,3 +14,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # starves feed refills (`celery worker -Q renders`, `-Q feeds`, ...).
 app.conf.task_queues = [Queue(name) for name in ("default", "renders", "media", "feeds", "notifications")]
 app.autodiscover_tasks()
+app.autodiscover_tasks(["backend.core"], related_name="metrics")  # core.queue_depths_record
+logs.celery_install()

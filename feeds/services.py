@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 from redis import RedisError
 
+from backend.core import metrics
 from backend.core.errors import DomainError
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
@@ -231,6 +232,8 @@ def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> Fe
     feed never errors because of the cache.
     """
     position = cursors.decode(cursor, kind=kind, user_id=viewer.id, max_age_s=CURSOR_MAX_AGE_S) if cursor else None
+    # A cursor of a fallback page continues from PostgreSQL.
+    source = "postgres" if isinstance(position, dict) and position.get("db") else "redis"
     try:
         _check_teen_limit(viewer)
         if kind == store.FOR_YOU:
@@ -243,6 +246,8 @@ def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> Fe
     except RedisError:
         logger.warning("feed for %s served from PostgreSQL: Redis failed", viewer.id, exc_info=True)
         page, next_position = selectors.feed_page_from_database(viewer, kind, position)
+        source = "postgres"
+    metrics.FEED_PAGES.labels(kind=kind, source=source).inc()
     next_cursor = cursors.encode(kind=kind, user_id=viewer.id, position=next_position) if next_position else None
     return FeedPage(cards=list(page.values()), next=next_cursor)
 

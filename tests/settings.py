@@ -7,6 +7,8 @@ from pathlib import Path
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("CACHE_KEY_PREFIX", "remix-test")
 os.environ.setdefault("FEED_KEY_PREFIX", "remix-test")
+# Without DATABASE_URL and REDIS_URL the suite runs on the embedded servers (and so do the processes it starts).
+os.environ.setdefault("EMBEDDED_SERVICES", "true")
 
 from backend.settings import *  # noqa: F403
 from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, STORAGES, env

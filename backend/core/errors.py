@@ -1,4 +1,4 @@
-"""The one error envelope: ``{"error": {"code", "message", "details"}}``.
+"""The one error envelope: ``{"error": {"code", "message", "details", "request_id"}}``.
 
 Services raise ``DomainError`` subclasses (or DRF's own exceptions); the API
 exception handler turns every one of them into the envelope with a fitting
@@ -28,6 +28,8 @@ from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
+
+from backend.core import logs
 
 
 class DomainError(exceptions.APIException):
@@ -132,7 +134,8 @@ def _raised_while_parsing(exc: BaseException) -> bool:
 
 
 def error_body(*, code: str, message: str, details: dict | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    # The request id lets a user's report be matched with the logs of the request (backend/core/logs.py).
+    return {"error": {"code": code, "message": message, "details": details or {}, "request_id": logs.request_id()}}
 
 
 def _as_api_exception(exc: Exception) -> Exception:

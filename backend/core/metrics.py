@@ -11,16 +11,97 @@ from __future__ import annotations
 import hmac
 import os
 
+from celery import current_app, shared_task
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from kombu.exceptions import ChannelError
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.multiprocess import MultiProcessCollector
 
+# Every metric of the service is defined here, and each is counted in one place: the code that owns
+# the event (named in the comment). docs/operations.md says what each means and which alerts use it.
+
+# backend/core/middleware.py. ``route`` is the URL pattern, never the path (ids would make a series each).
+REQUEST_SECONDS = Histogram(
+    "remix_http_request_seconds",
+    "Time to answer an HTTP request, by route pattern, method and status class (2xx, 4xx, 5xx).",
+    ["route", "method", "status"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+
+# media/services/worker.py (the worker's ``_stage``).
+RENDER_STAGE_SECONDS = Histogram(
+    "remix_render_stage_seconds",
+    "Time a render spent in one stage of the worker (rendering, downloading, storing), by provider.",
+    ["provider", "stage"],
+    buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0),
+)
+# media/services/jobs.py ``job_finish``: every way a render ends. Renders cancelled are
+# ``status="cancelled"``, with the reason as ``code`` (cancelled_by_user, consent_withdrawn, ...).
+RENDERS_FINISHED = Counter(
+    "remix_renders_finished",
+    "Renders that ended, by provider, final status (succeeded, failed, cancelled) and error code.",
+    ["provider", "status", "code"],
+)
 PROVIDER_ERRORS = Counter(
     "remix_provider_errors",
     "Errors from outside providers (render models), by provider, code and whether a retry may help.",
     ["provider", "code", "transient"],
 )
+
+# backend/core/tasks.py ``queue_depths_record``, run by beat every 30 s: a gauge read at scrape time
+# cannot see the broker from a multiprocess registry, so the latest value written by any process wins.
+QUEUE_DEPTH = Gauge(
+    "remix_celery_queue_depth",
+    "Messages waiting in a Celery queue on the broker, as last read by beat's queue_depths_record.",
+    ["queue"],
+    multiprocess_mode="mostrecent",
+)
+
+# feeds/services.py ``feed_page_serve``.
+FEED_PAGES = Counter(
+    "remix_feed_pages",
+    "Feed pages served, by feed kind and source: redis (the precomputed feed) or postgres (the fallback).",
+    ["kind", "source"],
+)
+
+# backend/cameos/receivers.py: every ``consent_withdrawn`` event, by reason.
+CONSENT_WITHDRAWALS = Counter(
+    "remix_consent_withdrawals",
+    "Events that narrowed who may use a cameo (grant revoked, audience changed, block, deletion), by reason.",
+    ["reason"],
+)
+
+# notifications/delivery.py: one per push attempt's outcome.
+NOTIFICATION_DELIVERIES = Counter(
+    "remix_notification_deliveries",
+    "Push notifications handed to the push provider, by provider and outcome.",
+    ["provider", "outcome"],
+)
+
+
+# Here, not in backend/core/tasks.py: recording is the metric's own business, and workers load this
+# module through the app's autodiscovery (backend/celery.py).
+@shared_task(name="core.queue_depths_record", ignore_result=True)
+def queue_depths_record() -> None:
+    """Read each Celery queue's length on the broker into ``QUEUE_DEPTH`` (beat, every 30 s)."""
+    with current_app.connection_for_read() as connection:
+        channel = connection.default_channel
+        for queue in current_app.conf.task_queues:
+            try:
+                # Passive: nothing is created; kombu adds up the queue's priority lists and key prefix.
+                depth = channel.queue_declare(queue=queue.name, passive=True).message_count
+            except ChannelError:  # an empty queue has no key on Redis
+                depth = 0
+            QUEUE_DEPTH.labels(queue=queue.name).set(depth)
 
 
 def _registry() -> CollectorRegistry:

@@ -44,6 +44,9 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # The request (or task) that wrote it: the relay sends the message under this id, so the task's
+    # logs name the request that caused it however late it runs (backend/core/logs.py).
+    request_id = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["id"]

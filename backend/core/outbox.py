@@ -20,6 +20,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
+from backend.core import logs
 from backend.core.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ _broker_failed_at = 0.0
 
 def enqueue(task, **kwargs) -> OutboxMessage:
     """Send ``task`` (a Celery task) with ``kwargs`` after the current transaction commits, for sure."""
-    message = OutboxMessage.objects.create(task=task.name, kwargs=kwargs)
+    message = OutboxMessage.objects.create(task=task.name, kwargs=kwargs, request_id=logs.request_id() or "")
     transaction.on_commit(lambda: _send_now(message.id))
     return message
 
@@ -57,7 +58,8 @@ def messages_relay(*, ids: list[int] | None = None, limit: int = 200) -> int:
             waiting = waiting.filter(id__in=ids)
         for message in waiting[:limit]:
             try:
-                current_app.tasks[message.task].delay(**message.kwargs)
+                with logs.request_id_bound(message.request_id or None):
+                    current_app.tasks[message.task].delay(**message.kwargs)
             except Exception as error:
                 _broker_failed_at = time.monotonic()
                 OutboxMessage.objects.filter(id=message.id).update(

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
-from backend.core import outbox
+from backend.core import metrics, outbox
 from backend.core.errors import Conflict, DomainError
 from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
@@ -114,6 +114,8 @@ def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = ""
     job.heartbeat_at = None
     job.save(update_fields=["status", "error_code", "error_message", "finished_at", "heartbeat_at"])
     events.render_finished.send_on_commit(job_id=str(job.id), status=status)
+    outcome = metrics.RENDERS_FINISHED.labels(provider=job.provider, status=status, code=code)
+    transaction.on_commit(outcome.inc)
 
 
 @contextmanager

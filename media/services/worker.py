@@ -57,7 +57,9 @@ def _stage(job: RenderJob, name: RenderJob.Stage, progress: int):
     job_running_update(job, stage=name, progress=progress)
     started = time.monotonic()
     yield
-    job.stage_seconds[name] = round(time.monotonic() - started, 3)
+    seconds = time.monotonic() - started
+    job.stage_seconds[name] = round(seconds, 3)
+    metrics.RENDER_STAGE_SECONDS.labels(provider=job.provider, stage=name).observe(seconds)
     job_running_update(job, stage_seconds=job.stage_seconds)
 
 

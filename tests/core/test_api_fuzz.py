@@ -175,7 +175,7 @@ def assert_envelope(response) -> None:
         pytest.fail(f"{response.status_code} is not JSON: {response.content[:300]!r}")
     assert isinstance(body, dict) and set(body) == {"error"}, body
     error = body["error"]
-    assert isinstance(error, dict) and set(error) == {"code", "message", "details"}, body
+    assert isinstance(error, dict) and set(error) == {"code", "message", "details", "request_id"}, body
     assert isinstance(error["code"], str) and error["code"], body
     assert isinstance(error["message"], str), body
     assert isinstance(error["details"], dict), body

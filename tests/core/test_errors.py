@@ -11,7 +11,8 @@ def assert_envelope(response, status, code):
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
+    assert body["error"]["request_id"] == response["X-Request-ID"]
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     return body["error"]

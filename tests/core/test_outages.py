@@ -29,7 +29,10 @@ def client():
 
 def assert_unavailable(response, code):
     assert response.status_code == 503, response.content
-    assert response.json() == {"error": {"code": code, "message": response.json()["error"]["message"], "details": {}}}
+    error = response.json()["error"]
+    assert response.json() == {
+        "error": {"code": code, "message": error["message"], "details": {}, "request_id": response["X-Request-ID"]}
+    }
     assert response.json()["error"]["message"]
     assert response["Retry-After"] == "5"
 

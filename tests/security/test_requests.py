@@ -26,7 +26,7 @@ def assert_envelope(response, status, code):
     assert response["Content-Type"].startswith("application/json")
     body = json.loads(response.content)
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert set(body["error"]) == {"code", "message", "details", "request_id"}
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     return body["error"]
