@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "feeds",
     "media",
     "notifications",
+    "data_rights",
     "backend.demo",
 ]
 
@@ -260,6 +261,15 @@ CAMEO_CLIP_MAX_SIDE_PX = env.int("CAMEO_CLIP_MAX_SIDE_PX", default=3840)
 CAMEO_IMAGE_MAX_BYTES = env.int("CAMEO_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 CAMEO_VOICE_MIN_S = 3
 CAMEO_VOICE_MAX_S = env.int("CAMEO_VOICE_MAX_S", default=60)
+
+# Data rights (data_rights/): an account whose owner asked for its deletion is inactive at once and purged
+# (personal data and every stored file) this many days later, unless they sign in before; a deleted cameo's
+# files are erased at once, and whatever is left of them after this many days by beat; an export's link works
+# for this many days (its file is deleted after), and a person may ask for this many a day.
+ACCOUNT_PURGE_DAYS = env.int("ACCOUNT_PURGE_DAYS", default=30)
+CAMEO_PURGE_DAYS = env.int("CAMEO_PURGE_DAYS", default=30)
+DATA_EXPORT_LINK_DAYS = env.int("DATA_EXPORT_LINK_DAYS", default=7)
+DATA_EXPORTS_PER_DAY = env.int("DATA_EXPORTS_PER_DAY", default=3)
 
 # Moderation: strikes expire; enough active strikes suspend the account for a while.
 STRIKE_TTL_DAYS = env.int("STRIKE_TTL_DAYS", default=90)
@@ -440,6 +450,10 @@ CELERY_BEAT_SCHEDULE = {
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
     # Cog's and Replicate's webhook states and Cog's uploads, once renders no longer need them.
     "sweep-provider-predictions": {"task": "media.provider_predictions_sweep", "schedule": 3600.0},
+    # Data rights: accounts past their deletion grace period, deleted cameos' files, exports' expired files.
+    "purge-deleted-accounts": {"task": "data_rights.accounts_purge", "schedule": 3600.0},
+    "purge-deleted-cameo-media": {"task": "data_rights.cameos_media_purge", "schedule": 3600.0},
+    "expire-data-exports": {"task": "data_rights.exports_expire", "schedule": 3600.0},
     # Messages waiting in each Celery queue, for /metrics (backend/core/metrics.py).
     "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0},
 }

@@ -14,6 +14,7 @@ from backend.creators import api as creators_api
 from backend.moderation import api as moderation_api
 from backend.rights import api as rights_api
 from backend.videos import api as videos_api
+from data_rights import api as data_rights_api
 from feeds import api as feeds_api
 from media import api as media_api
 from notifications import api as notifications_api
@@ -43,7 +44,11 @@ api_v1 = [
     ),
     path("auth/email", creators_api.EmailChangeView.as_view(), name="auth-email"),
     path("auth/email/confirm", creators_api.EmailChangeConfirmView.as_view(), name="auth-email-confirm"),
-    path("me", creators_api.MeView.as_view(), name="me"),
+    path("me", data_rights_api.MeView.as_view(), name="me"),
+    path("me/exports", data_rights_api.ExportListCreateView.as_view(), name="me-exports"),
+    path(
+        "me/exports/<int:export_id>/download", data_rights_api.ExportDownloadView.as_view(), name="me-export-download"
+    ),
     path("creators/<handle:handle>", creators_api.CreatorView.as_view(), name="creator"),
     path("creators/<handle:handle>/follow", creators_api.FollowView.as_view(), name="creator-follow"),
     path("creators/<handle:handle>/block", creators_api.BlockView.as_view(), name="creator-block"),

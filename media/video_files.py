@@ -176,3 +176,26 @@ def _remove_empty_folders(store: Storage, names: list[str]) -> None:
             except OSError:
                 break  # not empty, or already gone
             folder = posixpath.dirname(folder)
+
+
+def _folders_of(video: Video) -> set[str]:
+    """The folders a video's renditions live in (``videos/<render job>``), from the names it holds."""
+    names = [video.mp4, video.poster, video.hls, *video.thumbnails]
+    return {"/".join(name.split("/")[:2]) for name in names if name and name.count("/") >= 1}
+
+
+def video_files_erase(*, video_ids: list[int]) -> int:
+    """Erase every file of these videos from both stores, and the names from their rows (tombstones keep
+    no media); how many files went. Idempotent. For data that must go (data_rights), not for takedowns."""
+    erased = 0
+    for start in range(0, len(video_ids), SYNC_CHUNK):
+        with transaction.atomic():
+            videos = list(Video.objects.select_for_update().filter(id__in=video_ids[start : start + SYNC_CHUNK]))
+            for video in videos:
+                for folder in _folders_of(video):
+                    erased += storage.delete_under(storage.public(), folder)
+                    erased += storage.delete_under(storage.private(), folder)
+            Video.objects.filter(id__in=[video.id for video in videos]).update(
+                mp4="", hls="", poster="", thumbnails=[], media_public=False
+            )
+    return erased

@@ -243,3 +243,10 @@ def prompt_likeness_check(*, user: User, text: str, field: str = "prompt") -> No
 
 
 names.register_text_guard("protected_likenesses", prompt_likeness_check)
+
+
+def cameos_media_purge_due(*, deleted_before) -> QuerySet[Cameo]:
+    """Deleted cameos whose files are not purged yet, deleted before then (rows deleted before
+    ``deleted_at`` was recorded count from their last change)."""
+    deleted = Q(deleted_at__lt=deleted_before) | Q(deleted_at__isnull=True, updated_at__lt=deleted_before)
+    return Cameo.objects.filter(deleted, status=Cameo.Status.DELETED, media_purged_at__isnull=True).order_by("id")

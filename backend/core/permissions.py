@@ -38,6 +38,9 @@ ALLOWED_WHILE_SUSPENDED: dict[str, set[str]] = {
     "cameo-grant-revoke": {"POST"},
     "cameo-appearance": {"DELETE"},
     "creator-block": {"POST"},
+    # Leaving, and taking a copy of one's data, are rights a suspension does not suspend.
+    "me": {"DELETE"},
+    "me-exports": {"POST"},
     # Their own inbox: a suspended account still reads (and clears) the notice of its suspension.
     "notifications-read": {"POST"},
     "notification-read": {"POST"},

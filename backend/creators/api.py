@@ -216,7 +216,8 @@ class RegisterView(APIView):
 
 
 class TokenView(TokenObtainPairView):
-    """Email and password for a JWT pair."""
+    """Email and password for a JWT pair. Signing in while the account's deletion is pending (the grace
+    period) restores it first; an account inactive for any other reason stays refused."""
 
     throttle_scope = "auth"
     throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]

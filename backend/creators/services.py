@@ -496,18 +496,19 @@ def account_restore(*, user: User) -> User:
 
 
 def account_restorable(*, user: User) -> bool:
-    """Whether signing in may restore this account: deletion asked for, not purged yet."""
-    return user.deletion_requested_at is not None and user.purged_at is None
+    """Whether signing in may restore this account: deletion asked for less than ``ACCOUNT_PURGE_DAYS`` ago,
+    not purged yet."""
+    grace_started = timezone.now() - timedelta(days=settings.ACCOUNT_PURGE_DAYS)
+    requested = user.deletion_requested_at
+    return requested is not None and requested > grace_started and user.purged_at is None
 
 
 @transaction.atomic
-def account_personal_data_erase(*, user: User) -> list[str]:
-    """Purge: the row stays (tombstones and the ledger point at it) but says nothing about the person.
-
-    Returns the stored names the caller deletes (the avatar). Idempotent.
+def account_personal_data_erase(*, user: User) -> User:
+    """Purge: the row stays (tombstones and the ledger point at it) but says nothing about the person; the
+    caller erases the avatar's file. Idempotent.
     """
     user = User.objects.select_for_update().get(id=user.id)
-    names_to_delete = [user.avatar.name] if user.avatar else []
     user.email = f"deleted-{user.id}@deleted.invalid"
     user.handle = f"{PURGED_HANDLE_PREFIX}{user.id}"
     user.display_name = ""
@@ -518,4 +519,4 @@ def account_personal_data_erase(*, user: User) -> list[str]:
     user.set_unusable_password()
     user.purged_at = user.purged_at or timezone.now()
     user.save()
-    return names_to_delete
+    return user

@@ -495,3 +495,27 @@ def video_age_restrict(*, video, by, reason: str):
         audit_record(actor=by, action="video.age_restrict", target=video, reason=reason,
                      before={"safe_for_teens": True}, after={"safe_for_teens": False})  # fmt: skip
     return video
+
+
+# --- Erasure (an account purged: data_rights) ------------------------------------
+
+
+def videos_of_owner_erase(*, owner: User) -> list[int]:
+    """Every video of a purged account comes down by its owner's hand (so others' remixes of its public posts
+    stay up, under its tombstone) and loses its prompt and caption; returns their ids for their files to go."""
+    video_ids = list(Video.objects.filter(owner_id=owner.id).order_by("id").values_list("id", flat=True))
+    for video in Video.objects.filter(id__in=video_ids).exclude(status=Video.Status.REMOVED).order_by("id"):
+        video_remove(video=video, by=owner, reason="account deleted by its owner")
+    with transaction.atomic():
+        Video.objects.filter(id__in=video_ids).update(prompt="", caption="", prompt_hidden=True)
+        VideoHashtag.objects.filter(video_id__in=video_ids).delete()
+    return video_ids
+
+
+@transaction.atomic
+def comments_of_author_delete(*, author_id: int) -> int:
+    """A purged account's comments go, counted off their videos; how many."""
+    deleted = 0
+    for comment in Comment.objects.filter(author_id=author_id).order_by("id"):
+        deleted += _comment_delete_counted(comment)
+    return deleted

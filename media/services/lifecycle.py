@@ -178,3 +178,15 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
                             "finished_at", "original"])  # fmt: skip
     outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
     return job
+
+
+def render_jobs_erase(*, requester_id: int) -> int:
+    """A purged account's render jobs keep their state (quotas, audit) but nothing of what was asked: prompts,
+    directions and stored files (originals, reference images) go; how many files went. Idempotent."""
+    erased = 0
+    for job_id in RenderJob.objects.filter(requester_id=requester_id).values_list("id", flat=True):
+        erased += storage.delete_under(storage.private(), f"renders/{job_id}")
+    RenderJob.objects.filter(requester_id=requester_id).update(
+        prompt="", directions=[], original="", reference_image="", error_message=""
+    )
+    return erased

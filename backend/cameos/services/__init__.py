@@ -17,6 +17,7 @@ served.)
 """
 
 from backend.cameos.services.appearances import appearance_record, appearance_remove
+from backend.cameos.services.files import cameo_media_purge
 from backend.cameos.services.grants import (
     grant_approve,
     grant_deny,
@@ -45,6 +46,7 @@ __all__ = [
     "appearance_remove",
     "cameo_create",
     "cameo_delete",
+    "cameo_media_purge",
     "cameo_restore",
     "cameo_suspend",
     "cameo_update",

@@ -86,3 +86,17 @@ def removing_stored_on_failure() -> Iterator[list[str]]:
     except BaseException:
         delete_private_now(stored)
         raise
+
+
+def cameo_media_purge(*, cameo_id: int) -> int:
+    """Erase every file stored under a deleted cameo's prefix (references, voice, verification clips,
+    whatever a failed delete or a late upload left) and record it; how many files went. Idempotent."""
+    with transaction.atomic():
+        cameo = Cameo.objects.select_for_update().get(id=cameo_id)
+        if cameo.status != Cameo.Status.DELETED:
+            raise ValueError(f"cameo {cameo_id} is not deleted")
+        erased = storage.delete_under(storage.private(), f"cameos/{cameo.id}")
+        if cameo.media_purged_at is None:
+            cameo.media_purged_at = timezone.now()
+            cameo.save(update_fields=["media_purged_at"])
+    return erased
