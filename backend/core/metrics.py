@@ -14,7 +14,6 @@ import os
 from celery import current_app, shared_task
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from kombu.exceptions import ChannelError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -94,14 +93,11 @@ NOTIFICATION_DELIVERIES = Counter(
 def queue_depths_record() -> None:
     """Read each Celery queue's length on the broker into ``QUEUE_DEPTH`` (beat, every 30 s)."""
     with current_app.connection_for_read() as connection:
-        channel = connection.default_channel
+        # kombu's client adds the broker's key prefix. No task sets a priority, so every message
+        # waits on the queue's own list (kombu keeps one list per priority).
+        client = connection.default_channel.client
         for queue in current_app.conf.task_queues:
-            try:
-                # Passive: nothing is created; kombu adds up the queue's priority lists and key prefix.
-                depth = channel.queue_declare(queue=queue.name, passive=True).message_count
-            except ChannelError:  # an empty queue has no key on Redis
-                depth = 0
-            QUEUE_DEPTH.labels(queue=queue.name).set(depth)
+            QUEUE_DEPTH.labels(queue=queue.name).set(client.llen(queue.name))
 
 
 def _registry() -> CollectorRegistry:
