@@ -157,6 +157,7 @@ def email_verification_resend(*, user: User) -> None:
         _email_verification_mail(user)
 
 
+@transaction.atomic
 def email_verified_set(*, user: User) -> User:
     """Mark the address verified: the owner proved it (a link followed) or an operator vouches for it."""
     if user.email_verified_at is None:

@@ -61,9 +61,8 @@ def test_sign_up_mails_a_link_that_verifies_the_address_once(api_client, client_
 def test_bad_and_expired_verification_tokens_change_nothing(api_client, smtp_inbox, settings):
     _register(api_client)
     token = smtp_inbox.deliver()[0].link_param("token")
-    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "not-a-token", ""):
-        response = api_client.post("/api/v1/auth/verify-email", {"token": bad})
-        assert response.status_code == 400 and response.json()["error"]["code"] in ("token_invalid", "invalid")
+    for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "not-a-token", token + "x"):
+        assert _error(api_client.post("/api/v1/auth/verify-email", {"token": bad}), 400) == "token_invalid"
     settings.EMAIL_VERIFY_MAX_AGE_S = -1
     assert _error(api_client.post("/api/v1/auth/verify-email", {"token": token}), 400) == "token_expired"
     assert User.objects.get(email="new@example.com").email_verified_at is None
