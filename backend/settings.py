@@ -52,6 +52,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = _development_secret_key(VAR_DIR)
+# Previous keys, still accepted while signed links and sessions made with them expire (docs/operations.md,
+# "Rotating keys"); JWTs are the exception: simplejwt checks the current key only.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
