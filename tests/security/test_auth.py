@@ -87,7 +87,7 @@ def test_token_refresh_meets_the_address_limit(api_client, auth_rates):
 
 
 @pytest.mark.django_db
-def test_registration_probe_cannot_tell_a_taken_email_from_a_free_one(api_client, client_for):
+def test_registration_probe_cannot_tell_a_taken_email_from_a_free_one(api_client, client_for, smtp_inbox):
     victim = UserFactory(email="victim@example.com")
 
     def probe(email: str, handle: str):
@@ -112,6 +112,10 @@ def test_registration_probe_cannot_tell_a_taken_email_from_a_free_one(api_client
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {taken['tokens']['access']}")
     assert api_client.get("/api/v1/me").status_code == 401
     assert victim.handle != "probe1"
+    # Each answer queued one mail: the victim is told of the attempt, the new address gets its link.
+    [told, welcomed] = smtp_inbox.deliver()
+    assert told.to == ["victim@example.com"] and "verify" not in told.text
+    assert welcomed.to == ["nobody@example.com"] and "verify-email?token=" in welcomed.link
     # A taken handle still says so: handles are public.
     status, body = probe("fresh@example.com", victim.handle)
     assert status == 400
