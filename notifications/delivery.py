@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -118,8 +119,8 @@ _GROUPED_ONE = {
 class PushRetry(PushTransientError):
     """Devices that failed transiently (``device_ids``): the task tries them again with the push of ``pushed_at``."""
 
-    def __init__(self, *, device_ids: list[int], pushed_at: str, cause: PushTransientError, retry_after: float | None):
-        super().__init__(str(cause), code=cause.code, retry_after=retry_after)
+    def __init__(self, *, device_ids: list[int], pushed_at: str, cause: PushTransientError):
+        super().__init__(str(cause), code=cause.code, retry_after=cause.retry_after)
         self.device_ids = device_ids
         self.pushed_at = pushed_at
 
@@ -140,8 +141,14 @@ def push_send(*, notification_id: int, device_ids: list[int] | None = None, push
     claim = _claim(notification_id=notification_id, device_ids=device_ids, pushed_at=pushed_at)
     if claim is None or not claim.devices:
         return 0
-    provider = get_provider()
     notification, sent, retry, transient = claim.notification, 0, [], None
+    try:
+        provider = get_provider()
+    except PushConfigurationError as error:  # FCM chosen without its project or key: nothing can be sent
+        logger.error("push of notification %s not delivered: %s", notification.id, error)
+        for device in claim.devices:
+            _failure(notification, device, settings.PUSH_PROVIDER, error, permanent=True)
+        return 0
     for locale, devices in _by_locale(claim.devices).items():
         with translation.override(locale):
             message = push_message(notification, actor=claim.actor)
@@ -161,8 +168,7 @@ def push_send(*, notification_id: int, device_ids: list[int] | None = None, push
                 log("push of notification %s not delivered: %s", notification.id, error)
                 _failure(notification, device, provider.name, error, permanent=True)
     if retry:
-        raise PushRetry(device_ids=retry, pushed_at=notification.pushed_at.isoformat(), cause=transient,
-                        retry_after=transient.retry_after)  # fmt: skip
+        raise PushRetry(device_ids=retry, pushed_at=notification.pushed_at.isoformat(), cause=transient)
     return sent
 
 

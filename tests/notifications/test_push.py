@@ -222,3 +222,16 @@ class TestFailures:
             assert delivery.push_send(notification_id=grant_requested(owner, UserFactory()).id) == 1
         assert "asks to use your cameo" in caplog.text
         assert phone.token not in caplog.text and phone.token[-6:] in caplog.text
+
+    def test_fcm_without_its_settings_records_every_device_and_keeps_them(self, settings):
+        settings.PUSH_PROVIDER = "fcm"
+        settings.PUSH_PROVIDER_OPTIONS = {"fcm": {"project_id": "", "credentials_file": ""}}
+        owner = UserFactory()
+        phone = device(owner)
+
+        assert delivery.push_send(notification_id=grant_requested(owner, UserFactory()).id) == 0
+
+        [failure] = PushFailure.objects.all()
+        assert (failure.code, failure.permanent) == ("fcm_not_configured", True)
+        assert failure.device_token_tail == phone.token[-8:]
+        assert Device.objects.filter(id=phone.id).exists()
