@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from celery import signals
 from django.conf import settings
 
-from backend.core.redaction import redact_text
+from backend.core.redaction import redact_text, scrub
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # The Celery message header that carries it.
@@ -76,8 +76,9 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact_text("".join(traceback.format_exception(*record.exc_info)).rstrip())
             record.exc_info = None
         for name, value in vars(record).items():
-            if isinstance(value, str) and name not in _RECORD_FIELDS_KEPT:
-                setattr(record, name, redact_text(value))
+            # Strings, and the dicts records carry (Celery's task lines put a task's kwargs in ``data``).
+            if isinstance(value, (str, dict)) and name not in _RECORD_FIELDS_KEPT:
+                setattr(record, name, scrub(value))
         return True
 
 
