@@ -69,6 +69,7 @@ class ProfileUpdateInput(serializers.Serializer):
     handle = serializers.CharField(max_length=30, required=False, validators=[handle_validator])
     birth_date = serializers.DateField(required=False)
     avatar = serializers.ImageField(required=False, allow_null=True)
+    language = serializers.ChoiceField(choices=[code for code, _ in settings.LANGUAGES], required=False)
 
 
 def _avatar_url(user: User) -> str | None:
@@ -126,6 +127,7 @@ class MeOutput(serializers.ModelSerializer):
             "id",
             "email",
             "email_verified",
+            "language",
             "handle",
             "display_name",
             "bio",

@@ -311,8 +311,9 @@ def profile_update(
     handle: str | None = None,
     birth_date: date | None = None,
     avatar=_UNSET,
+    language: str | None = None,
 ) -> User:
-    """Update own profile. ``avatar=None`` removes the avatar; the tier is billing's."""
+    """Update own profile. ``avatar=None`` removes the avatar; the tier is billing's. ``language``: of mails."""
     names.text_guard(user=user, fields={"handle": handle, "display_name": display_name, "bio": bio})
     user = User.objects.select_for_update().get(id=user.id)
     changed: list[str] = []
@@ -322,6 +323,9 @@ def profile_update(
     if bio is not None:
         user.bio = bio
         changed.append("bio")
+    if language is not None:
+        user.language = language
+        changed.append("language")
     if handle is not None and handle != user.handle:
         _check_handle_free(handle, exclude_user_id=user.id)
         user.handle = handle

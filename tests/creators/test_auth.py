@@ -87,6 +87,16 @@ def test_mails_are_written_in_the_language_of_the_sign_up(api_client, smtp_inbox
     assert '<html lang="fr">' in mail.html
 
 
+def test_the_language_of_mails_can_be_changed_on_the_profile(client_for, smtp_inbox):
+    user = UserFactory(email_verified_at=None)
+    client = client_for(user)
+    assert client.patch("/api/v1/me", {"language": "xx"}).status_code == 400
+    assert client.patch("/api/v1/me", {"language": "de"}).json()["language"] == "de"
+    client.post("/api/v1/auth/verify-email/resend")
+    [mail] = smtp_inbox.deliver()
+    assert '<html lang="de">' in mail.html
+
+
 def test_resend_mails_a_new_link_only_while_unverified(client_for, smtp_inbox):
     unverified = UserFactory(email_verified_at=None)
     assert client_for(unverified).post("/api/v1/auth/verify-email/resend").status_code == 202
