@@ -166,6 +166,26 @@ S3_PUBLIC_BUCKET = env("S3_PUBLIC_BUCKET", default=S3_BUCKET)
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=3600)
+# Where clients reach this server: media it serves itself (the local disk) gets absolute URLs under it.
+SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
+# Where clients read public media (published videos, posters, thumbnails, avatars): a CDN in front of the
+# public bucket, or the bucket itself (http://<LAN IP>:9000/remix-public under compose). Those URLs are
+# plain and stable, never signed, so CDNs and the apps cache them; without it, the S3 endpoint's bucket
+# URL (or SITE_URL's /media/public/ on the local disk). Private media always gets signed, expiring links.
+MEDIA_PUBLIC_BASE_URL = env("MEDIA_PUBLIC_BASE_URL", default="").rstrip("/")
+MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=24 * 3600)
+
+
+def s3_public_url_options(base_url: str, *, cache_seconds: int) -> dict:
+    """django-storages options of the public bucket: unsigned URLs (under ``base_url`` when set, as
+    ``custom_domain`` takes it: host and path, the scheme apart) and a Cache-Control on every object.
+    Objects are readable by anyone through the bucket policy (README, "Media delivery"), not per-object ACLs."""
+    options = {"querystring_auth": False, "object_parameters": {"CacheControl": f"public, max-age={cache_seconds}"}}
+    if base_url:
+        scheme, _, rest = base_url.partition("://")
+        options |= {"custom_domain": rest, "url_protocol": f"{scheme}:"}
+    return options
+
 
 if S3_BUCKET:
     _s3_options = {
@@ -184,7 +204,12 @@ if S3_BUCKET:
     }
     _public_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3_options, "bucket_name": S3_PUBLIC_BUCKET, "location": "public"},
+        "OPTIONS": {
+            **_s3_options,
+            **s3_public_url_options(MEDIA_PUBLIC_BASE_URL, cache_seconds=MEDIA_PUBLIC_CACHE_SECONDS),
+            "bucket_name": S3_PUBLIC_BUCKET,
+            "location": "public",
+        },
     }
 else:
     _private_storage = {
@@ -193,7 +218,10 @@ else:
     }
     _public_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT / "public", "base_url": f"{MEDIA_URL}public/"},
+        "OPTIONS": {
+            "location": MEDIA_ROOT / "public",
+            "base_url": f"{MEDIA_PUBLIC_BASE_URL or SITE_URL + MEDIA_URL + 'public'}/",
+        },
     }
 
 STORAGES = {

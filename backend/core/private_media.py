@@ -2,7 +2,11 @@
 
 On S3 the storage itself signs URLs (``querystring_auth``). On the local disk
 we sign the object's name with a timestamp and serve it through
-``private_media_view``, which refuses a bad or expired signature with a 404.
+``private_media_view`` (under ``SITE_URL``: the API hands out absolute URLs), which
+refuses a bad or expired signature with a 404.
+
+Public media is never signed: the public store's URLs are plain and stable (settings,
+``MEDIA_PUBLIC_BASE_URL``), so CDNs and the apps cache them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ def private_media_url(name: str) -> str:
     if settings.S3_BUCKET:
         return store.url(name)
     token = signing.dumps(name, salt=_SALT, compress=True)
-    return reverse("private-media", kwargs={"token": token})
+    return settings.SITE_URL + reverse("private-media", kwargs={"token": token})
 
 
 def media_file_url(name: str, *, public: bool) -> str | None:

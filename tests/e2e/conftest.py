@@ -1,6 +1,9 @@
+import json
+
 import boto3
 import pytest
 
+from backend.settings import s3_public_url_options
 from tests.fake_providers import fake_veo_as_provider
 from tests.media_files import make_clip
 from tests.workers import MotoServer, WorkerProcess
@@ -24,6 +27,13 @@ def moto_server(tmp_path_factory):
     server.stop()
 
 
+def public_read_policy(bucket: str) -> dict:
+    """The bucket policy of the README's "Media delivery": GetObject for anyone, under public/ only."""
+    resource = f"arn:aws:s3:::{bucket}/public/*"
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": resource}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def _s3_storage(bucket: str, endpoint: str, location: str) -> dict:
     """The same configuration backend/settings.py builds from the S3_* variables."""
     return {
@@ -35,8 +45,9 @@ def _s3_storage(bucket: str, endpoint: str, location: str) -> dict:
             "access_key": S3_ENV["S3_ACCESS_KEY_ID"],
             "secret_key": S3_ENV["S3_SECRET_ACCESS_KEY"],
             "region_name": S3_ENV["S3_REGION"],
-            "querystring_auth": True,
             "file_overwrite": False,
+            # Public renditions at plain, unsigned URLs; private media signed.
+            **({"querystring_auth": True} if location == "private" else s3_public_url_options("", cache_seconds=60)),
         },
     }
 
@@ -53,6 +64,8 @@ def s3(moto_server, settings):
     )
     for bucket in (S3_ENV["S3_BUCKET"], S3_ENV["S3_PUBLIC_BUCKET"]):
         client.create_bucket(Bucket=bucket)
+        # As the README says to set up a bucket: anyone may read what is under public/, nothing else.
+        client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read_policy(bucket)))
     settings.STORAGES = {
         **settings.STORAGES,
         "default": _s3_storage(S3_ENV["S3_BUCKET"], moto_server.endpoint, "private"),

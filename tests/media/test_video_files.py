@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import Client
@@ -93,6 +94,8 @@ def assert_files_in(video: Video, store: str) -> None:
 
 def fetch(url: str) -> tuple[int, bytes, str]:
     """GET a media URL the way a client would: through Django on the local disk, from S3 otherwise."""
+    if url.startswith(settings.SITE_URL + "/"):
+        url = url.removeprefix(settings.SITE_URL)
     if url.startswith("http"):
         response = requests.get(url, timeout=10)
         return response.status_code, response.content, response.headers.get("Content-Type", "")
@@ -226,7 +229,8 @@ def test_the_api_hands_out_signed_links_while_the_files_are_private(client_for, 
 
     draft = owner.get(f"/api/v1/videos/{video.id}").json()
     assert draft["hls_url"] is None  # a playlist's segments cannot ride on a signed link
-    assert draft["mp4_url"].startswith("/media/private/") and draft["poster_url"].startswith("/media/private/")
+    private_link = f"{settings.SITE_URL}/media/private/"
+    assert draft["mp4_url"].startswith(private_link) and draft["poster_url"].startswith(private_link)
     status, _, content_type = fetch(draft["poster_url"])
     assert (status, content_type) == (200, "image/jpeg")
 
@@ -254,8 +258,9 @@ def test_feed_cards_point_at_the_store_that_holds_the_files(django_capture_on_co
 
 def test_media_file_url():
     assert media_file_url("", public=True) is None and media_file_url("", public=False) is None
-    assert media_file_url("videos/x/video.mp4", public=True) == "/media/public/videos/x/video.mp4"
-    assert media_file_url("videos/x/video.mp4", public=False).startswith("/media/private/")
+    # Absolute, as the API hands them out: under SITE_URL on the local disk.
+    assert media_file_url("videos/x/video.mp4", public=True) == f"{settings.SITE_URL}/media/public/videos/x/video.mp4"
+    assert media_file_url("videos/x/video.mp4", public=False).startswith(f"{settings.SITE_URL}/media/private/")
 
 
 def test_a_failed_move_never_fails_the_change_and_is_retried(monkeypatch, django_capture_on_commit_callbacks):
