@@ -17,7 +17,8 @@ enum, https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode). They ma
 - ``QUOTA_EXCEEDED`` (429), ``UNAVAILABLE`` (503), ``INTERNAL`` (500): retry later, honouring
   ``Retry-After``, with exponential backoff → ``PushTransientError``.
 - ``SENDER_ID_MISMATCH`` (403), ``THIRD_PARTY_AUTH_ERROR`` (401, the APNs certificate or web push key), and
-  any other 401/403 (our service account): configuration → ``PushConfigurationError``. A sender-id
+  any other 401/403 (our service account): configuration → ``PushConfigurationError``; an access token FCM
+  refused is dropped, so the next send asks for a new one. A sender-id
   mismatch names one token, but a project configured with the wrong credentials would see it for every
   token, and pruning every device on that is not a risk worth taking: the devices are kept.
 """
@@ -73,6 +74,8 @@ class FcmProvider:
                 response = client.post(self.url, json=self.body(device_token, message), headers=headers)
             except (httpx.TimeoutException, httpx.TransportError) as error:
                 raise PushTransientError(f"FCM did not answer: {error}", code="fcm_unreachable") from error
+        if response.status_code == 401:  # FCM did not take our access token: the next send asks for a new one
+            self._service_account().token = None
         if not response.is_success:
             raise _error(response)
 

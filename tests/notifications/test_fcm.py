@@ -126,3 +126,16 @@ def test_fcm_out_of_reach_is_transient(fcm):
     provider.url = f"http://127.0.0.1:{free_port()}/v1/projects/{PROJECT}/messages:send"
     with pytest.raises(PushTransientError):
         provider.send(fcm_token(), MESSAGE)
+
+
+def test_an_access_token_fcm_refuses_is_configuration_and_replaced_on_the_next_send(fcm):
+    token = fcm_token()
+    get_provider().send(token, MESSAGE)
+    fcm.tokens_issued.clear()  # FCM no longer takes the token it issued (revoked)
+
+    with pytest.raises(PushConfigurationError) as error:
+        get_provider().send(token, MESSAGE)
+    assert error.value.code == "UNAUTHENTICATED"
+    get_provider().send(token, MESSAGE)
+
+    assert len(fcm.delivered_to(token)) == 2 and len(fcm.tokens_issued) == 1
