@@ -110,12 +110,19 @@ def _export_ready_tell(export: DataExport) -> None:
             "expires_at": export.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
             "days": settings.DATA_EXPORT_LINK_DAYS,
         },
-        language=getattr(user, "language", ""),
+        language=user.language,
     )
 
 
+# An export still queued or running after this lost its worker and its message: it no longer blocks a new one.
+EXPORT_STALLED_AFTER = timedelta(hours=6)
+
+
 def exports_expire() -> int:
-    """Delete the files of exports whose link ran out; how many. Idempotent."""
+    """Delete the files of exports whose link ran out; how many. Exports stalled in progress fail. Idempotent."""
+    DataExport.objects.filter(
+        status__in=DataExport.IN_PROGRESS, created_at__lt=timezone.now() - EXPORT_STALLED_AFTER
+    ).update(status=DataExport.Status.FAILED, error="stalled", finished_at=timezone.now())
     expired = 0
     for export_id in selectors.exports_expired().values_list("id", flat=True):
         with transaction.atomic():

@@ -520,6 +520,7 @@ def account_personal_data_erase(*, user: User) -> User:
     user.bio = ""
     user.avatar = ""
     user.birth_date = None
+    user.language = ""
     user.is_active = False
     user.set_unusable_password()
     user.purged_at = user.purged_at or timezone.now()

@@ -180,3 +180,13 @@ def test_building_twice_writes_one_archive_and_one_mail(person, smtp_inbox):
     assert storage.names_under(storage.private(), f"exports/{person['user'].id}") == [
         DataExport.objects.get(id=export.id).file_name
     ]
+
+
+def test_an_export_whose_worker_and_message_were_lost_stops_blocking_new_ones(client_for, person):
+    client = client_for(person["user"])
+    stalled = client.post(EXPORTS).json()["id"]
+    DataExport.objects.filter(id=stalled).update(created_at=timezone.now() - timedelta(hours=7))
+    assert client.post(EXPORTS).status_code == 409
+    tasks.exports_expire()
+    assert DataExport.objects.get(id=stalled).status == "failed"
+    assert client.post(EXPORTS).status_code == 202
