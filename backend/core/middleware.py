@@ -1,8 +1,8 @@
 """Every request: its id, one access log line, and its latency in /metrics.
 
 The access line replaces gunicorn's (whose format cannot redact a query string): method, path with
-secret parameters redacted (Cog's ``?token=``, presigned ``X-Amz-*``, OAuth ``code``), status,
-latency, user id and request id.
+secret parameters redacted (Cog's ``?token=`` and upload token, signed media links, presigned
+``X-Amz-*``, OAuth ``code``), status, latency, user id and request id.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.utils.functional import empty
 
 from backend.core import metrics
 from backend.core.logs import REQUEST_ID_HEADER, request_id_accept, request_id_bound
-from backend.core.redaction import redact_query
+from backend.core.redaction import REDACTED, redact_query, secret_key
 
 access_logger = logging.getLogger("remix.access")
 # Labels stay few whatever a client sends.
@@ -40,8 +40,7 @@ class RequestObservationMiddleware:
                 method=request.method if request.method in _METHODS else "other",
                 status=f"{response.status_code // 100}xx",
             ).observe(seconds)
-            query = redact_query(request.META.get("QUERY_STRING", ""))
-            path = f"{request.path}?{query}" if query else request.path
+            path = _logged_path(request)
             access_logger.info(
                 "%s %s %s %.1fms",
                 request.method,
@@ -58,6 +57,18 @@ class RequestObservationMiddleware:
                 },
             )
         return response
+
+
+def _logged_path(request: HttpRequest) -> str:
+    """The path with secret URL parameters (``uploads/cog/<token>/…``, ``media/private/<token>``) and
+    secret query parameters redacted."""
+    path = request.path
+    if request.resolver_match is not None:
+        for name, value in request.resolver_match.kwargs.items():
+            if secret_key(name) and isinstance(value, str) and value:
+                path = path.replace(value, REDACTED)
+    query = redact_query(request.META.get("QUERY_STRING", ""))
+    return f"{path}?{query}" if query else path
 
 
 def _user_id(request: HttpRequest) -> int | None:

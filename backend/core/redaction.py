@@ -46,7 +46,8 @@ def redact_query(query: str) -> str:
     return urlencode([(key, REDACTED if _QUERY_SECRET_KEY.match(key) else value) for key, value in pairs], safe="[]")
 
 
-def _secret_key(key: object) -> bool:
+def secret_key(key: object) -> bool:
+    """Whether values under this name (a dict key, a header, a URL parameter) are secret."""
     return isinstance(key, str) and _SECRET_KEY.match(key) is not None
 
 

@@ -79,6 +79,14 @@ def test_one_access_line_per_request_with_route_status_latency_user_and_no_secre
         assert secret not in output
 
 
+def test_tokens_in_the_path_are_redacted_in_the_access_line(api_client, log_lines):
+    api_client.get("/media/private/signed-link-secret")
+    api_client.put("/api/v1/uploads/cog/upload-token-secret/out.mp4", b"", content_type="video/mp4")
+
+    paths = [line["path"] for line in log_lines() if line["logger"] == "remix.access"]
+    assert paths == ["/media/private/[redacted]", "/api/v1/uploads/cog/[redacted]/out.mp4"]
+
+
 def test_tokens_passwords_and_emails_never_reach_the_log(api_client, log_lines):
     UserFactory(email="maya@example.com")
     api_client.post(
