@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from backend.core import metrics
 from backend.creators.models import Block, User
 from notifications import selectors
 from notifications.models import Channel, Device, Kind, Notification, PushFailure
@@ -153,20 +154,25 @@ def push_send(*, notification_id: int, device_ids: list[int] | None = None, push
         with translation.override(locale):
             message = push_message(notification, actor=claim.actor)
         for device in devices:
+            outcome = "delivered"
             try:
                 provider.send(device.token, message)
                 sent += 1
             except PushTokenDead as error:
+                outcome = "token_dead"
                 Device.objects.filter(id=device.id, token=device.token).delete()
                 _failure(notification, device, provider.name, error, permanent=True)
             except PushTransientError as error:
+                outcome = "retry"
                 retry.append(device.id)
                 if transient is None or (error.retry_after or 0) > (transient.retry_after or 0):
                     transient = error  # the longest wait asked for counts
             except PushRejected as error:
+                outcome = "rejected"
                 log = logger.error if isinstance(error, PushConfigurationError) else logger.warning
                 log("push of notification %s not delivered: %s", notification.id, error)
                 _failure(notification, device, provider.name, error, permanent=True)
+            metrics.NOTIFICATION_DELIVERIES.labels(provider=provider.name, outcome=outcome).inc()
     if retry:
         raise PushRetry(device_ids=retry, pushed_at=notification.pushed_at.isoformat(), cause=transient)
     return sent

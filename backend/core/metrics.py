@@ -79,10 +79,10 @@ CONSENT_WITHDRAWALS = Counter(
     ["reason"],
 )
 
-# notifications/delivery.py: one per push attempt's outcome.
+# notifications/delivery.py ``push_send``: one per device and attempt.
 NOTIFICATION_DELIVERIES = Counter(
     "remix_notification_deliveries",
-    "Push notifications handed to the push provider, by provider and outcome.",
+    "Pushes sent to a device, by provider and outcome: delivered, retry (transient), token_dead, rejected.",
     ["provider", "outcome"],
 )
 

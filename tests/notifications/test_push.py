@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from notifications import delivery, services, tasks
 from notifications.models import Channel, Device, Kind, Notification, PushFailure
@@ -186,6 +187,25 @@ class TestFailures:
 
         assert len(fcm.delivered_to(busy.token)) == len(fcm.delivered_to(fine.token)) == 1
         assert Device.objects.filter(id=busy.id).exists()  # kept: a transient error is no dead token
+
+    def test_every_device_s_outcome_is_counted_for_metrics(self, fcm):
+        def deliveries(outcome: str) -> float:
+            labels = {"provider": "fcm", "outcome": outcome}
+            return REGISTRY.get_sample_value("remix_notification_deliveries_total", labels) or 0.0
+
+        before = {outcome: deliveries(outcome) for outcome in ("delivered", "retry", "token_dead")}
+        owner = UserFactory()
+        dead, busy, _fine = device(owner), device(owner), device(owner)
+        fcm.outcomes[dead.token], fcm.outcomes[busy.token] = ["unregistered"], ["quota"]
+
+        with pytest.raises(delivery.PushRetry):
+            delivery.push_send(notification_id=grant_requested(owner, UserFactory()).id)
+
+        assert {outcome: deliveries(outcome) - count for outcome, count in before.items()} == {
+            "delivered": 1,
+            "retry": 1,
+            "token_dead": 1,
+        }
 
     def test_a_retry_after_a_newer_push_sends_nothing(self, fcm):
         owner, maya = UserFactory(), UserFactory()
