@@ -476,6 +476,8 @@ def account_deletion_request(*, user: User, password: str) -> User:
     user.deletion_requested_at = timezone.now()
     user.save(update_fields=["is_active", "deletion_requested_at"])
     _refresh_tokens_blacklist(user)
+    purge_on = user.deletion_requested_at + timedelta(days=settings.ACCOUNT_PURGE_DAYS)
+    _mail(user, "account_deletion", days=settings.ACCOUNT_PURGE_DAYS, purge_on=f"{purge_on:%Y-%m-%d}")
     audit_record(actor=user, action="account.deletion_request", target=user,
                  after={"deletion_requested_at": user.deletion_requested_at.isoformat()})  # fmt: skip
     events.account_deactivated.send(sender=None, user_id=user.id)

@@ -13,6 +13,8 @@ def no_workers(monkeypatch):
     monkeypatch.setattr("feeds.tasks.feed_refill.delay", lambda **kwargs: None)
     monkeypatch.setattr("feeds.tasks.video_fanout.delay", lambda **kwargs: None)
     monkeypatch.setattr("media.tasks.render_job_execute.delay", lambda **kwargs: None)
+    # Outbox messages stay in the table for the test to run (mail: ``smtp_inbox.deliver()``).
+    monkeypatch.setattr("backend.core.outbox._send_now", lambda message_id: None)
 
 
 def stored(store, name: str, content: bytes = b"data") -> str:

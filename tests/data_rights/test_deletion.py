@@ -68,7 +68,9 @@ def test_a_wrong_or_missing_password_is_refused_and_nothing_changes(client_for, 
     assert user.is_active and user.deletion_requested_at is None
 
 
-def test_deleting_the_account_takes_it_off_every_surface_at_once(client_for, world, django_capture_on_commit_callbacks):
+def test_deleting_the_account_takes_it_off_every_surface_at_once(
+    client_for, world, django_capture_on_commit_callbacks, smtp_inbox
+):
     viewer, other, leaving = client_for(world["viewer"]), client_for(world["other"]), client_for(world["leaving"])
     feed_services.feed_build(user=world["viewer"])
     every = {world["own_post"].id, world["with_likeness"].id, world["unrelated"].id}
@@ -98,6 +100,10 @@ def test_deleting_the_account_takes_it_off_every_surface_at_once(client_for, wor
     # Signed out everywhere: the access token it had no longer works.
     assert leaving.get(ME).status_code == 401
     assert AuditLogEntry.objects.filter(action="account.deletion_request", target_id=str(user.id)).exists()
+    # The owner is told when it will be erased, and how to change their mind.
+    (mail,) = smtp_inbox.deliver()
+    purge_on = user.deletion_requested_at + timedelta(days=30)
+    assert mail.to == [user.email] and f"{purge_on:%Y-%m-%d}" in mail.text and "Sign in before then" in mail.text
 
 
 def test_a_suspended_account_may_still_ask(client_for, user):
