@@ -7,7 +7,6 @@ import uuid
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -447,18 +446,6 @@ class PasswordInvalid(DomainError):
     default_detail = "The password is not right."
 
 
-def _refresh_tokens_blacklist(user: User) -> None:
-    """Every refresh token of the user stops working (when simplejwt's blacklist app is installed)."""
-    if not django_apps.is_installed("rest_framework_simplejwt.token_blacklist"):
-        return
-    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-
-    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
-    BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
-    )
-
-
 @transaction.atomic
 def account_deletion_request(*, user: User, password: str) -> User:
     """The owner asks for their account to be deleted: it is inactive at once, signed out everywhere,
@@ -475,7 +462,7 @@ def account_deletion_request(*, user: User, password: str) -> User:
     user.is_active = False
     user.deletion_requested_at = timezone.now()
     user.save(update_fields=["is_active", "deletion_requested_at"])
-    _refresh_tokens_blacklist(user)
+    refresh_tokens_blacklist(user=user)
     purge_on = user.deletion_requested_at + timedelta(days=settings.ACCOUNT_PURGE_DAYS)
     _mail(user, "account_deletion", days=settings.ACCOUNT_PURGE_DAYS, purge_on=f"{purge_on:%Y-%m-%d}")
     audit_record(actor=user, action="account.deletion_request", target=user,
