@@ -292,6 +292,12 @@ CAMEO_CLIP_MAX_SIDE_PX = env.int("CAMEO_CLIP_MAX_SIDE_PX", default=3840)
 CAMEO_IMAGE_MAX_BYTES = env.int("CAMEO_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 CAMEO_VOICE_MIN_S = 3
 CAMEO_VOICE_MAX_S = env.int("CAMEO_VOICE_MAX_S", default=60)
+# Direct uploads (POST /api/v1/uploads, backend/cameos/services/direct_uploads.py): how long a form or part
+# URL stays valid; above DIRECT_UPLOAD_MULTIPART_BYTES, an S3 multipart upload in parts of PART_BYTES
+# (S3 takes parts of 5 MB at least, the last one excepted), so a phone resends a failed part, not the file.
+DIRECT_UPLOAD_EXPIRY_S = env.int("DIRECT_UPLOAD_EXPIRY_S", default=3600)
+DIRECT_UPLOAD_MULTIPART_BYTES = env.int("DIRECT_UPLOAD_MULTIPART_BYTES", default=20 * 1024 * 1024)
+DIRECT_UPLOAD_PART_BYTES = env.int("DIRECT_UPLOAD_PART_BYTES", default=8 * 1024 * 1024)
 
 # Data rights (data_rights/): an account whose owner asked for its deletion is inactive at once and purged
 # (personal data and every stored file) this many days later, unless they sign in before; a deleted cameo's
@@ -375,6 +381,7 @@ REST_FRAMEWORK = {
         "comments": env("THROTTLE_COMMENTS", default="20/min"),
         "reports": env("THROTTLE_REPORTS", default="30/hour"),
         "grant_requests": env("THROTTLE_GRANT_REQUESTS", default="30/hour"),
+        "uploads": env("THROTTLE_UPLOADS", default="60/hour"),  # direct upload forms asked for
         "feed_events": env("THROTTLE_FEED_EVENTS", default="120/min"),  # batches per user (feeds/api.py)
     },
     # Throttles key on the client address: REMOTE_ADDR unless the operator declares how many
@@ -443,6 +450,7 @@ CELERY_TASK_ROUTES = {
     "media.render_job_postprocess": {"queue": "media"},
     "media.render_*": {"queue": "renders"},
     "media.*": {"queue": "media"},
+    "cameos.upload_verify": {"queue": "media"},  # probes and remuxes a file, as media work does
     "feeds.*": {"queue": "feeds"},
     "notifications.*": {"queue": "notifications"},
 }

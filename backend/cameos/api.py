@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.cameos import selectors, services
-from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification
+from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, Upload
+from backend.cameos.services import direct_uploads
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import private_media_url
@@ -26,6 +31,11 @@ class CameoCreateInput(serializers.Serializer):
     reference_image = serializers.FileField(required=False, help_text="JPEG, PNG or WebP; re-encoded, EXIF dropped.")
     reference_clip = serializers.FileField(required=False, help_text="A video of 3 to 30 seconds (sound optional).")
     voice_sample = serializers.FileField(required=False, help_text="A recording of the voice, 3 to 60 seconds.")
+    # Each file may come instead as a verified direct upload (POST /api/v1/uploads): large files go
+    # straight to storage, not through this request.
+    reference_image_upload_id = serializers.UUIDField(required=False)
+    reference_clip_upload_id = serializers.UUIDField(required=False)
+    voice_sample_upload_id = serializers.UUIDField(required=False)
 
 
 class CameoUpdateInput(serializers.Serializer):
@@ -36,6 +46,9 @@ class CameoUpdateInput(serializers.Serializer):
     reference_image = serializers.FileField(required=False)
     reference_clip = serializers.FileField(required=False)
     voice_sample = serializers.FileField(required=False)
+    reference_image_upload_id = serializers.UUIDField(required=False)
+    reference_clip_upload_id = serializers.UUIDField(required=False)
+    voice_sample_upload_id = serializers.UUIDField(required=False)
 
 
 class CameoOutput(serializers.ModelSerializer):
@@ -75,9 +88,10 @@ def cameo_body(cameo: Cameo, viewer) -> dict:
 class VerificationInput(serializers.Serializer):
     challenge_id = serializers.IntegerField(required=False)
     clip = serializers.FileField(required=False)
+    clip_upload_id = serializers.UUIDField(required=False, help_text="A verified verification_clip upload.")
 
     def validate(self, data):
-        if ("clip" in data) != ("challenge_id" in data):
+        if ("clip" in data or "clip_upload_id" in data) != ("challenge_id" in data):
             raise serializers.ValidationError("Send both challenge_id and clip to answer, or neither to get one.")
         return data
 
@@ -113,6 +127,32 @@ class AppearanceOutput(serializers.ModelSerializer):
 
 UPLOAD_PARSERS = [LimitedJSONParser, MultiPartParser, FormParser]
 
+# A file field, and the kinds of direct upload that may stand in for it (``<field>_upload_id``).
+_UPLOAD_KINDS = {
+    "reference_image": {Upload.Kind.REFERENCE_IMAGE},
+    "reference_clip": {Upload.Kind.REFERENCE_CLIP, Upload.Kind.CAMEO_CLIP},
+    "voice_sample": {Upload.Kind.VOICE_SAMPLE},
+    "clip": {Upload.Kind.VERIFICATION_CLIP, Upload.Kind.CAMEO_CLIP},
+}
+
+
+@contextmanager
+def files_from_uploads(request, data: dict) -> Iterator[dict]:
+    """``data`` with each ``<field>_upload_id`` replaced by that verified upload's file, open while the service
+    runs; the uploads are used up when it succeeds."""
+    with ExitStack() as stack:
+        resolved = dict(data)
+        for field, kinds in _UPLOAD_KINDS.items():
+            upload_id = resolved.pop(f"{field}_upload_id", None)
+            if upload_id is None:
+                continue
+            if field in resolved:
+                raise serializers.ValidationError({field: ["Send the file or an upload id, not both."]})
+            resolved[field] = stack.enter_context(
+                direct_uploads.upload_open(owner=request.user, upload_id=upload_id, kinds=kinds)
+            )
+        yield resolved
+
 
 class CameoListCreateView(ListAPIView):
     serializer_class = OwnCameoOutput
@@ -126,7 +166,8 @@ class CameoListCreateView(ListAPIView):
     def post(self, request):
         data = CameoCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        cameo = services.cameo_create(owner=request.user, **data.validated_data)
+        with files_from_uploads(request, data.validated_data) as fields:
+            cameo = services.cameo_create(owner=request.user, **fields)
         return created(request, OwnCameoOutput(cameo).data, view_name="cameo", cameo_id=cameo.id)
 
 
@@ -157,7 +198,8 @@ class CameoDetailView(APIView):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         data = CameoUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        cameo = services.cameo_update(cameo=cameo, by=request.user, **data.validated_data)
+        with files_from_uploads(request, data.validated_data) as fields:
+            cameo = services.cameo_update(cameo=cameo, by=request.user, **fields)
         return Response(OwnCameoOutput(cameo).data)
 
     @extend_schema(responses={204: None})
@@ -177,13 +219,13 @@ class CameoVerificationView(APIView):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         data = VerificationInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if "clip" not in data.validated_data:
+        if "challenge_id" not in data.validated_data:
             challenge = services.verification_challenge(cameo=cameo, by=request.user)
             return Response(VerificationOutput(challenge).data)
-        verification = services.verification_submit(
-            cameo=cameo, by=request.user, challenge_id=data.validated_data["challenge_id"],
-            clip=data.validated_data["clip"],
-        )  # fmt: skip
+        with files_from_uploads(request, data.validated_data) as fields:
+            verification = services.verification_submit(
+                cameo=cameo, by=request.user, challenge_id=fields["challenge_id"], clip=fields["clip"]
+            )
         body = VerificationOutput(verification).data
         return created(request, body, view_name="cameo-verification", cameo_id=cameo.id)
 
@@ -245,4 +287,81 @@ class CameoAppearanceDetailView(APIView):
     def delete(self, request, cameo_id: int, video_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         services.appearance_remove(cameo=cameo, by=request.user, video_id=video_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Direct uploads -----------------------------------------------------------------------------------
+
+
+class UploadRequestInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Upload.Kind.choices)
+    content_type = serializers.CharField(max_length=100)
+    size = serializers.IntegerField(min_value=1, help_text="Bytes: the most the upload will accept.")
+
+
+class UploadOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Upload
+        fields = ["id", "kind", "status", "reason", "content_type", "size", "created_at", "verified_at"]
+
+
+class UploadPartInput(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, max_value=10_000)
+    etag = serializers.CharField(max_length=200)
+
+
+class UploadCompleteInput(serializers.Serializer):
+    parts = UploadPartInput(many=True, required=False, max_length=10_000)
+
+
+class UploadsView(APIView):
+    """Ask to upload a file straight to storage. The answer's ``upload`` says how: a form to POST (its
+    ``fields``, then the file as ``file_field``, last) or, above 20 MB, ``parts`` to PUT one by one (each
+    answers an ETag); then ``POST uploads/{id}/complete``. A worker then checks the file: poll
+    ``uploads/{id}`` until ``verified`` (or ``rejected``, with a reason) and send its id where a file goes."""
+
+    throttle_scope = "uploads"
+
+    @extend_schema(request=UploadRequestInput, responses={201: UploadOutput})
+    def post(self, request):
+        data = UploadRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload, instructions = direct_uploads.upload_request(owner=request.user, **data.validated_data)
+        body = {**UploadOutput(upload).data, "upload": instructions}
+        return created(request, body, view_name="upload", upload_id=upload.id)
+
+
+class UploadDetailView(APIView):
+    @extend_schema(responses=UploadOutput)
+    def get(self, request, upload_id):
+        return Response(UploadOutput(direct_uploads.upload_of(owner=request.user, upload_id=upload_id)).data)
+
+
+class UploadCompleteView(APIView):
+    @extend_schema(request=UploadCompleteInput, responses=UploadOutput)
+    def post(self, request, upload_id):
+        data = UploadCompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = direct_uploads.upload_complete(
+            owner=request.user, upload_id=upload_id, parts=data.validated_data.get("parts")
+        )
+        return Response(UploadOutput(upload).data)
+
+
+class UploadFileView(APIView):
+    """The local disk's stand-in for S3's form endpoint (no S3 configured): the form's token is the credential."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(exclude=True)
+    def post(self, request, upload_id):
+        file = request.FILES.get("file")
+        if file is None:
+            raise serializers.ValidationError({"file": ["Send the file as the form's last field."]})
+        content_type = request.data.get("Content-Type") or file.content_type
+        direct_uploads.upload_receive(
+            upload_id=upload_id, token=str(request.data.get("token", "")), file=file, content_type=content_type
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
