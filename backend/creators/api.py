@@ -225,7 +225,8 @@ class TokenView(TokenObtainPairView):
     throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
     def post(self, request, *args, **kwargs):
-        email, password = request.data.get("email"), request.data.get("password")
+        data = request.data if isinstance(request.data, dict) else {}  # the parent answers 400 to the rest
+        email, password = data.get("email"), data.get("password")
         if isinstance(email, str) and isinstance(password, str):
             pending = User.objects.filter(email__iexact=email, deletion_requested_at__isnull=False).first()
             if pending is not None and services.account_restorable(user=pending) and pending.check_password(password):
