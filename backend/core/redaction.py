@@ -21,7 +21,8 @@ _SECRET_KEY_WORDS = (
 _SECRET_KEY = re.compile(rf"^(?:{_SECRET_KEY_WORDS})$", re.IGNORECASE)
 _QUERY_SECRET_KEY = re.compile(rf"^(?:{_SECRET_KEY_WORDS}|code|x-amz-[\w-]+)$", re.IGNORECASE)
 
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# An Authorization header's credentials; prose ("the token expired") is left alone.
+_BEARER = re.compile(r"\b([Bb]earer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # key=value, key: value, "key": "value" (a logged dict or JSON body, a header line, a query string).
