@@ -25,6 +25,7 @@ from backend.core.audit import audit_record
 from backend.core.errors import Conflict, DomainError
 from backend.core.mail import mail_queue
 from backend.creators import services as creator_services
+from backend.creators.events import data_export_ready
 from backend.creators.models import User
 from backend.videos import services as video_services
 from data_rights import selectors, tasks
@@ -91,6 +92,7 @@ def export_build(*, export_id: int) -> None:
         export.finished_at, export.expires_at = now, now + timedelta(days=settings.DATA_EXPORT_LINK_DAYS)
         export.save(update_fields=["status", "file_name", "size_bytes", "finished_at", "expires_at"])
         _export_ready_tell(export)
+        data_export_ready.send_on_commit(user_id=export.user_id, export_id=export.id)
 
 
 def export_download_url(*, export: DataExport) -> str:

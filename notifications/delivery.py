@@ -107,6 +107,7 @@ _TEXTS: dict[Kind, tuple] = {
     Kind.SUSPENSION_ENDED: (_("Suspension ended"), _("Your account is active again.")),
     Kind.USAGE_REQUESTED: (_("Character request"), _("%(actor)s asks to use your character.")),
     Kind.STATEMENT_READY: (_("Statement ready"), _("Your monthly statement is ready.")),
+    Kind.EXPORT_READY: (_("Your data is ready"), _("The copy of your data you asked for can be downloaded.")),
 }
 # A grouped kind with a single actor says it plainly.
 _GROUPED_ONE = {

@@ -51,6 +51,8 @@ class Kind(models.TextChoices):
     # Rights holders
     USAGE_REQUESTED = "rights.usage_requested", "Someone asks to use your character"
     STATEMENT_READY = "rights.statement_ready", "Your monthly statement is ready"
+    # Account
+    EXPORT_READY = "account.export_ready", "Your data export is ready"
 
 
 # What a person cannot switch off: every use of their likeness.

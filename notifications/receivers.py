@@ -21,7 +21,7 @@ from redis import RedisError
 
 from backend.cameos.events import grant_decided, grant_requested, verification_decided
 from backend.core import outbox
-from backend.creators.events import account_suspended, follow_started
+from backend.creators.events import account_suspended, data_export_ready, follow_started
 from backend.moderation.events import case_resolved, strike_added
 from backend.rights.events import usage_approval_requested
 from backend.videos.events import comment_created, video_liked, video_published, video_removed, video_restored
@@ -46,6 +46,7 @@ _NOTIFY_TASKS = {
     strike_added: tasks.strike_added_notify,
     account_suspended: tasks.account_suspended_notify,
     usage_approval_requested: tasks.usage_approval_requested_notify,
+    data_export_ready: tasks.data_export_ready_notify,
 }
 
 

@@ -295,6 +295,13 @@ def account_suspended_notify(*, user_id: int, suspended_until: str) -> None:
                     data={"until": suspended_until})  # fmt: skip
 
 
+@shared_task(name="notifications.data_export_ready_notify", acks_late=True, ignore_result=True)
+def data_export_ready_notify(*, user_id: int, export_id: int) -> None:
+    # The download link itself travels only by mail: the inbox says where to ask for it again.
+    services.notify(recipient_id=user_id, kind=Kind.EXPORT_READY, key=f"export:{export_id}",
+                    target_type="export", target_id=export_id, deep_link="/me/exports")  # fmt: skip
+
+
 @shared_task(name="notifications.usage_approval_requested_notify", acks_late=True, ignore_result=True)
 def usage_approval_requested_notify(*, approval_id: int) -> None:
     """Every member of the character's rights holder."""

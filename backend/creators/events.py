@@ -21,6 +21,9 @@ account_suspended = DomainEvent()
 # user_id: the owner asked for the account's deletion; it is inactive from now on (its videos leave
 # every surface, its cameos stop being usable, others' videos showing its likeness are withdrawn).
 account_deactivated = DomainEvent()
+# user_id, export_id: a copy of the account's data is ready to download. Sent on commit by data_rights,
+# which sits beside notifications (neither imports the other): the owner is told in the inbox too.
+data_export_ready = DomainEvent()
 # user_id, deactivated_at (the deletion request's datetime): the owner signed in during the grace period;
 # what ``account_deactivated`` took away comes back where the rules allow it now.
 account_restored = DomainEvent()

@@ -20,6 +20,7 @@ from backend.rights.services import revenue_event_record
 from backend.videos import services as video_services
 from data_rights import services, tasks
 from data_rights.models import DataExport
+from notifications.tasks import data_export_ready_notify
 from tests.data_rights.conftest import stored
 from tests.factories import AppearanceFactory, CameoFactory, CameoGrantFactory, UserFactory, VideoFactory
 from tests.media_files import png_bytes
@@ -79,6 +80,11 @@ def test_an_export_holds_everything_and_the_mailed_link_opens_it(client_for, per
     (mail,) = smtp_inbox.deliver()
 
     assert mail.to == [person["user"].email] and "ready" in mail.subject
+    # The inbox says so too (written to the outbox with the export's new state).
+    (told,) = OutboxMessage.objects.filter(task=data_export_ready_notify.name)
+    data_export_ready_notify(**told.kwargs)
+    inbox = client.get("/api/v1/notifications").json()["results"]
+    assert [(item["kind"], item["deep_link"]) for item in inbox] == [("account.export_ready", "/me/exports")]
     export = DataExport.objects.get(id=asked.json()["id"])
     assert export.status == "ready" and storage.private().exists(export.file_name)
     assert export.expires_at - export.finished_at == timedelta(days=7)
