@@ -427,6 +427,8 @@ SPECTACULAR_SETTINGS = {
         "VideoVisibilityEnum": "backend.videos.models.Video.Visibility",
         "NotificationKindEnum": "notifications.models.Kind",
         "NotificationChannelEnum": "notifications.models.Channel",
+        "UploadKindEnum": "backend.cameos.models.Upload.Kind",
+        "UploadStatusEnum": "backend.cameos.models.Upload.Status",
     },
 }
 
