@@ -34,7 +34,7 @@ def test_renders_requested_while_the_broker_is_away_run_once_when_it_is_back(sta
             )
             assert (response.status_code, response.data["status"]) == (201, "queued")
             job_ids.append(response.data["id"])
-        assert OutboxMessage.objects.count() == 3
+        assert OutboxMessage.objects.filter(task="media.render_job_execute").count() == 3
         time.sleep(2)
         assert set(RenderJob.objects.values_list("status", flat=True)) == {"queued"}  # nothing reached a worker
 
@@ -59,7 +59,7 @@ def test_a_post_published_while_the_broker_is_away_reaches_every_follower(start_
     draft = VideoFactory(owner=author, status="draft", published_at=None)
     with broker_unreachable():
         assert client_for(author).post(f"/api/v1/videos/{draft.id}/publish", {}, format="json").status_code == 200
-        assert list(OutboxMessage.objects.values_list("task", flat=True)) == ["feeds.video_fanout"]
+        assert OutboxMessage.objects.filter(task="feeds.video_fanout").count() == 1
 
     call_command("outbox_relay", "--once")
 
