@@ -559,6 +559,10 @@ C2PA_KEY_PATH = env("C2PA_KEY_PATH", default="")
 # Roots trusted when reading manifests (PEM); the development CA when unset.
 C2PA_TRUST_ANCHORS_PATH = env("C2PA_TRUST_ANCHORS_PATH", default="")
 PROVENANCE_MAX_BYTES = env.int("PROVENANCE_MAX_BYTES", default=100 * 1024 * 1024)
+# The H.264 encoder of post-processing: libx264 (CPU) or a hardware one where the machine has it.
+MEDIA_ENCODER = env("MEDIA_ENCODER", default="libx264")
+if MEDIA_ENCODER not in ("libx264", "h264_nvenc", "h264_qsv", "h264_vaapi"):
+    raise ImproperlyConfigured(f"MEDIA_ENCODER={MEDIA_ENCODER!r}: use libx264, h264_nvenc, h264_qsv or h264_vaapi.")
 RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Feeds -------------------------------------------------------------------

@@ -167,7 +167,7 @@ def account_purge(*, user: User, by: User | None = None, reason: str = "") -> Ac
         return AccountPurge.objects.get(user_id=user.id)
     if user.deletion_requested_at is None:
         raise PurgeRefused()
-    removed = {"cameos": 0, "cameo_files": 0, "videos": 0, "video_files": 0, "likeness_videos": 0}
+    removed = {"cameos": 0}  # counts only: the record keeps nothing personal
     for cameo in Cameo.objects.filter(owner=user).exclude(status=Cameo.Status.DELETED).order_by("id"):
         cameo_services.cameo_delete(cameo=cameo, by=user)
         removed["cameos"] += 1

@@ -1,16 +1,24 @@
 """From a provider's original to what viewers get: probe, watermark, ladder, sign, fingerprint.
 
-- the MP4 rendition at the source size, with a visible watermark that drifts
-  around the frame ("Remix · @handle"), signed with a C2PA manifest;
-- an HLS ladder (360p, 720p, 1080p: the rungs whose short side fits the
-  source) with a master playlist;
-- a poster and three thumbnails;
-- a perceptual fingerprint of the published frames for provenance lookup.
+One FFmpeg run decodes the original once, draws the visible watermark once ("Remix · @handle",
+drifting around the frame so it cannot be cropped away) and splits the watermarked frames into:
+
+- one encode per rung of the ladder (the 360p and 720p rungs below the source, and the source
+  size itself as the top rung), keyframes every 2 s on every rung, written as CMAF (fragmented
+  MP4 segments) with an HLS playlist per rung and a master playlist;
+- the poster, three thumbnails and the frames of the perceptual fingerprint (one a second).
+
+The MP4 a user downloads is the top rung's encode remuxed (init and segments joined, then
+``-c copy`` with ``+faststart``), never encoded again, and signed with a C2PA manifest. The
+segments are handed to ``provenance.sign_fragments`` for their own credentials (see there for
+what this build of c2pa-python can do). The encoder is ``MEDIA_ENCODER`` (libx264 by default).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +31,26 @@ from media import fingerprint, provenance
 from media.models import RenderJob, VideoFingerprint
 from media.providers.preview import ffmpeg
 
-HLS_LADDER = (360, 720, 1080)  # short side of each rung
-HLS_BITRATES = {360: "800k", 720: "2800k", 1080: "5000k"}
+logger = logging.getLogger(__name__)
+
+# Short side of each rung and its nominal video bitrate (kbit/s): the HLS BANDWIDTH budget of the
+# lower rungs, which are encoded at that average bitrate (as before), and the base of every cap.
+HLS_LADDER = (360, 720, 1080)
+HLS_BITRATES_KBPS = {360: 800, 720: 2800, 1080: 5000}
+# The top rung is also the download: constant quality, uncapped, as the download always was
+# (CRF 22; a cap at 1.6x nominal cost grainy clips SSIM). Lower rungs peak at 1.6x their bitrate.
+TOP_RUNG_CRF = 22
+MAXRATE_FACTOR, BUFSIZE_FACTOR = 1.6, 2.0
+SEGMENT_SECONDS = 2  # one keyframe at the start of every segment, on every rung
+AUDIO_KBPS = {"top": 128, "other": 96}
+# The MEDIA_ENCODER choices and their options (speed, rate control, no scene-cut keyframes).
+_ENCODER_OPTIONS = {
+    "libx264": ["-preset", "veryfast", "-sc_threshold", "0"],
+    "h264_nvenc": ["-preset", "p4", "-rc", "vbr", "-no-scenecut", "1"],
+    "h264_qsv": ["-preset", "veryfast"],
+    "h264_vaapi": ["-rc_mode", "VBR"],
+}
+VAAPI_DEVICE = "/dev/dri/renderD128"
 
 
 class BadProviderOutput(Exception):
@@ -38,6 +64,7 @@ class ProbeResult:
     height: int
     video_codec: str
     audio_codec: str | None
+    frame_rate: float = 24.0
 
 
 def probe(path: Path) -> ProbeResult:
@@ -54,6 +81,7 @@ def probe(path: Path) -> ProbeResult:
                 height=video.codec_context.height,
                 video_codec=video.codec_context.name,
                 audio_codec=audio.codec_context.name if audio else None,
+                frame_rate=float(video.average_rate or video.guessed_rate or 24),
             )
     except av.FFmpegError as error:
         raise BadProviderOutput(f"The result is not a readable video: {error}") from error
@@ -72,6 +100,7 @@ class Outputs:
     thumbnails: list[Path]
     fingerprint: list[int]
     files: dict[str, Path] = field(default_factory=dict)
+    segments_signed: bool = False
 
     def video_fields(self) -> dict:
         prefix = public_prefix(self.job_id)
@@ -100,63 +129,143 @@ def _watermark_png(text: str, frame_short_side: int, path: Path) -> None:
     image.save(path)
 
 
-def make_mp4(source: Path, destination: Path, *, watermark_png: Path) -> None:
-    """H.264/AAC, fast start, with the watermark drifting so it cannot be cropped away."""
-    moving = "x='(W-w)*(0.5+0.45*sin(t*0.9))':y='(H-h)*(0.5+0.45*cos(t*0.6))'"
-    ffmpeg(
-        "-i", str(source), "-i", str(watermark_png),
-        "-filter_complex", f"[0:v][1:v]overlay={moving},format=yuv420p[v]",
-        "-map", "[v]", "-map", "0:a?",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "22", "-c:a", "aac", "-b:a", "128k",
-        "-movflags", "+faststart", str(destination),
-    )  # fmt: skip
+@dataclass(frozen=True)
+class Rung:
+    short_side: int
+    width: int
+    height: int
+    bitrate_kbps: int  # nominal: the lower rungs' target, every rung's cap base
+    top: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.short_side}p"
 
 
-def make_hls(source: Path, out_dir: Path, *, width: int, height: int, has_audio: bool) -> Path:
-    """An HLS ladder from the watermarked MP4; returns the master playlist."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def ladder(width: int, height: int) -> list[Rung]:
+    """The ladder rungs below the source, then the source size as the top rung (the download)."""
     short = min(width, height)
-    rungs = [rung for rung in HLS_LADDER if rung <= short] or [short - short % 2]
-    split = f"[0:v]split={len(rungs)}" + "".join(f"[s{i}]" for i in range(len(rungs)))
-    scales = []
-    args: list[str] = []
+    top = short - short % 2
+    sides = [side for side in HLS_LADDER if side < top] + [top]
+    rungs = []
+    for side in sides:
+        scale = side / short
+        size = (side, _even(height * scale)) if width <= height else (_even(width * scale), side)
+        # A top rung between ladder steps is budgeted as the next step up; above 1080p, by area.
+        nominal = next((HLS_BITRATES_KBPS[step] for step in HLS_LADDER if step >= side), None)
+        nominal = nominal or int(HLS_BITRATES_KBPS[1080] * (side / 1080) ** 2)
+        rungs.append(Rung(side, size[0], size[1], nominal, top=side == top))
+    return rungs
+
+
+def _watermark_overlay() -> str:
+    moving = "x='(W-w)*(0.5+0.45*sin(t*0.9))':y='(H-h)*(0.5+0.45*cos(t*0.6))'"
+    return f"overlay={moving}"
+
+
+def _first_frames_at(times: list[float]) -> str:
+    """A ``select`` expression keeping the first frame at or after each of ``times`` (ascending)."""
+    terms = [f"gte(t,{times[0]:.3f})*isnan(prev_selected_t)"]
+    terms += [f"gte(t,{moment:.3f})*lt(prev_selected_t,{moment:.3f})" for moment in times[1:]]
+    return "+".join(terms)
+
+
+def still_times(duration_s: float) -> tuple[float, list[float]]:
+    """When the poster and the three thumbnails are taken."""
+    return min(1.0, duration_s / 2), [duration_s * fraction for fraction in (0.25, 0.5, 0.75)]
+
+
+def transcode(
+    source: Path,
+    workdir: Path,
+    *,
+    info: ProbeResult,
+    watermark_png: Path,
+    encoder: str | None = None,
+) -> tuple[Path, list[Rung]]:
+    """The one decode: every rung's CMAF segments and playlists under ``workdir/hls``, the poster,
+    the thumbnails under ``workdir/thumbs`` and the fingerprint frames under ``workdir/frames``."""
+    encoder = encoder or settings.MEDIA_ENCODER
+    hls_dir, thumbs_dir, frames_dir = workdir / "hls", workdir / "thumbs", workdir / "frames"
+    for folder in (hls_dir, thumbs_dir, frames_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    rungs = ladder(info.width, info.height)
+    has_audio = info.audio_codec is not None
+    gop = max(1, round(info.frame_rate * SEGMENT_SECONDS))
+    upload = ",format=nv12,hwupload" if encoder == "h264_vaapi" else ""
+    branches = len(rungs) + 3  # + poster, thumbnails, fingerprint frames
+    graph = [
+        f"[0:v][1:v]{_watermark_overlay()},format=yuv420p,split={branches}"
+        + "".join(f"[w{i}]" for i in range(branches))
+    ]
+    for i, rung in enumerate(rungs):
+        same = (rung.width, rung.height) == (info.width, info.height)
+        graph.append(f"[w{i}]{'null' if same else f'scale={rung.width}:{rung.height}'}{upload}[v{i}]")
+    poster_at, thumb_times = still_times(info.duration_s)
+    n = len(rungs)
+    graph.append(f"[w{n}]select='{_first_frames_at([poster_at])}'[poster]")
+    graph.append(f"[w{n + 1}]select='{_first_frames_at(thumb_times)}',scale=240:-2[thumbs]")
+    # One frame a second, as fingerprint.video_hashes samples a file; small, since a hash is 32x32.
+    smallest = rungs[0]
+    graph.append(f"[w{n + 2}]select='isnan(prev_selected_t)+gte(t+0.000001-prev_selected_t,1)',"
+                 f"scale={smallest.width}:{smallest.height}[frames]")  # fmt: skip
+    video_args: list[str] = []
     stream_map = []
     for i, rung in enumerate(rungs):
-        # Scale the short side to the rung, keep the aspect, even sides for 4:2:0.
-        scale = f"scale=-2:{rung}" if height <= width else f"scale={rung}:-2"
-        scales.append(f"[s{i}]{scale}[v{i}]")
-        args += ["-map", f"[v{i}]"]
+        video_args += ["-map", f"[v{i}]"]
         if has_audio:
-            args += ["-map", "0:a"]
-        args += [f"-b:v:{i}", HLS_BITRATES.get(rung, "1500k")]
-        stream_map.append(f"v:{i},a:{i},name:{rung}p" if has_audio else f"v:{i},name:{rung}p")
+            video_args += ["-map", "0:a:0", f"-b:a:{i}", f"{AUDIO_KBPS['top' if rung.top else 'other']}k"]
+        maxrate, bufsize = int(rung.bitrate_kbps * MAXRATE_FACTOR), int(rung.bitrate_kbps * BUFSIZE_FACTOR)
+        if rung.top and encoder == "libx264":
+            video_args += [f"-crf:v:{i}", str(TOP_RUNG_CRF)]
+        else:  # a hardware encoder's top rung aims at the cap
+            video_args += [f"-b:v:{i}", f"{maxrate if rung.top else rung.bitrate_kbps}k"]
+            video_args += [f"-maxrate:v:{i}", f"{maxrate}k", f"-bufsize:v:{i}", f"{bufsize}k"]
+        stream_map.append(f"v:{i},a:{i},name:{rung.name}" if has_audio else f"v:{i},name:{rung.name}")
+    device = ["-vaapi_device", VAAPI_DEVICE] if encoder == "h264_vaapi" else []
+    init_name = "%v_init.mp4" if len(rungs) > 1 else f"{rungs[0].name}_init.mp4"  # one variant: no %v there
     ffmpeg(
-        "-i", str(source),
-        "-filter_complex", ";".join([split, *scales]),
-        *args,
-        "-c:v", "libx264", "-preset", "veryfast", "-g", "48", "-keyint_min", "48", "-sc_threshold", "0",
-        *(["-c:a", "aac", "-b:a", "96k"] if has_audio else []),
-        "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod",
-        "-hls_segment_filename", str(out_dir / "%v_%03d.ts"),
+        *device, "-i", str(source), "-i", str(watermark_png),
+        "-filter_complex", ";".join(graph),
+        *video_args,
+        "-c:v", encoder, *_ENCODER_OPTIONS[encoder], "-g", str(gop), "-keyint_min", str(gop),
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        *(["-c:a", "aac"] if has_audio else []),
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
+        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name,
+        "-hls_segment_filename", str(hls_dir / "%v_%03d.m4s"),
         "-master_pl_name", "master.m3u8",
         "-var_stream_map", " ".join(stream_map),
-        str(out_dir / "%v.m3u8"),
+        str(hls_dir / "%v.m3u8"),
+        "-map", "[poster]", "-fps_mode", "passthrough", "-frames:v", "1", "-q:v", "3",
+        str(workdir / "poster.jpg"),
+        "-map", "[thumbs]", "-fps_mode", "passthrough", "-frames:v", "3", "-q:v", "4", "-start_number", "0",
+        str(thumbs_dir / "%d.jpg"),
+        "-map", "[frames]", "-fps_mode", "passthrough", "-frames:v", "120", "-start_number", "0",
+        str(frames_dir / "%03d.bmp"),
     )  # fmt: skip
-    return out_dir / "master.m3u8"
+    return hls_dir / "master.m3u8", rungs
 
 
-def make_stills(source: Path, workdir: Path, *, duration_s: float) -> tuple[Path, list[Path]]:
-    poster = workdir / "poster.jpg"
-    ffmpeg("-ss", f"{min(1.0, duration_s / 2):.2f}", "-i", str(source), "-frames:v", "1", "-q:v", "3", str(poster))
-    thumbs_dir = workdir / "thumbs"
-    thumbs_dir.mkdir(exist_ok=True)
-    thumbnails = []
-    for index, fraction in enumerate((0.25, 0.5, 0.75)):
-        thumb = thumbs_dir / f"{index}.jpg"
-        ffmpeg("-ss", f"{duration_s * fraction:.2f}", "-i", str(source), "-frames:v", "1", "-vf", "scale=240:-2",
-               "-q:v", "4", str(thumb))  # fmt: skip
-        thumbnails.append(thumb)
-    return poster, thumbnails
+def rung_segments(hls_dir: Path, name: str) -> tuple[Path, list[Path]]:
+    """A rung's init segment and its media segments, in playing order."""
+    return hls_dir / f"{name}_init.mp4", sorted(hls_dir.glob(f"{name}_*.m4s"))
+
+
+def remux_download(hls_dir: Path, rung: Rung, destination: Path) -> None:
+    """The top rung's encode as one progressive MP4 (moov first): joined and remuxed, not re-encoded."""
+    init, segments = rung_segments(hls_dir, rung.name)
+    joined = destination.with_name("joined.mp4")
+    with open(joined, "wb") as target:
+        for part in (init, *segments):
+            with open(part, "rb") as chunk:
+                shutil.copyfileobj(chunk, target)
+    ffmpeg("-i", str(joined), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(destination))
+    joined.unlink()
 
 
 def _signing_material() -> tuple[bytes, bytes]:
@@ -167,18 +276,10 @@ def _signing_material() -> tuple[bytes, bytes]:
 
 
 def process(*, job: RenderJob, original: Path, workdir: Path) -> Outputs:
-    info = probe(original)
-    watermark = workdir / "watermark.png"
-    _watermark_png(f"Remix · @{job.requester.handle}", min(info.width, info.height), watermark)
-    unsigned = workdir / "unsigned.mp4"
-    make_mp4(original, unsigned, watermark_png=watermark)
-    signed = workdir / "video.mp4"
     chain_pem, key_pem = _signing_material()
-    provenance.sign_mp4(
-        source=unsigned,
-        destination=signed,
-        title=f"Remix video by @{job.requester.handle}",
-        metadata={
+    credentials = {
+        "title": f"Remix video by @{job.requester.handle}",
+        "metadata": {
             "render_id": str(job.id),
             "creator": job.requester.handle,
             "prompt_sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
@@ -186,22 +287,52 @@ def process(*, job: RenderJob, original: Path, workdir: Path) -> Outputs:
             "parent_video_id": str(job.source_video_id) if job.source_video_id else None,
             "provider": job.provider,
         },
-        chain_pem=chain_pem,
-        key_pem=key_pem,
-    )
-    hls_dir = make_hls(signed, workdir / "hls", width=info.width, height=info.height,
-                       has_audio=info.audio_codec is not None).parent  # fmt: skip
-    poster, thumbnails = make_stills(signed, workdir, duration_s=info.duration_s)
+        "chain_pem": chain_pem,
+        "key_pem": key_pem,
+    }
+    return render_outputs(original, workdir, job_id=str(job.id), handle=job.requester.handle, credentials=credentials)
+
+
+def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, credentials: dict) -> Outputs:
+    """Everything a render publishes, from its original, in ``workdir``; ``credentials`` are
+    ``provenance.sign_mp4``'s title, metadata and signing material."""
+    info = probe(original)
+    watermark = workdir / "watermark.png"
+    _watermark_png(f"Remix · @{handle}", min(info.width, info.height), watermark)
+    master, rungs = transcode(original, workdir, info=info, watermark_png=watermark)
+    unsigned = workdir / "unsigned.mp4"
+    remux_download(master.parent, rungs[-1], unsigned)
+    signed = workdir / "video.mp4"
+    provenance.sign_mp4(source=unsigned, destination=signed, **credentials)
+    unsigned.unlink()
+    segments_signed = sign_segments(master.parent, rungs, credentials)
+    poster, thumbnails = workdir / "poster.jpg", sorted((workdir / "thumbs").glob("*.jpg"))
+    frame_hashes = [fingerprint.still_hash(path) for path in sorted((workdir / "frames").glob("*.bmp"))]
+    shutil.rmtree(workdir / "frames")
     return Outputs(
-        job_id=str(job.id),
+        job_id=job_id,
         info=info,
         mp4=signed,
-        hls_dir=hls_dir,
+        hls_dir=master.parent,
         poster=poster,
         thumbnails=thumbnails,
         # The stills too, so an uploaded poster or thumbnail is recognised as well as a frame.
-        fingerprint=fingerprint.video_hashes(signed) + [fingerprint.still_hash(path) for path in (poster, *thumbnails)],
+        fingerprint=frame_hashes + [fingerprint.still_hash(path) for path in (poster, *thumbnails)],
+        segments_signed=segments_signed,
     )
+
+
+def sign_segments(hls_dir: Path, rungs: list[Rung], credentials: dict) -> bool:
+    """Put content credentials on every rung's init and media segments, in place; False when this
+    build cannot (the segments then play unsigned, and the download keeps its manifest)."""
+    try:
+        for rung in rungs:
+            init, segments = rung_segments(hls_dir, rung.name)
+            provenance.sign_fragments(init=init, segments=segments, **credentials)
+    except NotImplementedError as reason:
+        logger.debug("HLS segments left unsigned: %s", reason)
+        return False
+    return True
 
 
 def publish(*, job: RenderJob, outputs: Outputs) -> list[str]:

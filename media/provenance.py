@@ -11,6 +11,7 @@ self-signed end-entity certificates, hence the small chain).
 from __future__ import annotations
 
 import datetime
+import io
 import json
 from pathlib import Path
 
@@ -110,19 +111,30 @@ def sign_mp4(*, source: Path, destination: Path, title: str, metadata: dict, cha
         builder.sign_file(source, destination, signer)
 
 
-def read_manifest(path: Path, *, trust_anchors_pem: str | None = None) -> dict | None:
-    """The active manifest, our metadata and the validation state; None when the file has none."""
+def sign_fragments(*, init: Path, segments: list[Path], title: str, metadata: dict, chain_pem: bytes,
+                   key_pem: bytes) -> None:  # fmt: skip
+    """Sign a rung's CMAF init segment and every media segment, in place (c2pa-rs
+    ``Builder::sign_fragmented_files``: the manifest in the init segment, a Merkle box per fragment).
+
+    c2pa-python 0.38 does not expose it: its C library has no fragmented signing call (it reads
+    fragments, ``Reader.with_fragment``, but cannot write them), and c2patool, whose ``fragment``
+    command does it, is neither a PyPI package nor reachable from where this was built. Until one
+    is, segments play unsigned and the download MP4 alone carries the manifest.
+    """
+    raise NotImplementedError("c2pa-python exposes no fragmented-MP4 signing (sign_fragmented_files)")
+
+
+def _reader_context(trust_anchors_pem: str | None) -> c2pa.Context:
     # The file is untrusted input: never let it make the server fetch anything. A manifest it
     # names by URL (XMP ``dcterms:provenance``) is not fetched, nor are certificate statuses (OCSP).
     reader_settings: dict = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
     if trust_anchors_pem:
         reader_settings["verify"]["verify_trust"] = True
         reader_settings["trust"] = {"trust_anchors": trust_anchors_pem}
-    context = c2pa.Context(c2pa.Settings.from_json(json.dumps(reader_settings)))
-    try:
-        reader = c2pa.Reader(str(path), context=context)
-    except c2pa.C2paError:
-        return None  # no manifest, an unreadable one, or one only stored remotely
+    return c2pa.Context(c2pa.Settings.from_json(json.dumps(reader_settings)))
+
+
+def _summary(reader: c2pa.Reader) -> dict | None:
     with reader:
         manifest = reader.get_active_manifest()
         if manifest is None:
@@ -135,3 +147,27 @@ def read_manifest(path: Path, *, trust_anchors_pem: str | None = None) -> dict |
             "validation_state": reader.get_validation_state(),
             "validation_results": reader.get_validation_results(),
         }
+
+
+def read_manifest(path: Path, *, trust_anchors_pem: str | None = None) -> dict | None:
+    """The active manifest, our metadata and the validation state; None when the file has none."""
+    try:
+        reader = c2pa.Reader(str(path), context=_reader_context(trust_anchors_pem))
+    except c2pa.C2paError:
+        return None  # no manifest, an unreadable one, or one only stored remotely
+    return _summary(reader)
+
+
+def read_segment_manifest(*, init: bytes, segment: bytes, trust_anchors_pem: str | None = None) -> dict | None:
+    """As ``read_manifest``, for one CMAF media segment: the manifest is in its init segment, and the
+    segment is validated against it (its Merkle box); None when the init segment has none."""
+    try:
+        reader = c2pa.Reader("video/mp4", io.BytesIO(init), context=_reader_context(trust_anchors_pem))
+    except c2pa.C2paError:
+        return None
+    try:
+        reader.with_fragment("video/mp4", io.BytesIO(init), io.BytesIO(segment))
+    except c2pa.C2paError as error:  # a segment that does not belong to this manifest, or was altered
+        summary = _summary(reader) or {}
+        return summary | {"validation_state": "Invalid", "validation_results": {"fragment": str(error)}}
+    return _summary(reader)

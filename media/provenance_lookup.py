@@ -95,31 +95,76 @@ def best_match(hashes: list[int]) -> tuple[int, float] | None:
     return (video_id, round(share, 3)) if share >= MIN_FRAME_SHARE else None
 
 
-def _hashes_of_upload(upload, workdir: str) -> tuple[Path, list[int]]:
+def _saved(upload, workdir: str) -> Path:
     path = Path(workdir) / "upload"
     with open(path, "wb") as target:
         for chunk in upload.chunks():
             target.write(chunk)
     upload.seek(0)
-    return path, query_hashes(path)
+    return path
 
 
 def match_upload(upload) -> int | None:
     """The id of the video made here that an uploaded image or clip shows, if any."""
     with tempfile.TemporaryDirectory() as workdir:
-        _, hashes = _hashes_of_upload(upload, workdir)
+        hashes = query_hashes(_saved(upload, workdir))
     match = best_match(hashes)
     return match[0] if match else None
 
 
+def _boxes(data: bytes) -> list[tuple[str, int]]:
+    """The top-level ISO BMFF boxes (type, offset) of ``data``; [] when it is not BMFF."""
+    boxes, offset = [], 0
+    while offset + 8 <= len(data):
+        size, kind = int.from_bytes(data[offset : offset + 4], "big"), data[offset + 4 : offset + 8]
+        if size == 1 and offset + 16 <= len(data):
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        elif size == 0:
+            size = len(data) - offset
+        if size < 8 or not kind.isascii():
+            return []
+        boxes.append((kind.decode("ascii"), offset))
+        offset += size
+    return boxes
+
+
+def cmaf_parts(data: bytes) -> tuple[bytes, list[bytes]] | None:
+    """(init segment, media segments) of a fragmented MP4 as a player holds it: an init segment
+    followed by media segments (each from its ``styp``, or its ``moof`` when it has none); None for
+    anything else. A media segment alone cannot be read: it has no decoder setup nor manifest."""
+    boxes = _boxes(data)
+    kinds = [kind for kind, _ in boxes]
+    starts = [offset for kind, offset in boxes if kind == ("styp" if "styp" in kinds else "moof")]
+    if not starts:
+        return None
+    if "moov" not in kinds[: kinds.index("styp" if "styp" in kinds else "moof")]:
+        raise UnreadableMedia("A media segment cannot be read alone: upload it after its init segment.")
+    ends = [*starts[1:], len(data)]
+    return data[: starts[0]], [data[start:end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _manifest(path: Path, parts: tuple[bytes, list[bytes]] | None, anchors: str) -> dict | None:
+    """The file's C2PA manifest; for CMAF segments, each validated against the init segment's
+    manifest (the first one that is not trusted speaks for all)."""
+    if parts is None:
+        return provenance.read_manifest(path, trust_anchors_pem=anchors)
+    init, segments = parts
+    manifests = [provenance.read_segment_manifest(init=init, segment=s, trust_anchors_pem=anchors) for s in segments]
+    if not any(manifests):
+        return provenance.read_manifest(path, trust_anchors_pem=anchors)  # e.g. a whole fragmented file
+    return next((m for m in manifests if not m or m["validation_state"] != "Trusted"), manifests[0])
+
+
 def lookup(upload) -> dict:
-    """The match (video, creator, when, lineage) and the file's own C2PA manifest, if any."""
+    """The match (video, creator, when, lineage) and the file's own C2PA manifest, if any: a whole
+    file, or HLS/CMAF segments after their init segment."""
     if upload.size > settings.PROVENANCE_MAX_BYTES:
         raise UploadTooLarge(f"Files may be at most {settings.PROVENANCE_MAX_BYTES // 2**20} MB.")
     with tempfile.TemporaryDirectory() as workdir:
-        path, hashes = _hashes_of_upload(upload, workdir)
+        path = _saved(upload, workdir)
+        parts = cmaf_parts(path.read_bytes())  # before decoding: a media segment alone is refused
+        hashes = query_hashes(path)
         _, _, anchor = provenance.ensure_dev_certificate(settings.VAR_DIR / "c2pa")
-        anchors = Path(settings.C2PA_TRUST_ANCHORS_PATH or anchor).read_text()
-        manifest = provenance.read_manifest(path, trust_anchors_pem=anchors)
+        manifest = _manifest(path, parts, Path(settings.C2PA_TRUST_ANCHORS_PATH or anchor).read_text())
     match = best_match(hashes)
     return {"match": match, "c2pa": manifest}

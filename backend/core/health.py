@@ -14,6 +14,8 @@ from django.http import HttpResponse, JsonResponse
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
+from backend.core import ffmpeg
+
 
 def _redis_client() -> Redis:
     return Redis.from_url(settings.REDIS_URL)
@@ -44,10 +46,12 @@ class ReadinessView(HealthCheckView):
 
     def _statuses(self) -> dict[str, str]:
         # asyncio.gather keeps the order of the checks, which is the order of the names.
-        return {
+        statuses = {
             name: "OK" if result.error is None else str(result.error)
             for name, result in zip(self.dependencies, self.results, strict=True)
         }
+        # Said, not checked: a web process does not encode, and libx264 is in every build we ship.
+        return statuses | {"media_encoder": ffmpeg.encoder_status()}
 
     def render_to_response_json(self, status):
         return JsonResponse(self._statuses(), status=status)

@@ -26,5 +26,6 @@ def test_readyz_checks_database_redis_and_storage(client):
     response = client.get("/readyz", HTTP_ACCEPT="application/json")
     assert response.status_code == 200, response.content
     checks = response.json()
+    assert checks.pop("media_encoder") == "libx264 (in this FFmpeg build)"
     assert len(checks) == 5
     assert all(value == "OK" for value in checks.values()), checks
