@@ -491,12 +491,15 @@ CELERY_BEAT_SCHEDULE = {
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
     # Cog's and Replicate's webhook states and Cog's uploads, once renders no longer need them.
     "sweep-provider-predictions": {"task": "media.provider_predictions_sweep", "schedule": 3600.0},
+    # Direct uploads nobody used (never sent, rejected, verified and left), with their objects.
+    "sweep-uploads": {"task": "cameos.uploads_sweep", "schedule": 3600.0},
     # Data rights: accounts past their deletion grace period, deleted cameos' files, exports' expired files.
     "purge-deleted-accounts": {"task": "data_rights.accounts_purge", "schedule": 3600.0},
     "purge-deleted-cameo-media": {"task": "data_rights.cameos_media_purge", "schedule": 3600.0},
     "expire-data-exports": {"task": "data_rights.exports_expire", "schedule": 3600.0},
     # Messages waiting in each Celery queue, for /metrics (backend/core/metrics.py).
-    "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0},
+    # A reading older than the next is worthless: a backed-up default queue drops it.
+    "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0, "options": {"expires": 25}},
 }
 
 # --- Render pipeline ---------------------------------------------------------

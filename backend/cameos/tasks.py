@@ -9,3 +9,10 @@ def upload_verify(*, upload_id: str) -> None:
     from backend.cameos.services.direct_uploads import upload_verify as verify
 
     verify(upload_id=upload_id)
+
+
+@shared_task(name="cameos.uploads_sweep", ignore_result=True)
+def uploads_sweep() -> None:
+    from backend.cameos.services.direct_uploads import uploads_sweep as sweep
+
+    sweep()

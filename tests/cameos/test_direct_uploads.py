@@ -1,14 +1,18 @@
 """Direct uploads: a form to send a file straight to storage (S3 through moto's server over HTTP, or our local
 endpoint), a worker's check before use, and the upload's id where an endpoint takes a file."""
 
+from datetime import timedelta
+
 import av
 import httpx
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from backend.cameos import tasks
 from backend.cameos.models import Cameo, Upload
+from backend.cameos.services import direct_uploads
 from backend.core import storage
 from backend.core.models import OutboxMessage
 from tests.e2e.conftest import moto_server, s3  # noqa: F401  (fixtures: S3 as the e2e tests run it)
@@ -142,6 +146,19 @@ class TestLocalDisk:
         assert Upload.objects.filter(id=answer["id"]).exists()
 
 
+def test_uploads_nobody_used_are_swept_with_their_files(client_for, owner, media_files):
+    client = client_for(owner)
+    used_soon = ask(client, media_files["good"]).data
+    abandoned = ask(client, media_files["good"]).data
+    send_local(abandoned, media_files["good"])
+    key = Upload.objects.get(id=abandoned["id"]).key
+    Upload.objects.filter(id=abandoned["id"]).update(created_at=timezone.now() - timedelta(days=2))
+    assert direct_uploads.uploads_sweep() == 1
+    assert direct_uploads.uploads_sweep() == 0  # and again: nothing left
+    assert not storage.private().exists(key) and not Upload.objects.filter(id=abandoned["id"]).exists()
+    assert Upload.objects.filter(id=used_soon["id"]).exists()
+
+
 class TestS3:
     """Straight to S3 (moto's server over HTTP) with the presigned form; the web process never sees the bytes."""
 
@@ -202,3 +219,11 @@ class TestS3:
         assert (completed.status_code, completed.data["status"]) == (200, "pending"), completed.data
         key = f"private/uploads/{owner.id}/{answer['id']}"
         assert s3["client"].head_object(Bucket=s3["env"]["S3_BUCKET"], Key=key)["ContentLength"] == len(padded)
+
+    def test_an_unfinished_multipart_upload_is_aborted_by_the_sweep(self, s3, client_for, owner, media_files, settings):  # noqa: F811
+        settings.DIRECT_UPLOAD_MULTIPART_BYTES = 100
+        answer = ask(client_for(owner), media_files["good"]).data
+        httpx.put(answer["upload"]["parts"][0]["url"], content=b"a part", timeout=30)
+        Upload.objects.filter(id=answer["id"]).update(created_at=timezone.now() - timedelta(days=2))
+        assert direct_uploads.uploads_sweep() == 1
+        assert not s3["client"].list_multipart_uploads(Bucket=s3["env"]["S3_BUCKET"]).get("Uploads")

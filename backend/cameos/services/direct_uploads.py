@@ -12,7 +12,7 @@ deleted. Endpoints that take a file accept a verified upload's id instead (``upl
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import math
 import tempfile
 import uuid
@@ -32,8 +32,6 @@ from backend.cameos import tasks, uploads
 from backend.cameos.models import Upload
 from backend.core import outbox, storage
 from backend.core.errors import Conflict, DomainError, NotFound
-
-logger = logging.getLogger(__name__)
 
 _SALT = "cameos.direct_upload"
 VIDEO_TYPES = {"video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/3gpp"}
@@ -55,9 +53,9 @@ def _on_s3() -> bool:
     return bool(settings.S3_BUCKET)
 
 
-def _s3(store=None):
-    """The boto3 client, bucket and object key behind the private store."""
-    store = store or storage.private()
+def _s3():
+    """The boto3 client and bucket behind the private store."""
+    store = storage.private()
     return store.connection.meta.client, store.bucket_name
 
 
@@ -117,9 +115,11 @@ def upload_request(*, owner, kind: str, content_type: str, size: int) -> tuple[U
     return upload, instructions | {"method": "POST", "url": form["url"], "fields": form["fields"], "file_field": "file"}
 
 
-def upload_of(*, owner, upload_id) -> Upload:
-    """The caller's upload; someone else's is a 404, as if it did not exist."""
-    upload = Upload.objects.filter(id=upload_id, owner=owner).first()
+def upload_of(*, owner, upload_id, lock: bool = False) -> Upload:
+    """The caller's upload (``lock``: the row locked, inside the caller's transaction); someone else's is a
+    404, as if it did not exist."""
+    uploads_of_owner = Upload.objects.filter(owner=owner)
+    upload = (uploads_of_owner.select_for_update() if lock else uploads_of_owner).filter(id=upload_id).first()
     if upload is None:
         raise NotFound("No such upload.")
     return upload
@@ -137,8 +137,7 @@ def _reject(upload: Upload, *, reason: str) -> None:
 def upload_complete(*, owner, upload_id, parts: list[dict] | None = None) -> Upload:
     """The phone says the file is sent (with each part's ETag, for a multipart upload): check what S3 holds
     against what was declared and queue the worker's check. Idempotent."""
-    upload = upload_of(owner=owner, upload_id=upload_id)
-    upload = Upload.objects.select_for_update().get(id=upload.id)
+    upload = upload_of(owner=owner, upload_id=upload_id, lock=True)
     if upload.received_at is not None or upload.status != Upload.Status.PENDING:
         return upload
     if _on_s3():
@@ -268,3 +267,21 @@ def upload_open(*, owner, upload_id, kinds: set[str]) -> Iterator[File]:
     key = upload.key
     Upload.objects.filter(id=upload.id).delete()
     transaction.on_commit(lambda: storage.private().delete(key))
+
+
+def uploads_sweep(*, now=None) -> int:
+    """Forget uploads nobody will use: never sent or never completed past their form's life, rejected, or
+    verified but left unused for a day; their objects (and an unfinished multipart upload's parts) go too.
+    Idempotent; returns how many went."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.DIRECT_UPLOAD_EXPIRY_S) - timedelta(days=1)
+    gone = 0
+    for upload in Upload.objects.filter(created_at__lt=stale).order_by("created_at")[:500]:
+        if upload.multipart_id and _on_s3():
+            client, bucket = _s3()
+            with contextlib.suppress(client.exceptions.ClientError):  # completed, or aborted by an earlier sweep
+                client.abort_multipart_upload(Bucket=bucket, Key=_object_key(upload), UploadId=upload.multipart_id)
+        storage.private().delete(upload.key)
+        Upload.objects.filter(id=upload.id).delete()
+        gone += 1
+    return gone
