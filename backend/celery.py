@@ -14,5 +14,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # starves feed refills (`celery worker -Q renders`, `-Q feeds`, ...).
 app.conf.task_queues = [Queue(name) for name in ("default", "renders", "media", "feeds", "notifications")]
 app.autodiscover_tasks()
-app.autodiscover_tasks(["backend.core"], related_name="metrics")  # core.queue_depths_record
 logs.celery_install()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import os
 
-from celery import current_app, shared_task
+from celery import current_app
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
@@ -56,7 +56,7 @@ PROVIDER_ERRORS = Counter(
     ["provider", "code", "transient"],
 )
 
-# backend/core/tasks.py ``queue_depths_record``, run by beat every 30 s: a gauge read at scrape time
+# ``queue_depths_record`` below, run by beat every 30 s (backend/core/tasks.py): a gauge read at scrape time
 # cannot see the broker from a multiprocess registry, so the latest value written by any process wins.
 QUEUE_DEPTH = Gauge(
     "remix_celery_queue_depth",
@@ -87,11 +87,8 @@ NOTIFICATION_DELIVERIES = Counter(
 )
 
 
-# Here, not in backend/core/tasks.py: recording is the metric's own business, and workers load this
-# module through the app's autodiscovery (backend/celery.py).
-@shared_task(name="core.queue_depths_record", ignore_result=True)
 def queue_depths_record() -> None:
-    """Read each Celery queue's length on the broker into ``QUEUE_DEPTH`` (beat, every 30 s)."""
+    """Read each Celery queue's length on the broker into ``QUEUE_DEPTH`` (beat's task, every 30 s)."""
     with current_app.connection_for_read() as connection:
         # kombu's client adds the broker's key prefix. No task sets a priority, so every message
         # waits on the queue's own list (kombu keeps one list per priority).
