@@ -2,55 +2,37 @@
 a published video's HLS stream is fetched without credentials and played end to end by PyAV; private media
 stays behind signed links."""
 
-import uuid
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import av
 import pytest
 import requests
-from django.core.files.base import ContentFile
 
 # The URLconf adds the local disk's media routes only without S3_BUCKET: load it before a test here sets
 # S3_BUCKET, so tests of the local disk that run later in the session still find those routes.
 import backend.urls  # noqa: F401
-from backend.core import storage
 from backend.settings import s3_public_url_options
 from backend.videos import services as video_services
-from media.providers.preview import ffmpeg
+from media import postprocessing
 from tests.e2e.conftest import moto_server, s3  # noqa: F401  (fixtures: S3 as the e2e tests run it)
-from tests.factories import VideoFactory
+from tests.factories import RenderJobFactory, VideoFactory
 from tests.media_files import make_clip
 
 pytestmark = pytest.mark.django_db
 
 
-def make_hls(source: Path, folder: Path) -> None:
-    """An HLS stream as post-processing publishes one: a master playlist over two rungs of fMP4 segments.
-
-    Made here rather than by ``media.postprocessing`` so this test pins delivery, not the transcoder."""
-    folder.mkdir()
-    ffmpeg(
-        "-i", str(source), "-filter_complex", "[0:v]split=2[a][b];[b]scale=160:120[c]",
-        "-map", "[a]", "-map", "0:a", "-map", "[c]", "-map", "0:a",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-c:a", "aac",
-        "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
-        "-hls_fmp4_init_filename", "%v_init.mp4", "-hls_segment_filename", str(folder / "%v_%03d.m4s"),
-        "-master_pl_name", "master.m3u8", "-var_stream_map", "v:0,a:0,name:240p v:1,a:1,name:120p",
-        str(folder / "%v.m3u8"),
-    )  # fmt: skip
-
-
 @pytest.fixture
 def draft(s3, tmp_path):  # noqa: F811
-    """A draft as the render pipeline leaves it: a real MP4, its HLS stream and a poster, in the private store."""
-    clip = make_clip(tmp_path / "video.mp4", seconds=3)
-    make_hls(clip, tmp_path / "hls")
-    prefix = f"videos/{uuid.uuid4()}"
-    for path in [clip, *sorted((tmp_path / "hls").iterdir())]:
-        storage.upload(storage.private(), path, f"{prefix}/{path.relative_to(tmp_path)}")
-    storage.private().save(f"{prefix}/poster.jpg", ContentFile(b"\xff\xd8\xff a poster"))
+    """A draft as the render pipeline leaves it: a real render post-processed by ``media.postprocessing``
+    (the MP4, its HLS ladder, the stills), its files in the private store."""
+    job = RenderJobFactory()
+    original = make_clip(tmp_path / "original.mp4", seconds=3)
+    (tmp_path / "work").mkdir()
+    outputs = postprocessing.process(job=job, original=original, workdir=tmp_path / "work")
+    postprocessing.publish(job=job, outputs=outputs)
+    prefix = postprocessing.public_prefix(job.id)
     return VideoFactory(
+        owner=job.requester,
         mp4=f"{prefix}/video.mp4",
         poster=f"{prefix}/poster.jpg",
         hls=f"{prefix}/hls/master.m3u8",
