@@ -55,10 +55,7 @@ def secret_key(key: object) -> bool:
 def scrub(value: Any) -> Any:
     """A copy of ``value`` (dicts, lists, strings) with secret keys' values and secret-shaped text redacted."""
     if isinstance(value, dict):
-        return {
-            key: REDACTED if isinstance(key, str) and _SECRET_KEY.match(key) else scrub(item)
-            for key, item in value.items()
-        }
+        return {key: REDACTED if secret_key(key) else scrub(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(item) for item in value]
     if isinstance(value, str):
@@ -77,8 +74,11 @@ SENSITIVE_BODY_PATHS = (
     "/api/v1/webhooks/",
     "/api/v1/provenance/",
     "/api/v1/uploads",
+    "/api/v1/devices",
     "/admin/",
 )
+# URLs whose path carries a token (the access log finds them by URL parameter name; an event has only its URL).
+_TOKEN_IN_PATH = re.compile(r"(/media/private/|/api/v1/uploads/cog/|/api/v1/devices/)[^/?#]+")
 
 
 def sentry_before_send(event: dict, hint: dict | None = None) -> dict:
@@ -89,6 +89,7 @@ def sentry_before_send(event: dict, hint: dict | None = None) -> dict:
         url = request.get("url") or ""
         if any(path in url for path in SENSITIVE_BODY_PATHS):
             request.pop("data", None)
+        request["url"] = _TOKEN_IN_PATH.sub(rf"\1{REDACTED}", url)
         if isinstance(request.get("query_string"), str):
             request["query_string"] = redact_query(request["query_string"])
     user = event.get("user")

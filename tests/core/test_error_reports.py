@@ -73,3 +73,9 @@ def test_a_body_of_another_endpoint_stays_with_its_secret_fields_redacted():
     event = sentry_before_send(raw, {})
 
     assert event["request"]["data"] == {"reason": "spam", "password": "[redacted]"}
+
+
+def test_a_token_in_the_url_s_path_is_redacted():
+    event = sentry_before_send(sentry_event("https://api.remix.example/api/v1/uploads/cog/upload-secret/out.mp4"), {})
+
+    assert event["request"]["url"] == "https://api.remix.example/api/v1/uploads/cog/[redacted]/out.mp4"
