@@ -26,7 +26,7 @@ from backend.moderation.events import case_resolved, strike_added
 from backend.rights.events import usage_approval_requested
 from backend.videos.events import comment_created, video_liked, video_published, video_removed, video_restored
 from media.events import render_finished, render_requested
-from notifications import tasks
+from notifications import services, tasks
 from notifications.models import Kind
 
 logger = logging.getLogger(__name__)
@@ -88,10 +88,12 @@ def _group_refresh_soon(*, recipient_id: int, kind: Kind, target_type: str, targ
     Not through the outbox, deliberately: a refresh lost with a crashed process only delays a count
     until the next action on the target, and writing a message per like is what this avoids.
     """
-    key = tasks.pending_refresh_key(recipient_id=recipient_id, kind=kind, target_type=target_type, target_id=target_id)
+    key = services.pending_refresh_key(
+        recipient_id=recipient_id, kind=kind, target_type=target_type, target_id=target_id
+    )
     redis = get_redis_connection("default")
     try:
-        if not redis.set(key, 1, nx=True, ex=tasks.GROUP_REFRESH_PENDING_S):
+        if not redis.set(key, 1, nx=True, ex=services.GROUP_REFRESH_PENDING_S):
             return  # a refresh is queued and has not counted yet: it will count this one too
     except RedisError:
         logger.warning("notifications: Redis unavailable; refreshing %s without the pending mark", key)

@@ -6,7 +6,7 @@ from django_redis import get_redis_connection
 
 from backend.videos.models import Like
 from media.models import RenderJob
-from notifications import tasks
+from notifications import services, tasks
 from notifications.models import Kind, Notification
 from tests.factories import CameoGrantFactory, RenderJobFactory, UserFactory, VideoFactory
 
@@ -16,11 +16,11 @@ pytestmark = pytest.mark.django_db
 class TestMentionedHandles:
     def test_distinct_casefolded_in_order_without_emails_or_trailing_dots(self):
         text = "hi @Maya and @leo. mail a@b.com, @maya again, @x is too short, (@ann_1)"
-        assert tasks.mentioned_handles(text) == ["maya", "leo", "ann_1"]
+        assert services.mentioned_handles(text) == ["maya", "leo", "ann_1"]
 
     def test_at_most_ten(self):
         text = " ".join(f"@user{n}" for n in range(15))
-        assert tasks.mentioned_handles(text) == [f"user{n}" for n in range(10)]
+        assert services.mentioned_handles(text) == [f"user{n}" for n in range(10)]
 
 
 def test_a_caption_mentioning_many_tells_at_most_ten():
@@ -65,14 +65,14 @@ def test_group_refresh_clears_the_pending_mark_before_it_counts():
     Like.objects.create(video=video, user=UserFactory())
     args = {"recipient_id": video.owner_id, "kind": Kind.LIKE.value, "target_type": "video", "target_id": str(video.id)}
     redis = get_redis_connection("default")
-    redis.set(tasks.pending_refresh_key(**args), 1, ex=tasks.GROUP_REFRESH_PENDING_S)
+    redis.set(services.pending_refresh_key(**args), 1, ex=services.GROUP_REFRESH_PENDING_S)
     tasks.group_refresh(**args)
     tasks.group_refresh(**args)
-    assert not redis.exists(tasks.pending_refresh_key(**args))
+    assert not redis.exists(services.pending_refresh_key(**args))
     assert Notification.objects.get(recipient=video.owner).actor_count == 1
 
 
 def test_the_pending_mark_is_one_per_recipient_and_target_on_the_recipients_cluster_slot():
-    key = tasks.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=42)
+    key = services.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=42)
     assert "{u7}" in key and key.endswith("social.like:video:42")
-    assert key != tasks.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=43)
+    assert key != services.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=43)
