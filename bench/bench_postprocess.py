@@ -36,6 +36,8 @@ from backend.core.processes import run_child
 from media import fingerprint, postprocessing, provenance
 from media.providers.preview import ffmpeg
 
+GRAIN = int(os.environ.get("BENCH_POSTPROCESS_GRAIN", "2"))  # temporal noise strength of the source
+QUALITY_SECONDS = 5  # quality is measured on each rendition's first seconds (SSIM at 1080p is slow)
 CASES = [(size, seconds) for size in ((720, 1280), (1080, 1920)) for seconds in (4, 15, 25)]
 # Bitrates of the HLS rungs before issue 23 (the new ladder keeps them as its nominal bitrates).
 LEGACY_BITRATES = {360: "800k", 720: "2800k", 1080: "5000k"}
@@ -45,7 +47,7 @@ def make_source(path: Path, *, width: int, height: int, seconds: float) -> Path:
     if not path.exists():
         ffmpeg("-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:d={seconds}:r=24",
                "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-               "-vf", "noise=alls=6:allf=t", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+               "-vf", f"noise=alls={GRAIN}:allf=t", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
                "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path))  # fmt: skip
     return path
 
@@ -111,16 +113,19 @@ def _joined(hls_dir: Path, name: str, extension: str) -> Path:
     return joined
 
 
-def rung_quality(source: Path, rendition: Path, *, watermark_png: Path, metric: str = "ssim") -> float:
-    """SSIM (0..1) or VMAF (0..100) of ``rendition`` against the watermarked ``source`` at its size."""
+def rung_quality(
+    source: Path, rendition: Path, *, watermark_png: Path, metric: str = "ssim", seconds: float = QUALITY_SECONDS
+) -> float:
+    """SSIM (0..1) or VMAF (0..100) of ``rendition``'s first ``seconds`` against the watermarked ``source``."""
     size = postprocessing.probe(rendition)
     measure = "libvmaf=n_threads=2" if metric == "vmaf" else "ssim"
     graph = (
         f"[1:v][2:v]{postprocessing._watermark_overlay()},format=yuv420p,scale={size.width}:{size.height}[ref];"
         f"[0:v]format=yuv420p[dist];[dist][ref]{measure}"
     )
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(rendition), "-i", str(source),
-               "-i", str(watermark_png), "-filter_complex", graph, "-f", "null", "-"]  # fmt: skip
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-t", str(seconds), "-i", str(rendition),
+               "-t", str(seconds), "-i", str(source), "-i", str(watermark_png), "-filter_complex", graph,
+               "-f", "null", "-"]  # fmt: skip
     stderr = run_child(command, timeout=600).stderr.decode(errors="replace")
     found = re.search(r"VMAF score: ([\d.]+)" if metric == "vmaf" else r"SSIM .*All:([\d.]+)", stderr)
     if found is None:
