@@ -242,7 +242,7 @@ def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> Fe
             page, next_position = _following(viewer, position)
             store.mark_seen(viewer.id, list(page))
         if viewer.is_teen:
-            store.teen_cards_add(viewer.id, len(page))
+            store.teen_cards_add(viewer.id, list(page))
     except RedisError:
         logger.warning("feed for %s served from PostgreSQL: Redis failed", viewer.id, exc_info=True)
         page, next_position = selectors.feed_page_from_database(viewer, kind, position)

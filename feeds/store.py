@@ -552,15 +552,22 @@ def counters_drop(batch_id: str) -> None:
     pipe.execute()
 
 
-def teen_cards_add(user_id: int, served: int) -> int:
-    """Add ``served`` to the cards served to a minor today; returns the new total."""
-    key = _key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat())
+def _teen_key(user_id: int) -> str:
+    # v2: a set of the videos served today (v1 was a counter).
+    return _key("teen", "v2", f"{{u{user_id}}}", timezone.localdate().isoformat())
+
+
+def teen_cards_add(user_id: int, video_ids: Sequence[int]) -> int:
+    """Count these videos as served to a minor today, each once (a retried page counts nothing more);
+    returns how many were served today."""
+    key = _teen_key(user_id)
     pipe = redis().pipeline()
-    pipe.incrby(key, served)
+    if video_ids:
+        pipe.sadd(key, *(str(video_id) for video_id in video_ids))
     pipe.expire(key, 2 * 24 * 3600)
-    return pipe.execute()[0]
+    pipe.scard(key)
+    return pipe.execute()[-1]
 
 
 def teen_cards_used(user_id: int) -> int:
-    value = redis().get(_key("teen", f"{{u{user_id}}}", timezone.localdate().isoformat()))
-    return int(value or 0)
+    return redis().scard(_teen_key(user_id))

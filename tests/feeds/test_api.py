@@ -387,6 +387,16 @@ class TestRetries:
     """A phone's HTTP stack retries a request whose response it lost: the same request gets the same page,
     and only the next cursor moves on."""
 
+    def test_a_minors_retried_page_counts_once_toward_the_daily_limit(self, client_for, settings):
+        settings.FEED_TEEN_DAILY_CARDS = 15
+        videos(35)
+        teen = client_for(UserFactory(birth_date=timezone.localdate() - timedelta(days=365 * 15)))
+        first = teen.get(FEED).json()
+        assert teen.get(FEED).json() == first  # retried: the same ten cards, counted once (10 of 15)
+        second = teen.get(FEED, {"cursor": first["next"]})
+        assert second.status_code == 200  # (a second count would have made it 20 of 15)
+        assert teen.get(FEED, {"cursor": second.json()["next"]}).status_code == 429
+
     def test_the_first_page_retried(self, client_for):
         videos(25)
         client = client_for(UserFactory())
