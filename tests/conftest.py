@@ -38,7 +38,10 @@ def _isolated_media(settings, tmp_path):
             "default": {**settings.STORAGES["default"], "OPTIONS": {"location": settings.MEDIA_ROOT / "private"}},
             "public": {
                 **settings.STORAGES["public"],
-                "OPTIONS": {"location": settings.MEDIA_ROOT / "public", "base_url": f"{settings.SITE_URL}/media/public/"},
+                "OPTIONS": {
+                    "location": settings.MEDIA_ROOT / "public",
+                    "base_url": f"{settings.SITE_URL}/media/public/",
+                },
             },
         }
 
