@@ -168,6 +168,7 @@ def read_segment_manifest(*, init: bytes, segment: bytes, trust_anchors_pem: str
     try:
         reader.with_fragment("video/mp4", io.BytesIO(init), io.BytesIO(segment))
     except c2pa.C2paError as error:  # a segment that does not belong to this manifest, or was altered
-        summary = _summary(reader) or {}
-        return summary | {"validation_state": "Invalid", "validation_results": {"fragment": str(error)}}
+        reader.close()
+        return {"claim_generator": None, "title": None, "metadata": None, "validation_state": "Invalid",
+                "validation_results": {"fragment": str(error)}}  # fmt: skip
     return _summary(reader)

@@ -134,10 +134,11 @@ def cmaf_parts(data: bytes) -> tuple[bytes, list[bytes]] | None:
     anything else. A media segment alone cannot be read: it has no decoder setup nor manifest."""
     boxes = _boxes(data)
     kinds = [kind for kind, _ in boxes]
-    starts = [offset for kind, offset in boxes if kind == ("styp" if "styp" in kinds else "moof")]
+    first = "styp" if "styp" in kinds else "moof"
+    starts = [offset for kind, offset in boxes if kind == first]
     if not starts:
         return None
-    if "moov" not in kinds[: kinds.index("styp" if "styp" in kinds else "moof")]:
+    if "moov" not in kinds[: kinds.index(first)]:
         raise UnreadableMedia("A media segment cannot be read alone: upload it after its init segment.")
     ends = [*starts[1:], len(data)]
     return data[: starts[0]], [data[start:end] for start, end in zip(starts, ends, strict=True)]
