@@ -36,10 +36,10 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
-# media/services/worker.py (the worker's ``_stage``).
+# media/services/jobs.py ``job_stage_timed``, around every stage of the render and post-processing workers.
 RENDER_STAGE_SECONDS = Histogram(
     "remix_render_stage_seconds",
-    "Time a render spent in one stage of the worker (rendering, downloading, storing), by provider.",
+    "Time a render spent in one stage (rendering, downloading, storing, post_processing, publishing), by provider.",
     ["provider", "stage"],
     buckets=(0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0),
 )

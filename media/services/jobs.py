@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import timedelta
@@ -116,6 +117,17 @@ def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = ""
     events.render_finished.send_on_commit(job_id=str(job.id), status=status)
     outcome = metrics.RENDERS_FINISHED.labels(provider=job.provider, status=status, code=code)
     transaction.on_commit(outcome.inc)
+
+
+@contextmanager
+def job_stage_timed(job: RenderJob, stage: str):
+    """Time a stage of the job into ``job.stage_seconds`` (the caller saves it) and /metrics; a stage
+    that raised is not recorded."""
+    started = time.monotonic()
+    yield
+    seconds = time.monotonic() - started
+    job.stage_seconds[stage] = round(seconds, 3)
+    metrics.RENDER_STAGE_SECONDS.labels(provider=job.provider, stage=stage).observe(seconds)
 
 
 @contextmanager

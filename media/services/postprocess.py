@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +20,7 @@ from media.services.jobs import (
     job_finish,
     job_heartbeat,
     job_running_update,
+    job_stage_timed,
     render_job_fail,
 )
 from media.services.lifecycle import render_work_dirs_sweep
@@ -50,15 +50,13 @@ def render_job_postprocess(*, job_id: str) -> None:
     published: list[str] = []
     try:
         with job_heartbeat(job):
-            started = time.monotonic()
-            original = storage.download(storage.private(), job.original, workdir / "original.mp4")
-            outputs = postprocessing.process(job=job, original=original, workdir=workdir)
-            job.stage_seconds["post_processing"] = round(time.monotonic() - started, 3)
+            with job_stage_timed(job, "post_processing"):
+                original = storage.download(storage.private(), job.original, workdir / "original.mp4")
+                outputs = postprocessing.process(job=job, original=original, workdir=workdir)
             job_running_update(job, progress=95, stage_seconds=job.stage_seconds)
             job_consent_recheck(job)
-            started = time.monotonic()
-            published = postprocessing.publish(job=job, outputs=outputs)
-            job.stage_seconds["publishing"] = round(time.monotonic() - started, 3)
+            with job_stage_timed(job, "publishing"):
+                published = postprocessing.publish(job=job, outputs=outputs)
             if not _complete(job, outputs=outputs, published=published):
                 raise JobCancelled()
     except JobCancelled:

@@ -28,6 +28,7 @@ from media.services.jobs import (
     job_reference_names,
     job_render_spec,
     job_running_update,
+    job_stage_timed,
     render_job_fail,
 )
 from media.services.lifecycle import render_work_dirs_sweep
@@ -55,11 +56,8 @@ def render_job_claim(*, job_id: str) -> RenderJob | None:
 @contextmanager
 def _stage(job: RenderJob, name: RenderJob.Stage, progress: int):
     job_running_update(job, stage=name, progress=progress)
-    started = time.monotonic()
-    yield
-    seconds = time.monotonic() - started
-    job.stage_seconds[name] = round(seconds, 3)
-    metrics.RENDER_STAGE_SECONDS.labels(provider=job.provider, stage=name).observe(seconds)
+    with job_stage_timed(job, name):
+        yield
     job_running_update(job, stage_seconds=job.stage_seconds)
 
 

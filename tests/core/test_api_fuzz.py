@@ -1,7 +1,7 @@
 """Fuzz every /api/v1/ operation from the OpenAPI schema with schemathesis.
 
 Per generated request: never a 5xx, every 4xx comes in the one error envelope
-``{"error": {"code": str, "message": str, "details": dict}}``, and every success has the
+``{"error": {"code": str, "message": str, "details": dict, "request_id": str}}``, and every success has the
 content type and the body the schema documents.
 
 The app runs in-process (WSGI, same thread and database connection as the test), so

@@ -1,4 +1,4 @@
-"""Every 4xx kind comes in the one envelope: {"error": {"code", "message", "details"}}."""
+"""Every 4xx kind comes in the one envelope: {"error": {"code", "message", "details", "request_id"}}."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -9,11 +9,12 @@ from django.conf import settings
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from backend.cameos import services as cameo_services
 from backend.core import metrics, outbox
 from feeds import tasks as feed_tasks
 from media import services
 from media.models import RenderJob
-from tests.factories import RenderJobFactory, UserFactory
+from tests.factories import CameoGrantFactory, RenderJobFactory, UserFactory
 from tests.feeds.conftest import redis_unreachable
 from tests.workers import ROOT
 
@@ -89,7 +90,7 @@ def test_a_scrape_shows_requests_render_stages_and_outcomes_and_feed_pages(
     assert value("remix_http_request_seconds_count", route="api/v1/feed", method="GET", status="2xx") >= 2
     assert value("remix_feed_pages_total", kind="for_you", source="redis") >= 1
     assert value("remix_feed_pages_total", kind="for_you", source="postgres") >= 1
-    for stage in ("rendering", "downloading", "storing"):
+    for stage in ("rendering", "downloading", "storing", "post_processing", "publishing"):
         assert value("remix_render_stage_seconds_count", provider="preview", stage=stage) >= 1
     assert value("remix_renders_finished_total", provider="preview", status="succeeded", code="") >= 1
 
@@ -109,3 +110,17 @@ def test_beat_records_how_many_messages_wait_in_each_queue():
     finally:
         with current_app.connection_for_write() as connection:
             connection.default_channel.client.delete(queue)
+
+
+def test_a_withdrawn_consent_is_counted_once_after_its_commit(django_capture_on_commit_callbacks):
+    def withdrawals() -> float:
+        return REGISTRY.get_sample_value("remix_consent_withdrawals_total", {"reason": "grant_revoked"}) or 0.0
+
+    grant = CameoGrantFactory(status="approved")
+    before = withdrawals()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cameo_services.grant_revoke(grant=grant, by=grant.cameo.owner)
+    cameo_services.grant_revoke(grant=grant, by=grant.cameo.owner)  # again: nothing more was withdrawn
+
+    assert withdrawals() - before == 1

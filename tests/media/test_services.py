@@ -86,6 +86,7 @@ class TestRenderJobRequest:
             "code": "duration_not_supported",
             "message": "This video model makes videos of at most 8 seconds.",
             "details": {"max_duration_s": 8},
+            "request_id": response["X-Request-ID"],
         }
         assert not RenderJob.objects.exists() and sent["render"] == [] and veo.requests == []
 

@@ -38,7 +38,7 @@ def grant_requested(recipient, actor, key):
 def test_anonymous_gets_401_in_the_envelope(api_client, method, path):
     response = getattr(api_client, method)(path, format="json")
     assert response.status_code == 401
-    assert set(response.json()["error"]) == {"code", "message", "details"}
+    assert set(response.json()["error"]) == {"code", "message", "details", "request_id"}
 
 
 class TestInbox:
