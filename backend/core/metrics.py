@@ -50,6 +50,7 @@ RENDERS_FINISHED = Counter(
     "Renders that ended, by provider, final status (succeeded, failed, cancelled) and error code.",
     ["provider", "status", "code"],
 )
+# media/services/worker.py, where a provider's error reaches the job.
 PROVIDER_ERRORS = Counter(
     "remix_provider_errors",
     "Errors from outside providers (render models), by provider, code and whether a retry may help.",
