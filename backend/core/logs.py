@@ -123,6 +123,8 @@ def logging_config(*, log_format: str, level: str) -> dict:
             # 4xx and 5xx with the raw path.
             "django.request": {"level": "ERROR"},
             "django.server": {"level": "WARNING"},
+            # gunicorn's own lines (gunicorn.conf.py), through the same handler instead of its plain one.
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
         },
     }
 
