@@ -14,11 +14,11 @@ import contextvars
 import logging
 import logging.config
 import re
-import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pythonjsonlogger.json
 from celery import signals
 from django.conf import settings
 
@@ -63,18 +63,16 @@ class RequestIdFilter(logging.Filter):
 
 
 class RedactingFilter(logging.Filter):
-    """The safety net: a record's message, traceback and string fields lose tokens, passwords and emails.
+    """The safety net: a record's message and fields lose tokens, passwords and emails.
 
     The message is formatted here (``record.args`` emptied), so a secret passed as an argument is
-    caught as well as one written into the format string; so is the traceback (an exception's text).
+    caught as well as one written into the format string. The traceback is redacted by the formatters
+    below as they write it: the record keeps its exception for Sentry, which scrubs its own copy.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact_text(record.getMessage())
         record.args = ()
-        if record.exc_info:
-            record.exc_text = redact_text("".join(traceback.format_exception(*record.exc_info)).rstrip())
-            record.exc_info = None
         for name, value in vars(record).items():
             # Strings, and the dicts records carry (Celery's task lines put a task's kwargs in ``data``).
             if isinstance(value, (str, dict)) and name not in _RECORD_FIELDS_KEPT:
@@ -89,17 +87,30 @@ _RECORD_FIELDS_KEPT = frozenset(
 )  # fmt: skip
 
 
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    def formatException(self, ei) -> str:
+        return redact_text(super().formatException(ei))
+
+
+class PlainFormatter(logging.Formatter):
+    def formatException(self, ei) -> str:
+        return redact_text(super().formatException(ei))
+
+
 def logging_config(*, log_format: str, level: str) -> dict:
     """Settings' ``LOGGING``: one console handler, JSON lines or plain text, both filters on it."""
     formatters = {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "backend.core.logs.JsonFormatter",
             "fmt": "{levelname}{name}{message}",
             "style": "{",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": True,
         },
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "()": "backend.core.logs.PlainFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
     }
     return {
         "version": 1,

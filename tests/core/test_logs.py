@@ -4,6 +4,7 @@ import base64
 import io
 import json
 import logging
+import sys
 
 import pytest
 from celery import current_app, shared_task
@@ -141,3 +142,19 @@ def test_a_task_logs_under_the_request_id_it_was_queued_with(log_lines):
     assert logs.request_id() is None  # nothing leaks to what runs next in the process
     # A task nobody's request queued still groups its records (and what it queues) under one id.
     assert log_in_task.apply(task_id="t-1").get() == "task-t-1"
+
+
+def test_plain_lines_redact_a_traceback_too_and_the_record_keeps_its_exception_for_sentry():
+    formatter = logs.PlainFormatter("%(levelname)s [%(request_id)s] %(message)s")
+    try:
+        raise ValueError("could not mail maya@example.com")
+    except ValueError:
+        record = logging.LogRecord("remix.test", logging.ERROR, __file__, 1, "mail failed", (), sys.exc_info())
+    logs.RequestIdFilter().filter(record)
+    logs.RedactingFilter().filter(record)
+
+    line = formatter.format(record)
+
+    assert line.startswith("ERROR [None] mail failed") and "ValueError: could not mail [email]" in line
+    assert "maya@example.com" not in line
+    assert record.exc_info is not None
