@@ -228,9 +228,7 @@ class TokenView(TokenObtainPairView):
         data = request.data if isinstance(request.data, dict) else {}  # the parent answers 400 to the rest
         email, password = data.get("email"), data.get("password")
         if isinstance(email, str) and isinstance(password, str):
-            pending = User.objects.filter(email__iexact=email, deletion_requested_at__isnull=False).first()
-            if pending is not None and services.account_restorable(user=pending) and pending.check_password(password):
-                services.account_restore(user=pending)
+            services.account_restore_on_sign_in(email=email, password=password)
         return super().post(request, *args, **kwargs)
 
 

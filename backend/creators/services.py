@@ -497,6 +497,16 @@ def account_restorable(*, user: User) -> bool:
     return requested is not None and requested > grace_started and user.purged_at is None
 
 
+def account_restore_on_sign_in(*, email: str, password: str) -> None:
+    """Signing in with the right password during the grace period restores the account first, so the
+    sign-in that follows succeeds; any other inactive account stays as it is."""
+    if "\x00" in email:  # PostgreSQL refuses NUL in text; such an address belongs to nobody
+        return
+    pending = User.objects.filter(email__iexact=email, deletion_requested_at__isnull=False).first()
+    if pending is not None and account_restorable(user=pending) and pending.check_password(password):
+        account_restore(user=pending)
+
+
 @transaction.atomic
 def account_personal_data_erase(*, user: User) -> User:
     """Purge: the row stays (tombstones and the ledger point at it) but says nothing about the person; the
