@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 import sentry_sdk
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
@@ -500,6 +501,12 @@ CELERY_BEAT_SCHEDULE = {
     # Messages waiting in each Celery queue, for /metrics (backend/core/metrics.py).
     # A reading older than the next is worthless: a backed-up default queue drops it.
     "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0, "options": {"expires": 25}},
+    # Notifications of moments no change sends an event for: a suspension running out, a month's statements.
+    "notify-suspensions-ended": {"task": "notifications.suspensions_ended_notify", "schedule": 300.0},
+    "notify-statements-ready": {
+        "task": "notifications.statements_ready_notify",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
 }
 
 # --- Render pipeline ---------------------------------------------------------

@@ -105,3 +105,13 @@ def data_export_ready_notify(*, user_id: int, export_id: int) -> None:
 @shared_task(name="notifications.usage_approval_requested_notify", acks_late=True, ignore_result=True)
 def usage_approval_requested_notify(*, approval_id: int) -> None:
     services.usage_approval_requested_notify(approval_id=approval_id)
+
+
+@shared_task(name="notifications.suspensions_ended_notify", ignore_result=True)
+def suspensions_ended_notify() -> None:
+    services.suspensions_ended_notify()
+
+
+@shared_task(name="notifications.statements_ready_notify", ignore_result=True)
+def statements_ready_notify() -> None:
+    services.statements_ready_notify()

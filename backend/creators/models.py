@@ -116,6 +116,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
             models.UniqueConstraint(Lower("handle"), name="user_handle_ci_unique"),
         ]
+        indexes = [
+            # Beat looks for suspensions that just ran out (notifications): the few suspended accounts only.
+            models.Index(
+                fields=["suspended_until"], condition=models.Q(suspended_until__isnull=False), name="user_suspended"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"@{self.handle}"

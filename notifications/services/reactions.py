@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import re
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django_redis import get_redis_connection
 from redis import RedisError
 
@@ -24,7 +26,7 @@ from backend.cameos.selectors import ProtectedLikenessRefused
 from backend.core.models import AuditLogEntry
 from backend.creators.models import User
 from backend.moderation.models import Case, Strike
-from backend.rights.models import UsageApproval, VideoCharacter
+from backend.rights.models import LedgerEntry, RightsHolder, UsageApproval, VideoCharacter
 from backend.videos.models import Comment, Video
 from media.models import RenderJob
 from notifications.models import Kind
@@ -278,3 +280,33 @@ def usage_approval_requested_notify(*, approval_id: int) -> None:
         notify(recipient_id=member_id, kind=Kind.USAGE_REQUESTED, key=f"usage_approval:{approval.id}",
                         actor_id=approval.requester_id, target_type="character", target_id=character.id,
                         deep_link=f"/characters/{character.id}", data={"approval_id": approval.id})  # fmt: skip
+
+
+# --- Moments nothing sends an event for: beat asks ------------------------------------------------
+
+
+def suspensions_ended_notify() -> None:
+    """Suspensions end by the clock, not by a change anyone makes: beat looks every few minutes for
+    those that ended in the last day (each is told once: its key names the end)."""
+    now = timezone.now()
+    ended = User.objects.filter(suspended_until__gt=now - timedelta(days=1), suspended_until__lte=now, is_active=True)
+    for user_id, until in ended.values_list("id", "suspended_until").order_by("id"):
+        notify(recipient_id=user_id, kind=Kind.SUSPENSION_ENDED, key=f"suspension:{until.isoformat()}",
+               target_type="creator", target_id=user_id, deep_link="/me")  # fmt: skip
+
+
+def statements_ready_notify(*, year: int | None = None, month: int | None = None) -> None:
+    """A month closed (by default the one before this): everyone the ledger owes something for it, directly
+    or through a rights holder they belong to, hears that its statement is ready (once per month)."""
+    if year is None or month is None:
+        last_month = timezone.now().replace(day=1) - timedelta(days=1)
+        year, month = last_month.year, last_month.month
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
+    holders = entries.exclude(holder=None).values("holder_id")
+    members = RightsHolder.members.through.objects.filter(rightsholder_id__in=holders).values_list("user_id", flat=True)
+    period = f"{year:04d}-{month:02d}"
+    for user_id in sorted(set(entries.exclude(user=None).values_list("user_id", flat=True)) | set(members)):
+        notify(recipient_id=user_id, kind=Kind.STATEMENT_READY, key=f"statement:{period}", target_type="statement",
+               target_id=period, deep_link=f"/rights/statements?period={period}", data={"period": period})  # fmt: skip

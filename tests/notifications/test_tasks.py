@@ -1,14 +1,25 @@
 """notifications/tasks: what each event task does when the world moved on, and the pieces they share."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from django_redis import get_redis_connection
 
+from backend.rights import services as rights_services
 from backend.videos.models import Like
 from media.models import RenderJob
 from notifications import services, tasks
 from notifications.models import Kind, Notification
-from tests.factories import CameoGrantFactory, RenderJobFactory, UserFactory, VideoFactory
+from tests.factories import (
+    CameoGrantFactory,
+    CharacterFactory,
+    RenderJobFactory,
+    RightsHolderFactory,
+    UserFactory,
+    VideoCharacterFactory,
+    VideoFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +87,41 @@ def test_the_pending_mark_is_one_per_recipient_and_target_on_the_recipients_clus
     key = services.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=42)
     assert "{u7}" in key and key.endswith("social.like:video:42")
     assert key != services.pending_refresh_key(recipient_id=7, kind="social.like", target_type="video", target_id=43)
+
+
+class TestMomentsBeatAsksAbout:
+    """Run twice each, as beat may: each person is told once."""
+
+    def test_a_suspension_that_ran_out_tells_its_account_once(self):
+        now = timezone.now()
+        ended = UserFactory(suspended_until=now - timedelta(minutes=3))
+        UserFactory(suspended_until=now + timedelta(days=2))  # still suspended
+        UserFactory(suspended_until=now - timedelta(days=3))  # told long ago
+
+        tasks.suspensions_ended_notify()
+        tasks.suspensions_ended_notify()
+
+        [told] = Notification.objects.all()
+        assert (told.recipient_id, told.kind, told.deep_link) == (ended.id, Kind.SUSPENSION_ENDED, "/me")
+
+    def test_a_closed_month_tells_everyone_the_ledger_owes_once(self):
+        creator, holder_member, bystander = UserFactory(), UserFactory(), UserFactory()
+        holder = RightsHolderFactory()
+        holder.members.add(holder_member)
+        character = CharacterFactory(holder=holder, revenue_share_bps=1000)
+        video = VideoFactory(owner=creator)
+        VideoCharacterFactory(video=video, character=character)
+        rights_services.revenue_event_record(video=video, kind="ads", amount_minor=1000, currency="EUR",
+                                             external_id="ads-1")  # fmt: skip
+        today = timezone.now()
+
+        services.statements_ready_notify(year=today.year, month=today.month)
+        services.statements_ready_notify(year=today.year, month=today.month)
+
+        period = f"{today.year:04d}-{today.month:02d}"
+        told = Notification.objects.filter(kind=Kind.STATEMENT_READY)
+        assert sorted(told.values_list("recipient_id", flat=True)) == sorted([creator.id, holder_member.id])
+        assert {(item.deep_link, item.data["period"]) for item in told} == {
+            (f"/rights/statements?period={period}", period)
+        }
+        assert not Notification.objects.filter(recipient=bystander).exists()
