@@ -374,8 +374,8 @@ def machine_world(monkeypatch, settings):
 
 def test_consent_and_visibility_hold_after_every_step(machine_world):
     ConsentMachine.TestCase.settings = hypothesis_settings(
-        # 12 runs of 40 steps keep the suite inside CI's budget; CONSENT_MACHINE_EXAMPLES explores more.
-        max_examples=int(os.environ.get("CONSENT_MACHINE_EXAMPLES", "12")),
+        # 8 runs of 40 steps keep the suite inside CI's budget; CONSENT_MACHINE_EXAMPLES explores more.
+        max_examples=int(os.environ.get("CONSENT_MACHINE_EXAMPLES", "8")),
         stateful_step_count=40,
         deadline=None,
         database=None,

@@ -126,7 +126,7 @@ def test_consent_revoked_mid_render_cancels_and_leaves_nothing(start_worker, cli
     creator = UserFactory()
     cameo = CameoFactory(audience="everyone")
     worker = start_worker(concurrency=1)
-    job_id = request_render(client_for(creator), cameo_ids=[cameo.id], duration_s=12, resolution="1080p").data["id"]
+    job_id = request_render(client_for(creator), cameo_ids=[cameo.id], duration_s=6, resolution="720p").data["id"]
     wait_for(job_id, {"running"}, worker=worker)
     revoke = client_for(cameo.owner).patch(f"/api/v1/cameos/{cameo.id}", {"audience": "only_me"}, format="json")
     assert revoke.status_code == 200
