@@ -68,7 +68,8 @@ def video_files_sync_many(*, video_ids: list[int]) -> None:
 
 @transaction.atomic
 def _sync_chunk(video_ids: list[int]) -> None:
-    videos = Video.objects.select_for_update().filter(id__in=video_ids).order_by("id")
+    videos = Video.objects.select_for_update(of=("self",)).select_related("owner").filter(id__in=video_ids)
+    videos = videos.order_by("id")
     misplaced = [video for video in videos if video.media_public != video.shown_to_everyone]
     for video in misplaced:
         source = storage.store_for(public_media=video.media_public)
@@ -86,7 +87,12 @@ def _sync_chunk(video_ids: list[int]) -> None:
 
 def videos_with_files_misplaced() -> QuerySet[Video]:
     """Videos whose files are not in the store their state calls for (``Video.shown_to_everyone``)."""
-    shown = Q(status=Video.Status.PUBLISHED, visibility=Video.Visibility.PUBLIC, withdrawn_at__isnull=True)
+    shown = Q(
+        status=Video.Status.PUBLISHED,
+        visibility=Video.Visibility.PUBLIC,
+        withdrawn_at__isnull=True,
+        owner__is_active=True,
+    )
     return Video.objects.filter((shown & Q(media_public=False)) | (~shown & Q(media_public=True)))
 
 

@@ -214,11 +214,13 @@ class Video(models.Model):
 
     @property
     def shown_to_everyone(self) -> bool:
-        """Whether this row's own state lets anyone see it (the owner's standing aside): where its files live."""
+        """Whether anyone may see it by its own state and its owner's account: where its files live. An
+        account being deleted (inactive) keeps nothing public; a suspension, which ends, moves nothing."""
         return (
             self.status == self.Status.PUBLISHED
             and self.visibility == self.Visibility.PUBLIC
             and self.withdrawn_at is None
+            and self.owner.is_active
         )
 
 

@@ -18,13 +18,14 @@ from django.utils import timezone
 
 from backend.core import storage
 from backend.core.private_media import media_file_url, private_media_url
+from backend.creators import services as creator_services
 from backend.videos import events
 from backend.videos import services as video_services
 from backend.videos.models import Video
 from feeds.cards import cards_build
 from media import postprocessing, video_files
 from tests.e2e.conftest import moto_server, s3  # noqa: F401  (fixtures: S3 as the e2e tests run it)
-from tests.factories import UserFactory, VideoFactory
+from tests.factories import PASSWORD, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +146,23 @@ def test_files_follow_the_video_through_publish_narrow_remove_and_restore(stores
         video_services.video_restore(video=video, by=moderator, reason="a mistake")
     assert_files_in(video, "public")
     assert fetch(public_url(mp4))[0] == 200
+
+
+def test_an_account_being_deleted_keeps_nothing_public_and_a_restore_brings_it_back(
+    stores, django_capture_on_commit_callbacks
+):
+    video = draft_with_files()
+    with django_capture_on_commit_callbacks(execute=True):
+        video_services.video_publish(video=video, by=video.owner)
+    assert_files_in(video, "public")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_services.account_deletion_request(user=video.owner, password=PASSWORD)
+    assert_files_in(video, "private")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        creator_services.account_restore(user=video.owner)
+    assert_files_in(video, "public")
 
 
 def test_a_withdrawn_video_goes_private(stores, django_capture_on_commit_callbacks):
