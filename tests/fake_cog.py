@@ -17,13 +17,13 @@ import mimetypes
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tests.fake_http import Answer, LocalHttpServer
 from tests.fake_providers import Recorded
 
 # The served model's inputs, as its OpenAPI schema would declare them (``Input`` of /openapi.json).
@@ -59,8 +59,8 @@ def django_sender(client) -> Callable:
     return send
 
 
-class JsonServer:
-    """A threading HTTP server on a free local port whose ``handle`` answers ``(status, body)``."""
+class JsonServer(LocalHttpServer):
+    """A local server whose ``handle`` answers ``(status, body)`` in JSON and ``files`` serves outputs."""
 
     def handle(self, method: str, path: str, headers: dict, body) -> tuple[int, object]:
         raise NotImplementedError
@@ -69,43 +69,20 @@ class JsonServer:
         return None
 
     def start(self):
-        server = self
         self.requests: list[Recorded] = getattr(self, "requests", [])
+        return super().start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = raw
-                server.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
-                served = server.files(self.path) if self.command == "GET" else None
-                if served is not None:
-                    data, status, content_type = served.read_bytes(), 200, "video/mp4"
-                else:
-                    status, answer = server.handle(self.command, self.path.split("?", 1)[0], dict(self.headers), body)
-                    data, content_type = json.dumps(answer).encode(), "application/json"
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = _answer
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, method: str, path: str, headers, raw: bytes) -> Answer:
+        headers = dict(headers)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw
+        self.requests.append(Recorded(method, path, headers, body))
+        served = self.files(path) if method == "GET" else None
+        if served is not None:
+            return Answer(200, served.read_bytes(), "video/mp4")
+        return Answer.json(*self.handle(method, path.split("?", 1)[0], headers, body))
 
 
 @dataclass

@@ -19,7 +19,6 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
 
+from tests.fake_http import Answer, LocalHttpServer
 from tests.fake_providers import google_error
 
 PROJECT = "remix-test"
@@ -79,7 +79,7 @@ class Delivery:
 
 
 @dataclass
-class FakeFcm:
+class FakeFcm(LocalHttpServer):
     # Per registration token, what the next sends to it are answered with (keys of OUTCOMES); then 200.
     outcomes: dict[str, list[str]] = field(default_factory=dict)
     delivered: list[Delivery] = field(default_factory=list)
@@ -98,35 +98,14 @@ class FakeFcm:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self._lock = threading.Lock()
-        fake = self
+        return super().start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/token":
-                    status, body, headers = fake._token(raw)
-                else:
-                    status, body, headers = fake._send(self.path, self.headers.get("Authorization", ""), raw)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, method: str, path: str, headers, raw: bytes) -> Answer:
+        if path == "/token":
+            status, body, extra = self._token(raw)
+        else:
+            status, body, extra = self._send(path, headers.get("Authorization", ""), raw)
+        return Answer.json(status, body, extra, content_type="application/json; charset=UTF-8")
 
     def service_account_file(self, folder: Path) -> Path:
         """A service-account key file as the Firebase console downloads it, whose token endpoint is this fake."""

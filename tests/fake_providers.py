@@ -9,10 +9,10 @@ answers the first call with 429 and every later one with the last entry.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.fake_http import Answer, LocalHttpServer
 
 
 @dataclass
@@ -24,60 +24,25 @@ class Recorded:
 
 
 @dataclass
-class FakeServer:
+class FakeServer(LocalHttpServer):
     files: dict[str, Path] = field(default_factory=dict)
     script: dict[str, list] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
 
-    def start(self) -> FakeServer:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                path = self.path.split("?", 1)[0]
-                body = json.loads(raw) if raw else None
-                fake.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
-                refusal = fake.check(self.command, path, body)
-                if self.command == "GET" and path in fake.files:
-                    data = fake.files[path].read_bytes()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "video/mp4")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                steps = fake.script.get(f"{self.command} {path}")
-                status, body, headers = (404, {"error": {"code": 404, "message": "not found"}}, {})
-                if refusal is not None:
-                    status, body = refusal
-                elif steps:
-                    step = steps.pop(0) if len(steps) > 1 else steps[0]
-                    status, body, *rest = step
-                    headers = rest[0] if rest else {}
-                payload = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = _answer
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def respond(self, method: str, path: str, headers, raw: bytes) -> Answer:
+        bare = path.split("?", 1)[0]
+        body = json.loads(raw) if raw else None
+        self.requests.append(Recorded(method, path, dict(headers), body))
+        refusal = self.check(method, bare, body)
+        if method == "GET" and bare in self.files:
+            return Answer(200, self.files[bare].read_bytes(), "video/mp4")
+        steps = self.script.get(f"{method} {bare}")
+        if refusal is not None:
+            return Answer.json(*refusal)
+        if steps:
+            status, body, *rest = steps.pop(0) if len(steps) > 1 else steps[0]
+            return Answer.json(status, body, rest[0] if rest else {})
+        return Answer.json(404, {"error": {"code": 404, "message": "not found"}})
 
     def check(self, method: str, path: str, body: dict | None) -> tuple[int, dict] | None:
         """The error the real API answers this request with, or None to answer from the script."""
