@@ -14,15 +14,22 @@ from media.services import predictions
 STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 
 
+# A provider that is away or rate-limiting: exponential backoff with jitter (a provider's own
+# Retry-After, when it gives one, replaces it: render_job_execute below).
+PROVIDER_RETRY = {
+    "autoretry_for": (ProviderTransientError,),
+    "retry_backoff": settings.RENDER_RETRY_BACKOFF_S,
+    "retry_backoff_max": settings.RENDER_RETRY_BACKOFF_MAX_S,
+    "retry_jitter": True,
+}
+
+
 @shared_task(
     bind=True,
     name="media.render_job_execute",
     acks_late=True,
     ignore_result=True,
-    autoretry_for=(ProviderTransientError,),
-    retry_backoff=settings.RENDER_RETRY_BACKOFF_S,
-    retry_backoff_max=settings.RENDER_RETRY_BACKOFF_MAX_S,
-    retry_jitter=True,
+    **PROVIDER_RETRY,
     # The service counts attempts and fails the job after the last one; this only
     # has to be high enough never to stop retrying before it does.
     max_retries=settings.RENDER_MAX_ATTEMPTS + 2,
@@ -43,10 +50,7 @@ def render_job_execute(self, *, job_id: str) -> None:
     name="media.render_provider_job_cancel",
     acks_late=True,
     ignore_result=True,
-    autoretry_for=(ProviderTransientError,),
-    retry_backoff=settings.RENDER_RETRY_BACKOFF_S,
-    retry_backoff_max=settings.RENDER_RETRY_BACKOFF_MAX_S,
-    retry_jitter=True,
+    **PROVIDER_RETRY,
     max_retries=settings.RENDER_MAX_ATTEMPTS,
 )
 def render_provider_job_cancel(*, provider: str, provider_job_id: str) -> None:

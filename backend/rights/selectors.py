@@ -106,7 +106,7 @@ def character_ids_in_videos(*, video_ids: list[int]) -> list[int]:
 # --- Statements -----------------------------------------------------------------
 
 
-def _month(year: int, month: int) -> tuple[datetime, datetime]:
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """The first instant of the month and of the next one (UTC): a statement covers ``start <= t < end``."""
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
@@ -115,7 +115,7 @@ def _month(year: int, month: int) -> tuple[datetime, datetime]:
 
 def holder_statement(*, holder, year: int, month: int) -> dict:
     """A rights holder's earnings in a month, per character and per video."""
-    start, end = _month(year, month)
+    start, end = month_bounds(year, month)
     entries = LedgerEntry.objects.filter(holder=holder, created_at__gte=start, created_at__lt=end)
     per_character: dict = defaultdict(dict)
     per_video: dict = defaultdict(dict)
@@ -134,7 +134,7 @@ def holder_statement(*, holder, year: int, month: int) -> dict:
 
 def statement(*, user, year: int, month: int) -> dict:
     """What ``user`` (and the rights holders they belong to) earned in a month, per video and per character."""
-    start, end = _month(year, month)
+    start, end = month_bounds(year, month)
     holders = list(user.rights_holders.values_list("id", flat=True))
     entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
     mine = entries.filter(user=user)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models.functions import Lower
@@ -26,6 +26,7 @@ from backend.cameos.selectors import ProtectedLikenessRefused
 from backend.core.models import AuditLogEntry
 from backend.creators.models import User
 from backend.moderation.models import Case, Strike
+from backend.rights import selectors as rights_selectors
 from backend.rights.models import LedgerEntry, RightsHolder, UsageApproval, VideoCharacter
 from backend.videos.models import Comment, Video
 from media.models import RenderJob
@@ -301,8 +302,7 @@ def statements_ready_notify(*, year: int | None = None, month: int | None = None
     if year is None or month is None:
         last_month = timezone.now().replace(day=1) - timedelta(days=1)
         year, month = last_month.year, last_month.month
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    start, end = rights_selectors.month_bounds(year, month)
     entries = LedgerEntry.objects.filter(created_at__gte=start, created_at__lt=end)
     holders = entries.exclude(holder=None).values("holder_id")
     members = RightsHolder.members.through.objects.filter(rightsholder_id__in=holders).values_list("user_id", flat=True)
