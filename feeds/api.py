@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from backend.core.pagination import page_serializer
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
@@ -29,9 +30,7 @@ def feed_query(params) -> dict:
     return {"kind": kind, "cursor": cursor}
 
 
-class FeedOutput(serializers.Serializer):
-    results = VideoCardOutput(many=True)
-    next = serializers.CharField(allow_null=True)
+FeedOutput = page_serializer("FeedOutput", VideoCardOutput(many=True))  # written by feeds.cards.page_json
 
 
 class FeedView(APIView):

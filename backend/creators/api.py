@@ -16,8 +16,9 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core import storage
+from backend.core.conditional import conditional_response
 from backend.core.parsers import LimitedJSONParser
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
 from backend.creators import quotas, selectors, services
 from backend.creators.models import Follow, User, handle_validator
@@ -73,7 +74,7 @@ class ProfileUpdateInput(serializers.Serializer):
 
 
 def _avatar_url(user: User) -> str | None:
-    return storage.public().url(user.avatar.name) if user.avatar else None
+    return media_file_url(user.avatar.name, public=True) if user.avatar else None
 
 
 class CreatorOutput(serializers.ModelSerializer):
@@ -340,7 +341,7 @@ class MeView(APIView):
 
     @extend_schema(responses=MeOutput)
     def get(self, request):
-        return Response(MeOutput(request.user).data)
+        return conditional_response(request, MeOutput(request.user).data)
 
     @extend_schema(request=ProfileUpdateInput, responses=MeOutput)
     def patch(self, request):
@@ -355,7 +356,9 @@ class CreatorView(APIView):
 
     @extend_schema(responses=CreatorOutput)
     def get(self, request, handle: str):
-        return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
+        return conditional_response(
+            request, CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data
+        )
 
 
 class FollowView(APIView):
