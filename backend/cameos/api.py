@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, Upload
 from backend.cameos.services import direct_uploads
-from backend.core.conditional import conditional_response
+from backend.core.conditional import conditional_read
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import media_file_url
@@ -191,9 +191,9 @@ class CameoDetailView(APIView):
             CameoOutput, description="What others see; the owner also gets the fields of OwnCameoOutput."
         )
     )
+    @conditional_read
     def get(self, request, cameo_id: int):
-        cameo = selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id)
-        return conditional_response(request, cameo_body(cameo, request.user))
+        return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
 
     @extend_schema(request=CameoUpdateInput, responses=OwnCameoOutput)
     def patch(self, request, cameo_id: int):

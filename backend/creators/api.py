@@ -16,7 +16,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core.conditional import conditional_response
+from backend.core.conditional import conditional_read
 from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import media_file_url
 from backend.core.responses import created
@@ -340,8 +340,9 @@ class MeView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(responses=MeOutput)
+    @conditional_read
     def get(self, request):
-        return conditional_response(request, MeOutput(request.user).data)
+        return Response(MeOutput(request.user).data)
 
     @extend_schema(request=ProfileUpdateInput, responses=MeOutput)
     def patch(self, request):
@@ -355,10 +356,9 @@ class CreatorView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses=CreatorOutput)
+    @conditional_read
     def get(self, request, handle: str):
-        return conditional_response(
-            request, CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data
-        )
+        return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
 
 
 class FollowView(APIView):

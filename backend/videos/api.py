@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.conditional import conditional_response
+from backend.core.conditional import conditional_read
 from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import Forbidden, NotFound
 from backend.core.pagination import MAX_PAGE_SIZE, NEXT_HELP, page_body, page_serializer, page_size_from
@@ -217,9 +217,10 @@ class VideoDetailView(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly, NotSuspendedForWrites]
 
     @extend_schema(responses=VideoOutput)
+    @conditional_read
     def get(self, request, video_id: int):
         video = selectors.video_visible_to(viewer=_viewer(request), video_id=video_id)
-        return conditional_response(request, video_body(video, _viewer(request)))
+        return Response(video_body(video, _viewer(request)))
 
     @extend_schema(request=VideoUpdateInput, responses=VideoOutput)
     def patch(self, request, video_id: int):

@@ -233,6 +233,14 @@ class TestETag:
                 response = client_for(UserFactory()).get(path, HTTP_IF_NONE_MATCH=if_none_match)
                 assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
 
+    def test_the_schema_says_which_reads_answer_304(self):
+        paths = api_schema()["paths"]
+        with_304 = {path for path, ops in paths.items() if "304" in ops.get("get", {}).get("responses", {})}
+        assert with_304 == {"/api/v1/me", "/api/v1/creators/{handle}", "/api/v1/videos/{video_id}",
+                            "/api/v1/cameos/{cameo_id}"}  # fmt: skip
+        parameters = api_schema()["paths"]["/api/v1/me"]["get"]["parameters"]
+        assert {"in": "header", "name": "If-None-Match"}.items() <= parameters[-1].items()
+
     def test_lists_and_writes_carry_no_etag(self, client_for, owner, paths):
         client = client_for(owner)
         assert not client.get("/api/v1/cameos").has_header("ETag")
