@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.urls import get_resolver
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.mixins import ListModelMixin
 
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
+from backend.videos.models import Comment
 from data_rights.models import DataExport
 from notifications import services as notification_services
 from notifications.models import Kind
@@ -326,6 +328,23 @@ class TestCursorsBelongToTheirList:
         cursor = api_client.get(listing.url, {"page_size": PAGE}).json()["next"]
         response = api_client.get(listing.url.replace("/lineage", "/remixes"), {"cursor": cursor})
         assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_cursor")
+
+
+def test_rows_created_at_one_instant_are_each_served_once(api_client):
+    """The cursor holds a position and an offset into rows that share it (bulk inserts, one timestamp)."""
+    video = VideoFactory()
+    comments = [CommentFactory(video=video).id for _ in range(7)]
+    Comment.objects.filter(id__in=comments).update(created_at=timezone.now())
+    seen, cursor = [], None
+    while True:
+        body = api_client.get(
+            f"{API}/videos/{video.id}/comments", {"page_size": 2, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        seen += [comment["id"] for comment in body["results"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert seen == sorted(comments, reverse=True)  # newest first, ties by id
 
 
 @pytest.mark.parametrize("make", [_comments, _remixes, _notifications])
