@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from backend.core.pagination import page_serializer
+from backend.core.pagination import CURSOR_PARAMETER, page_serializer
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
@@ -34,7 +34,7 @@ class FeedView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=FEED_KINDS, default=selectors.FOR_YOU),
-            OpenApiParameter("cursor", str, description="`next` of the previous page"),
+            CURSOR_PARAMETER,  # no page_size: a feed page is FEED_PAGE_SIZE cards
         ],
         responses=FeedOutput,
     )

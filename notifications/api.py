@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.pagination import MAX_PAGE_SIZE, page_body, page_serializer, page_size_from
+from backend.core.pagination import PAGE_PARAMETERS, page_body, page_serializer, page_size_from
 from backend.core.private_media import media_file_url
 from backend.creators.models import User
 from notifications import selectors, services
@@ -84,10 +84,7 @@ def _marked(request, marked: int) -> Response:
 
 class NotificationListView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", str, description="`next` of the previous page"),
-            OpenApiParameter("page_size", int, description=f"Items per page, at most {MAX_PAGE_SIZE}."),
-        ],
+        parameters=PAGE_PARAMETERS,
         responses=InboxOutput,
     )
     def get(self, request):

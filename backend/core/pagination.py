@@ -13,7 +13,7 @@ page size with ``page_size_from`` so ``?page_size=`` means the same everywhere.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
 
@@ -24,6 +24,11 @@ PAGE_SIZE_PARAM = "page_size"
 MAX_PAGE_SIZE = 100
 CURSOR_PARAM = "cursor"
 NEXT_HELP = "The cursor of the next page (send it back as `cursor`); null on the last page."
+CURSOR_HELP = "`next` of the previous page; none for the first page."
+PAGE_SIZE_HELP = f"Items per page, at most {MAX_PAGE_SIZE}."
+# The query of a list paginated by hand, for its schema (DRF's paginator documents its own alike).
+CURSOR_PARAMETER = OpenApiParameter(CURSOR_PARAM, str, description=CURSOR_HELP)
+PAGE_PARAMETERS = [CURSOR_PARAMETER, OpenApiParameter(PAGE_SIZE_PARAM, int, description=PAGE_SIZE_HELP)]
 _SALT = "core.pagination"
 
 
@@ -61,7 +66,8 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = PAGE_SIZE_PARAM
     max_page_size = MAX_PAGE_SIZE
     cursor_query_param = CURSOR_PARAM
-    cursor_query_description = NEXT_HELP.replace("The cursor of the next page", "`next` of the previous page")
+    cursor_query_description = CURSOR_HELP
+    page_size_query_description = PAGE_SIZE_HELP
     ordering = ("-created_at", "-id")
     template = None  # the browsable API shows no page links: ``next`` is not a URL
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from backend.core.conditional import conditional_read
 from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import Forbidden, NotFound
-from backend.core.pagination import MAX_PAGE_SIZE, NEXT_HELP, page_body, page_serializer, page_size_from
+from backend.core.pagination import NEXT_HELP, PAGE_PARAMETERS, page_body, page_serializer, page_size_from
 from backend.core.permissions import NotSuspendedForWrites
 from backend.core.private_media import media_file_url
 from backend.core.responses import created
@@ -318,10 +318,6 @@ class LineageOutput(serializers.Serializer):
     next = serializers.CharField(allow_null=True, help_text=NEXT_HELP)
 
 
-CURSOR = OpenApiParameter("cursor", str, description="`next` of the previous page.")
-PAGE_SIZE = OpenApiParameter("page_size", int, description=f"Items per page, at most {MAX_PAGE_SIZE}.")
-
-
 # A page of a video's lineage after the request's cursor; 404 unless the viewer may see its lineage.
 class _LineagePageView(APIView):
     permission_classes = [AllowAny]
@@ -353,7 +349,7 @@ class _LineagePageView(APIView):
         return Response(self.body(viewer=viewer, video=video, rows=rows, next_cursor=next_cursor))
 
 
-@extend_schema_view(get=extend_schema(parameters=[CURSOR, PAGE_SIZE], responses=LineageOutput))
+@extend_schema_view(get=extend_schema(parameters=PAGE_PARAMETERS, responses=LineageOutput))
 class VideoLineageView(_LineagePageView):
     cursor_salt = "videos.lineage.remixes"
 
@@ -385,7 +381,7 @@ SubtreeOutput = page_serializer(
 )
 
 
-@extend_schema_view(get=extend_schema(parameters=[CURSOR, PAGE_SIZE], responses=SubtreeOutput))
+@extend_schema_view(get=extend_schema(parameters=PAGE_PARAMETERS, responses=SubtreeOutput))
 class VideoRemixesView(_LineagePageView):
     """The whole remix subtree, breadth first, one page at a time."""
 
