@@ -431,6 +431,10 @@ SPECTACULAR_SETTINGS = {
         "UploadKindEnum": "backend.cameos.models.Upload.Kind",
         "UploadStatusEnum": "backend.cameos.models.Upload.Status",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.core.conditional.schema_conditional_reads",  # the 304 and ETag of conditional reads
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------

@@ -97,6 +97,7 @@ api_v1 = [
     path("uploads/<uuid:upload_id>/complete", cameos_api.UploadCompleteView.as_view(), name="upload-complete"),
     path("uploads/<uuid:upload_id>/file", cameos_api.UploadFileView.as_view(), name="upload-file"),
     path("reports", moderation_api.ReportView.as_view(), name="reports"),
+    path("reports/<int:report_id>", moderation_api.ReportDetailView.as_view(), name="report"),
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),
     path("rights/statements", rights_api.StatementView.as_view(), name="rights-statements"),

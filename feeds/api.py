@@ -6,12 +6,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from backend.core.pagination import CURSOR_PARAMETER, page_serializer
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
 
 FEED_KINDS = (selectors.FOR_YOU, selectors.FOLLOWING)
-CURSOR_MAX_LENGTH = 2000
 
 
 def feed_query(params) -> dict:
@@ -23,22 +23,18 @@ def feed_query(params) -> dict:
     kind = params.get("kind", selectors.FOR_YOU)
     if kind not in FEED_KINDS:
         raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(FEED_KINDS)}."]})
-    cursor = params.get("cursor") or None
-    if cursor is not None and len(cursor) > CURSOR_MAX_LENGTH:
-        raise serializers.ValidationError({"cursor": [f"At most {CURSOR_MAX_LENGTH} characters."]})
-    return {"kind": kind, "cursor": cursor}
+    # A cursor too long to be ours is refused as invalid_cursor before any work (backend.core.cursors).
+    return {"kind": kind, "cursor": params.get("cursor") or None}
 
 
-class FeedOutput(serializers.Serializer):
-    results = VideoCardOutput(many=True)
-    next = serializers.CharField(allow_null=True)
+FeedOutput = page_serializer("FeedOutput", VideoCardOutput(many=True))  # written by feeds.cards.page_json
 
 
 class FeedView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=FEED_KINDS, default=selectors.FOR_YOU),
-            OpenApiParameter("cursor", str, description="`next` of the previous page"),
+            CURSOR_PARAMETER,  # no page_size: a feed page is FEED_PAGE_SIZE cards
         ],
         responses=FeedOutput,
     )

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import NotFound
+from backend.core.responses import created
 from backend.creators.models import User
 from notifications.models import Device
 
@@ -97,8 +98,10 @@ class DeviceListView(APIView):
     def post(self, request):
         data = DeviceInput(data=request.data)
         data.is_valid(raise_exception=True)
-        device, created = device_register(user=request.user, **data.validated_data)
-        return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        device, is_new = device_register(user=request.user, **data.validated_data)
+        if is_new:
+            return created(request, DeviceOutput(device).data, view_name="device", token=device.token)
+        return Response(DeviceOutput(device).data)
 
 
 class DeviceView(APIView):

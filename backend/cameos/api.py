@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, Upload
 from backend.cameos.services import direct_uploads
+from backend.core.conditional import conditional_read
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
-from backend.core.private_media import private_media_url
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
 
 # --- Serializers -----------------------------------------------------------------
@@ -71,13 +72,13 @@ class OwnCameoOutput(CameoOutput):
                   "reference_image_url", "reference_clip_url", "voice_sample_url"]  # fmt: skip
 
     def get_reference_image_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_image) if cameo.reference_image else None
+        return media_file_url(cameo.reference_image, public=False)
 
     def get_reference_clip_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_clip) if cameo.reference_clip else None
+        return media_file_url(cameo.reference_clip, public=False)
 
     def get_voice_sample_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.voice_sample) if cameo.voice_sample else None
+        return media_file_url(cameo.voice_sample, public=False)
 
 
 def cameo_body(cameo: Cameo, viewer) -> dict:
@@ -190,6 +191,7 @@ class CameoDetailView(APIView):
             CameoOutput, description="What others see; the owner also gets the fields of OwnCameoOutput."
         )
     )
+    @conditional_read
     def get(self, request, cameo_id: int):
         return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
 

@@ -1,4 +1,4 @@
-"""Moderation reads: the blocked-terms list and what a reporter may report."""
+"""Moderation reads: the blocked-terms list, what a reporter may report, and their own reports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from backend.core import names
 from backend.core.errors import DomainError, NotFound
 from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
-from backend.moderation.models import BlockedTerm
+from backend.moderation.models import BlockedTerm, Report
 from backend.videos.models import Comment, Video
 
 
@@ -80,3 +80,11 @@ def report_target(*, target_type: str, target_id: int, reporter=None):
     if target is None:
         raise NotFound("Nothing to report there.")
     return target
+
+
+def report_of(*, reporter: User, report_id: int) -> Report:
+    """One of ``reporter``'s own reports; 404 for anyone else's, exactly as for one that does not exist."""
+    report = Report.objects.select_related("case").filter(reporter=reporter, id=report_id).first()
+    if report is None:
+        raise NotFound("No such report.")
+    return report
