@@ -364,7 +364,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -430,6 +430,17 @@ SPECTACULAR_SETTINGS = {
         "NotificationChannelEnum": "notifications.models.Channel",
         "UploadKindEnum": "backend.cameos.models.Upload.Kind",
         "UploadStatusEnum": "backend.cameos.models.Upload.Status",
+        "RenderAspectEnum": "media.models.RenderJob.Aspect",
+        "RenderResolutionEnum": "media.models.RenderJob.Resolution",
+        "RenderStageEnum": "media.models.RenderJob.Stage",
+        "ReportReasonEnum": "backend.moderation.models.Report.Reason",
+        "ModerationTargetTypeEnum": "backend.moderation.models.Case.TargetType",
+        "CharacterScopeEnum": "backend.rights.models.Character.Scope",
+        "CreatorTierEnum": "backend.creators.models.User.Tier",
+        "DevicePlatformEnum": "notifications.models.Device.Platform",
+        "DataExportStatusEnum": "data_rights.models.DataExport.Status",
+        "FeedEventTypeEnum": "feeds.services.EVENT_TYPES",
+        "LineageNodeStatusEnum": ["available", "removed"],
     },
 }
 
