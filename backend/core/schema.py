@@ -26,6 +26,7 @@ from functools import cache
 
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import force_instance, is_serializer
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS
 
@@ -82,6 +83,22 @@ def _url_names() -> dict[str, str]:
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def map_parsers(self):
+        """One content type per body: multipart where it carries a file, JSON otherwise.
+
+        Every view also reads forms (DRF's defaults), but documenting one body schema under several
+        content types leaves a generated client unable to tell which one to send. A view whose body
+        comes both ways says so with ``request={"application/json": ..., "multipart/form-data": ...}``.
+        """
+        types = super().map_parsers()
+        serializer = self.get_request_serializer()
+        serializer = force_instance(serializer) if is_serializer(serializer) else None
+        serializer = getattr(serializer, "child", serializer)  # a list body: its items' fields
+        fields = serializer.fields.values() if isinstance(serializer, serializers.Serializer) else ()
+        files = any(isinstance(field, serializers.FileField) for field in fields)
+        wanted = "multipart/form-data" if files else "application/json"
+        return [wanted] if wanted in types else types
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
