@@ -48,12 +48,6 @@ class RenderRequestInput(serializers.Serializer):
         return image
 
 
-class RenderRequestJsonInput(RenderRequestInput):
-    """The same request as JSON: without a reference image, which only a multipart body carries."""
-
-    reference_image = None
-
-
 class RenderErrorOutput(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, machine-readable: why the render failed or was refused.")
     message = serializers.CharField()
@@ -141,7 +135,7 @@ class RenderListCreateView(generics.ListAPIView):
 
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
-        request={"application/json": RenderRequestJsonInput, "multipart/form-data": RenderRequestInput},
+        request=RenderRequestInput,
         responses=RENDER_REQUEST_RESPONSES,
         extensions=error_codes(RENDER_REQUEST_ERRORS),
         examples=[
@@ -185,18 +179,12 @@ class RemixRequestInput(RenderRequestInput):
     travels into the remix and needs the remixer's own permission; ``cameo_ids`` adds more."""
 
 
-class RemixRequestJsonInput(RemixRequestInput):
-    """The same request as JSON: without a reference image, which only a multipart body carries."""
-
-    reference_image = None
-
-
 class VideoRemixView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
-        request={"application/json": RemixRequestJsonInput, "multipart/form-data": RemixRequestInput},
+        request=RemixRequestInput,
         responses=RENDER_REQUEST_RESPONSES,
         extensions=error_codes(
             {**RENDER_REQUEST_ERRORS, 403: [*RENDER_REQUEST_ERRORS[403], "remix_disabled", "remix_not_allowed"]}

@@ -39,12 +39,6 @@ class CameoCreateInput(serializers.Serializer):
     voice_sample_upload_id = serializers.UUIDField(required=False)
 
 
-class CameoCreateJsonInput(CameoCreateInput):
-    """The same request as JSON: files only as direct uploads (their ``*_upload_id``)."""
-
-    reference_image = reference_clip = voice_sample = None
-
-
 class CameoUpdateInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=60, required=False)
     audience = serializers.ChoiceField(choices=Cameo.Audience.choices, required=False)
@@ -177,7 +171,7 @@ class CameoListCreateView(ListAPIView):
         return selectors.cameos_of(owner=self.request.user).select_related("owner")
 
     @extend_schema(
-        request={"application/json": CameoCreateJsonInput, "multipart/form-data": CameoCreateInput},
+        request=CameoCreateInput,
         responses={201: OwnCameoOutput},
         extensions=error_codes(
             {

@@ -84,11 +84,12 @@ def _url_names() -> dict[str, str]:
 
 class AutoSchema(SpectacularAutoSchema):
     def map_parsers(self):
-        """One content type per body: multipart where it carries a file, JSON otherwise.
+        """One content type per body: multipart where it may carry a file, JSON otherwise.
 
-        Every view also reads forms (DRF's defaults), but documenting one body schema under several
-        content types leaves a generated client unable to tell which one to send. A view whose body
-        comes both ways says so with ``request={"application/json": ..., "multipart/form-data": ...}``.
+        The views read JSON, multipart and forms alike (DRF's parsers), but a body documented under
+        several content types is more than generated clients handle: openapi-python-client sends one
+        schema documented three ways as a form, and two schemas two ways not at all (its code for them
+        does not import). So the schema names the one each operation is built for.
         """
         types = super().map_parsers()
         serializer = self.get_request_serializer()
