@@ -3,8 +3,10 @@
 At the start of the session openapi-python-client generates a Python client from the schema the live
 server serves (/api/schema/), into a temporary folder; every request below goes through its
 functions and models, none is written by hand. The client refuses any status the schema does not
-document for an operation (``raise_on_unexpected_status``), and parses every body into the models
-the schema describes, so a schema that drifts from what the server answers fails here.
+document for an operation (``raise_on_unexpected_status``) and parses every body into the models
+the schema describes; and every JSON body it receives is also checked against the schema of its
+operation and status (a null where the schema does not say nullable, a missing required field), so a
+schema that drifts from what the server answers fails here.
 
 Real everything: a live server, Celery workers on Redis, PostgreSQL, S3 (moto over HTTP), the local
 ``preview`` provider (FFmpeg) and an SMTP server that receives the verification mails.
@@ -13,13 +15,16 @@ Real everything: a live server, Celery workers on Redis, PostgreSQL, S3 (moto ov
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 import time
 import uuid
 
 import httpx
+import jsonschema
 import pytest
+import yaml
 from django.test import override_settings
 from django.utils import timezone
 
@@ -54,18 +59,57 @@ def generated(live_server, tmp_path_factory):
     assert result.returncode == 0, result.stdout + result.stderr
     sys.path.insert(0, str(root))
     try:
-        yield Generated(live_server.url)
+        yield Generated(live_server.url, ResponseChecker(yaml.safe_load(schema.content)))
     finally:
         sys.path.remove(str(root))
         for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
             del sys.modules[name]
 
 
+def json_schema(node, *, names: bool = False):
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a null alternative."""
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:  # the keys of ``properties`` are field names, whatever they are called
+        return {name: json_schema(value) for name, value in node.items()}
+    converted = {key: json_schema(value, names=key in ("properties", "schemas")) for key, value in node.items()
+                 if key not in ("nullable", "example", "readOnly", "writeOnly")}  # fmt: skip
+    return {"anyOf": [converted, {"type": "null"}]} if node.get("nullable") else converted
+
+
+class ResponseChecker:
+    """Checks every JSON answer against the schema its operation documents for its status."""
+
+    def __init__(self, schema: dict):
+        self.components = json_schema(schema["components"])
+        # Literal paths first: /cameos/available before /cameos/{cameo_id}.
+        self.routes = [
+            (re.compile("^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$"), path, item)
+            for path, item in sorted(schema["paths"].items(), key=lambda route: route[0].count("{"))
+        ]
+        self.checked = 0
+
+    def __call__(self, response: httpx.Response) -> None:
+        response.read()
+        if not response.headers.get("content-type", "").startswith("application/json"):
+            return
+        method, path = response.request.method.lower(), response.request.url.path
+        (template, item) = next((template, item) for pattern, template, item in self.routes if pattern.match(path))
+        documented = item[method]["responses"][str(response.status_code)]
+        schema = json_schema(documented["content"]["application/json"]["schema"])
+        validator = jsonschema.Draft202012Validator({**schema, "components": self.components})
+        errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(response.json())]
+        assert not errors, (method.upper(), template, response.status_code, errors[:5])
+        self.checked += 1
+
+
 class Generated:
     """The generated package: ``op("renders.renders_create")``, ``models.X``, clients for a token."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
+    def __init__(self, base_url: str, checker: ResponseChecker):
+        self.base_url, self.checker = base_url, checker
         self.package = importlib.import_module(PACKAGE)
         self.models = importlib.import_module(f"{PACKAGE}.models")
         self.types = importlib.import_module(f"{PACKAGE}.types")
@@ -73,13 +117,15 @@ class Generated:
     def op(self, name: str):
         return importlib.import_module(f"{PACKAGE}.api.{name}")
 
+    def _options(self) -> dict:
+        hooks = {"event_hooks": {"response": [self.checker]}}
+        return {"raise_on_unexpected_status": True, "timeout": httpx.Timeout(60), "httpx_args": hooks}
+
     def anonymous(self):
-        return self.package.Client(base_url=self.base_url, raise_on_unexpected_status=True, timeout=httpx.Timeout(60))
+        return self.package.Client(base_url=self.base_url, **self._options())
 
     def signed_in(self, access: str):
-        return self.package.AuthenticatedClient(
-            base_url=self.base_url, token=access, raise_on_unexpected_status=True, timeout=httpx.Timeout(60)
-        )
+        return self.package.AuthenticatedClient(base_url=self.base_url, token=access, **self._options())
 
 
 def answer(response, status: int):
@@ -255,3 +301,4 @@ def test_a_whole_journey_through_the_generated_client(generated, smtp_inbox, sta
     assert statement.period == period and statement.totals["EUR"] > 0
     assert str(post.id) in statement.per_video.additional_properties
     refusal(statements.sync_detailed(client=leo, period="2026-13"), 400, "invalid_period")
+    assert gen.checker.checked > 40  # every answer above was checked against the schema
