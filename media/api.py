@@ -168,7 +168,7 @@ class RenderDetailView(APIView):
 
 
 class RenderCancelView(APIView):
-    @extend_schema(request=None, responses=RenderJobOutput)
+    @extend_schema(request=None, responses=RenderJobOutput, extensions=error_codes({409: ["render_finished"]}))
     def post(self, request, render_id):
         job = selectors.render_job_of(user=request.user, job_id=render_id)
         return Response(RenderJobOutput(services.render_job_cancel(job=job)).data)

@@ -268,7 +268,17 @@ class CameoVerificationView(APIView):
 
     parser_classes = UPLOAD_PARSERS
 
-    @extend_schema(request=VerificationInput, responses={200: VerificationOutput, 201: VerificationOutput})
+    @extend_schema(
+        request=VerificationInput,
+        responses={200: VerificationOutput, 201: VerificationOutput},
+        extensions=error_codes(
+            {
+                400: ["challenge_expired", *UPLOAD_ERRORS],
+                409: ["challenge_used", "verification_not_needed"],
+                413: ["file_too_large"],
+            }
+        ),
+    )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         data = VerificationInput(data=request.data)
@@ -303,6 +313,7 @@ class CameoGrantsView(ListAPIView):
         request=None,
         responses={201: GrantOutput, 200: GrantOutput},
         description="Ask for access (201). Asking again returns the same request, in whatever state it is (200).",
+        extensions=error_codes({409: ["blocked"]}),
     )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
@@ -317,7 +328,7 @@ class CameoGrantsView(ListAPIView):
 class GrantDecisionView(APIView):
     decision = ""  # approve, deny or revoke, set per route
 
-    @extend_schema(request=None, responses=GrantOutput)
+    @extend_schema(request=None, responses=GrantOutput, extensions=error_codes({409: ["grant_approved"]}))
     def post(self, request, cameo_id: int, grant_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         grant = cameo.grants.filter(id=grant_id).first()

@@ -433,7 +433,7 @@ class CreatorView(APIView):
 
 
 class FollowView(APIView):
-    @extend_schema(request=None, responses=CreatorOutput)
+    @extend_schema(request=None, responses=CreatorOutput, extensions=error_codes({400: ["cannot_follow_self"]}))
     def post(self, request, handle: str):
         followee = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.follow_create(follower=request.user, followee=followee)
@@ -452,7 +452,7 @@ BlockOutput = inline_serializer(
 
 
 class BlockView(APIView):
-    @extend_schema(request=None, responses=BlockOutput)
+    @extend_schema(request=None, responses=BlockOutput, extensions=error_codes({400: ["cannot_block_self"]}))
     def post(self, request, handle: str):
         blocked = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.block_create(blocker=request.user, blocked=blocked)

@@ -336,7 +336,9 @@ class VideoCommentsView(ListAPIView):
         video = selectors.video_visible_to(viewer=_viewer(self.request), video_id=self.kwargs["video_id"])
         return selectors.comments_of(viewer=_viewer(self.request), video=video)
 
-    @extend_schema(request=CommentInput, responses={201: CommentOutput})
+    @extend_schema(
+        request=CommentInput, responses={201: CommentOutput}, extensions=error_codes({400: ["comment_empty"]})
+    )
     def post(self, request, video_id: int):
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
