@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from backend.core.pagination import CURSOR_PARAMETER, page_serializer
+from backend.core.schema import error_codes
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
@@ -37,6 +38,39 @@ class FeedView(APIView):
             CURSOR_PARAMETER,  # no page_size: a feed page is FEED_PAGE_SIZE cards
         ],
         responses=FeedOutput,
+        extensions=error_codes({400: ["invalid_cursor", "cursor_expired"], 429: ["teen_daily_limit"]}),
+        examples=[
+            OpenApiExample(
+                "A page",
+                response_only=True,
+                value={
+                    "results": [
+                        {
+                            "id": 481,
+                            "author": {"handle": "maya", "display_name": "Maya"},
+                            "caption": "rainy night run #skatecat",
+                            "prompt": None,
+                            "hls_url": "https://media.example.com/public/videos/481/hls/master.m3u8",
+                            "mp4_url": "https://media.example.com/public/videos/481/video.mp4",
+                            "poster_url": "https://media.example.com/public/videos/481/poster.jpg",
+                            "duration_s": 8.0,
+                            "width": 720,
+                            "height": 1280,
+                            "like_count": 112,
+                            "comment_count": 9,
+                            "remix_count": 3,
+                            "view_count": 2040,
+                            "remix_of": None,
+                            "cameo_handles": ["maya"],
+                            "ai_generated": True,
+                            "published_at": "2026-11-30T18:10:00+00:00",
+                            "liked": False,
+                        },
+                    ],
+                    "next": "eyJvIjoyMCwiayI6ImZvcl95b3UifQ:1v8xQp:Zr3...",
+                },
+            ),
+        ],
     )
     def get(self, request):
         page = services.feed_page_serve(viewer=request.user, **feed_query(request.query_params))

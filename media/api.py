@@ -6,7 +6,7 @@ import json
 import django_filters
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from backend.core.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
 from backend.core.parsers import LimitedJSONParser, check_depth
 from backend.core.responses import created
+from backend.core.schema import error_codes
 from backend.videos import selectors as video_selectors
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, services
@@ -47,9 +48,14 @@ class RenderRequestInput(serializers.Serializer):
         return image
 
 
+class RenderErrorOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: why the render failed or was refused.")
+    message = serializers.CharField()
+
+
 class RenderJobOutput(serializers.ModelSerializer):
     cameo_ids = serializers.SerializerMethodField()
-    error = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="Why it failed, was refused or cancelled; null otherwise.")
 
     class Meta:
         model = RenderJob
@@ -62,11 +68,34 @@ class RenderJobOutput(serializers.ModelSerializer):
     def get_cameo_ids(self, job: RenderJob) -> list[int]:
         return sorted(cameo.id for cameo in job.cameos.all())
 
-    @extend_schema(responses={"type": "object", "nullable": True})
+    @extend_schema_field(RenderErrorOutput(allow_null=True))
     def get_error(self, job: RenderJob) -> dict | None:
         if not job.error_code:
             return None
         return {"code": job.error_code, "message": job.error_message}
+
+
+RENDER_EXAMPLE_JOB = {
+    "id": "0b9f6c1e-5d2a-4c55-9a51-3f1a2e7c9d10", "kind": "generate", "status": "queued", "stage": "", "progress": 0,
+    "attempts": 0, "error": None, "prompt": "a cat skateboarding down a rainy street at dusk, neon reflections",
+    "duration_s": 8, "aspect": "9:16", "resolution": "720p", "cameo_ids": [12], "source_video_id": None,
+    "result_video_id": None, "provider": "preview", "created_at": "2026-11-30T18:04:11Z", "started_at": None,
+    "finished_at": None,
+}  # fmt: skip
+
+# What a render or remix request may be refused with, beyond what every write may meet.
+RENDER_REQUEST_ERRORS = {
+    400: ["idempotency_key_required", "invalid_idempotency_key", "render_spec_refused", "file_too_large"],
+    403: ["render_refused", "duration_over_tier_cap", "cameo_not_allowed", "reference_not_allowed",
+          "prompt_blocked", "prompt_flagged", "character_not_allowed", "protected_likeness"],
+    404: ["cameo_not_found"],
+    409: ["idempotency_key_reused"],
+    429: ["concurrent_render_limit", "daily_render_limit"],
+}  # fmt: skip
+RENDER_REQUEST_RESPONSES = {
+    201: RenderJobOutput,
+    200: OpenApiResponse(RenderJobOutput, description="A retry with the same Idempotency-Key: the same job."),
+}
 
 
 def idempotency_key_from(request) -> str:
@@ -104,7 +133,26 @@ class RenderListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.render_jobs_of(user=self.request.user)
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RenderRequestInput, responses={201: RenderJobOutput})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=RenderRequestInput,
+        responses=RENDER_REQUEST_RESPONSES,
+        extensions=error_codes(RENDER_REQUEST_ERRORS),
+        examples=[
+            OpenApiExample(
+                "An 8 s portrait clip with my cameo",
+                request_only=True,
+                value={
+                    "prompt": RENDER_EXAMPLE_JOB["prompt"],
+                    "duration_s": 8,
+                    "aspect": "9:16",
+                    "resolution": "720p",
+                    "cameo_ids": [12],
+                },
+            ),
+            OpenApiExample("Queued", response_only=True, status_codes=["201"], value=RENDER_EXAMPLE_JOB),
+        ],
+    )
     def post(self, request):
         key = idempotency_key_from(request)
         data = RenderRequestInput(data=request.data)
@@ -120,7 +168,7 @@ class RenderDetailView(APIView):
 
 
 class RenderCancelView(APIView):
-    @extend_schema(request=None, responses=RenderJobOutput)
+    @extend_schema(request=None, responses=RenderJobOutput, extensions=error_codes({409: ["render_finished"]}))
     def post(self, request, render_id):
         job = selectors.render_job_of(user=request.user, job_id=render_id)
         return Response(RenderJobOutput(services.render_job_cancel(job=job)).data)
@@ -134,7 +182,32 @@ class RemixRequestInput(RenderRequestInput):
 class VideoRemixView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RemixRequestInput, responses={201: RenderJobOutput})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=RemixRequestInput,
+        responses=RENDER_REQUEST_RESPONSES,
+        extensions=error_codes(
+            {**RENDER_REQUEST_ERRORS, 403: [*RENDER_REQUEST_ERRORS[403], "remix_disabled", "remix_not_allowed"]}
+        ),
+        examples=[
+            OpenApiExample(
+                "The same scene, at night",
+                request_only=True,
+                value={"prompt": "the same street at night, snow falling", "duration_s": 8},
+            ),
+            OpenApiExample(
+                "Queued",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    **RENDER_EXAMPLE_JOB,
+                    "kind": "remix",
+                    "prompt": "the same street at night, snow falling",
+                    "source_video_id": 481,
+                },
+            ),
+        ],
+    )
     def post(self, request, video_id: int):
         key = idempotency_key_from(request)
         data = RemixRequestInput(data=request.data)
@@ -250,13 +323,71 @@ class ProvenanceLookupInput(serializers.Serializer):
     file = serializers.FileField()
 
 
+class ProvenanceLineageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    creator_handle = serializers.CharField()
+
+
+class ProvenanceVideoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    creator_handle = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    match_score = serializers.FloatField(help_text="How closely the upload matches the video's fingerprint.")
+    lineage = ProvenanceLineageOutput(many=True, help_text="Its ancestors you may see, up to the root.")
+
+
+class C2paMetadataOutput(serializers.Serializer):
+    """What this service writes into the content credentials of a video it made; only the keys the
+    file carries (a file made elsewhere may carry none of them)."""
+
+    render_id = serializers.CharField(required=False)
+    creator = serializers.CharField(required=False)
+    prompt_sha256 = serializers.CharField(required=False)
+    cameo_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    parent_video_id = serializers.CharField(required=False, allow_null=True)
+    provider = serializers.CharField(required=False)
+
+    def to_representation(self, instance):
+        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
+
+
+class C2paOutput(serializers.Serializer):
+    claim_generator = serializers.CharField(allow_null=True)
+    validation_state = serializers.CharField(
+        allow_null=True, help_text="`Trusted` when signed by a certificate this service trusts."
+    )
+    metadata = C2paMetadataOutput(allow_null=True)
+
+
+class ProvenanceLookupOutput(serializers.Serializer):
+    made_here = serializers.BooleanField()
+    video = ProvenanceVideoOutput(allow_null=True, help_text="The video it matches, if you may see it.")
+    c2pa = C2paOutput(allow_null=True, help_text="The file's content credentials, if it carries any.")
+
+
+def _c2pa_metadata(raw: object) -> dict | None:
+    """The known keys of a manifest's metadata, as text: the file is untrusted and may hold anything."""
+    if not isinstance(raw, dict):
+        return None
+    keys = [field for field in C2paMetadataOutput().fields if field in raw]
+    metadata = {key: None if raw[key] is None else str(raw[key]) for key in keys if key != "cameo_ids"}
+    if "cameo_ids" in raw:
+        metadata["cameo_ids"] = [str(item) for item in raw["cameo_ids"]] if isinstance(raw["cameo_ids"], list) else []
+    return metadata
+
+
 class ProvenanceLookupView(APIView):
     """Upload a clip or a frame: was it made here, by whom, when, from what."""
 
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "provenance"
 
-    @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=ProvenanceLookupInput,
+        responses=ProvenanceLookupOutput,
+        extensions=error_codes({400: ["unreadable_media"]}),
+    )
     def post(self, request):
         data = ProvenanceLookupInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -280,6 +411,6 @@ class ProvenanceLookupView(APIView):
             body["c2pa"] = {
                 "claim_generator": manifest["claim_generator"],
                 "validation_state": manifest["validation_state"],
-                "metadata": manifest["metadata"],
+                "metadata": _c2pa_metadata(manifest["metadata"]),
             }
-        return Response(body)
+        return Response(ProvenanceLookupOutput(body).data)

@@ -30,11 +30,30 @@ class TargetOutput(serializers.Serializer):
     id = serializers.CharField(source="target_id")
 
 
+class NotificationDataOutput(serializers.Serializer):
+    """The facts of a kind; only those the kind has are present."""
+
+    video_id = serializers.IntegerField(required=False)
+    comment_id = serializers.IntegerField(required=False)
+    approval_id = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, allow_null=True, help_text="A reason code.")
+    decision = serializers.CharField(required=False, help_text="`removed` or `restored`.")
+    outcome = serializers.CharField(required=False)
+    target_type = serializers.CharField(required=False)
+    active_strikes = serializers.IntegerField(required=False)
+    expires_at = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    period = serializers.CharField(required=False, help_text="YYYY-MM")
+
+    def to_representation(self, instance):
+        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
+
+
 class NotificationOutput(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=Kind.choices, help_text="The stable code of the kind.")
     actors = ActorOutput(many=True, read_only=True, help_text="Up to 3, newest first.")
     target = TargetOutput(source="*")
-    data = serializers.DictField(help_text="Codes and counts of the kind (a reason code, a strike count).")
+    data = NotificationDataOutput(help_text="Codes and counts of the kind (a reason code, a strike count).")
     read = serializers.SerializerMethodField()
 
     class Meta:

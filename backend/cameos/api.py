@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -19,6 +19,7 @@ from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
 from backend.core.private_media import media_file_url
 from backend.core.responses import created
+from backend.core.schema import error_codes
 
 # --- Serializers -----------------------------------------------------------------
 
@@ -155,6 +156,13 @@ def files_from_uploads(request, data: dict) -> Iterator[dict]:
         yield resolved
 
 
+# What a file (or a direct upload naming one) may be refused with (backend/cameos/uploads.py).
+UPLOAD_ERRORS = [
+    "invalid_upload", "empty_file", "truncated", "not_a_video", "not_audio", "no_audio", "too_short", "too_long",
+    "resolution_too_high", "invalid_image", "upload_wrong_kind", "upload_rejected",
+]  # fmt: skip
+
+
 class CameoListCreateView(ListAPIView):
     serializer_class = OwnCameoOutput
     parser_classes = UPLOAD_PARSERS
@@ -163,7 +171,53 @@ class CameoListCreateView(ListAPIView):
     def get_queryset(self):
         return selectors.cameos_of(owner=self.request.user).select_related("owner")
 
-    @extend_schema(request=CameoCreateInput, responses={201: OwnCameoOutput})
+    @extend_schema(
+        request=CameoCreateInput,
+        responses={201: OwnCameoOutput},
+        extensions=error_codes(
+            {
+                400: ["character_quota", *UPLOAD_ERRORS],
+                403: ["protected_likeness"],
+                404: ["not_found"],
+                409: ["person_cameo_exists", "upload_not_verified"],
+                413: ["file_too_large"],
+            }
+        ),
+        examples=[
+            OpenApiExample(
+                "A character anyone I approve may use",
+                request_only=True,
+                value={
+                    "kind": "character",
+                    "display_name": "Captain Whiskers",
+                    "audience": "approved",
+                    "appearance_notes": "an orange tabby in a tiny red cape",
+                    "restrictions": "never drinking",
+                },
+            ),
+            OpenApiExample(
+                "Created",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "id": 12,
+                    "owner_handle": "maya",
+                    "kind": "character",
+                    "display_name": "Captain Whiskers",
+                    "status": "active",
+                    "audience": "approved",
+                    "created_at": "2026-11-30T18:02:00Z",
+                    "appearance_notes": "an orange tabby in a tiny red cape",
+                    "restrictions": "never drinking",
+                    "status_reason": "",
+                    "verified_at": None,
+                    "reference_image_url": None,
+                    "reference_clip_url": None,
+                    "voice_sample_url": None,
+                },
+            ),
+        ],
+    )
     def post(self, request):
         data = CameoCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -216,7 +270,17 @@ class CameoVerificationView(APIView):
 
     parser_classes = UPLOAD_PARSERS
 
-    @extend_schema(request=VerificationInput, responses={200: VerificationOutput, 201: VerificationOutput})
+    @extend_schema(
+        request=VerificationInput,
+        responses={200: VerificationOutput, 201: VerificationOutput},
+        extensions=error_codes(
+            {
+                400: ["challenge_expired", *UPLOAD_ERRORS],
+                409: ["challenge_used", "verification_not_needed"],
+                413: ["file_too_large"],
+            }
+        ),
+    )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         data = VerificationInput(data=request.data)
@@ -251,6 +315,7 @@ class CameoGrantsView(ListAPIView):
         request=None,
         responses={201: GrantOutput, 200: GrantOutput},
         description="Ask for access (201). Asking again returns the same request, in whatever state it is (200).",
+        extensions=error_codes({409: ["blocked"]}),
     )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
@@ -265,7 +330,7 @@ class CameoGrantsView(ListAPIView):
 class GrantDecisionView(APIView):
     decision = ""  # approve, deny or revoke, set per route
 
-    @extend_schema(request=None, responses=GrantOutput)
+    @extend_schema(request=None, responses=GrantOutput, extensions=error_codes({409: ["grant_approved"]}))
     def post(self, request, cameo_id: int, grant_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         grant = cameo.grants.filter(id=grant_id).first()

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import DomainError
+from backend.core.schema import error_codes
 from backend.rights import selectors
 from backend.rights.models import Character
 
@@ -36,12 +37,31 @@ class CharacterListView(ListAPIView):
     cursor_ordering = ("name", "id")
 
 
+class StatementOutput(serializers.Serializer):
+    """Amounts in minor units (cents), by ISO 4217 currency code."""
+
+    period = serializers.CharField(help_text="YYYY-MM")
+    totals = serializers.DictField(child=serializers.IntegerField(), help_text="Currency -> amount owed.")
+    per_video = serializers.DictField(
+        child=serializers.DictField(child=serializers.DictField(child=serializers.IntegerField())),
+        help_text="Video id -> currency -> party (creator, remixed author...) -> amount.",
+    )
+    per_character = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="Character name -> currency -> amount owed to its rights holder.",
+    )
+
+
 class StatementView(APIView):
     """What I (and the rights holders I belong to) earned in a month; ``?export=csv`` to export."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("export", enum=["csv"])],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("period", str, required=True, description="YYYY-MM"),
+            OpenApiParameter("export", enum=["csv"]),
+        ],
+        responses={(200, "application/json"): StatementOutput, (200, "text/csv"): OpenApiTypes.STR},
+        extensions=error_codes({400: ["invalid_period"]}),
     )
     def get(self, request):
         period = request.query_params.get("period", "")
@@ -54,4 +74,4 @@ class StatementView(APIView):
             response = HttpResponse(selectors.statement_csv(data), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="remix-statement-{period}.csv"'
             return response
-        return Response(data)
+        return Response(StatementOutput(data).data)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
@@ -22,6 +23,7 @@ from backend.core.pagination import NEXT_HELP, PAGE_PARAMETERS, page_body, page_
 from backend.core.permissions import NotSuspendedForWrites
 from backend.core.private_media import media_file_url
 from backend.core.responses import created
+from backend.core.schema import error_codes
 from backend.creators import selectors as creator_selectors
 from backend.videos import selectors, services
 from backend.videos.models import Comment, Video
@@ -240,7 +242,59 @@ class VideoDetailView(APIView):
 
 
 class VideoPublishView(APIView):
-    @extend_schema(request=PublishInput, responses=VideoOutput)
+    @extend_schema(
+        request=PublishInput,
+        responses=VideoOutput,
+        extensions=error_codes(
+            {
+                400: ["visibility_wider_than_source"],
+                403: [
+                    "publish_refused",
+                    "cameo_not_allowed",
+                    *(f"{why}_withdrawn" for why in Video.Withdrawal.values),
+                    "character_not_allowed",
+                ],
+                409: ["video_removed", "source_unavailable"],
+            }
+        ),
+        examples=[
+            OpenApiExample(
+                "Publish to everyone",
+                request_only=True,
+                value={"caption": "rainy night run #skatecat", "visibility": "public"},
+            ),
+            OpenApiExample(
+                "Published",
+                response_only=True,
+                value={
+                    "id": 481,
+                    "owner": {"handle": "maya", "display_name": "Maya"},
+                    "prompt": "a cat skateboarding down a rainy street at dusk, neon reflections",
+                    "caption": "rainy night run #skatecat",
+                    "status": "published",
+                    "visibility": "public",
+                    "remix_allowed": True,
+                    "duration_s": 8.0,
+                    "width": 720,
+                    "height": 1280,
+                    "mp4_url": "https://media.example.com/public/videos/481/video.mp4",
+                    "hls_url": "https://media.example.com/public/videos/481/hls/master.m3u8",
+                    "poster_url": "https://media.example.com/public/videos/481/poster.jpg",
+                    "like_count": 0,
+                    "comment_count": 0,
+                    "remix_count": 0,
+                    "view_count": 0,
+                    "liked": False,
+                    "parent_id": None,
+                    "root_id": None,
+                    "depth": 0,
+                    "ai_generated": True,
+                    "created_at": "2026-11-30T18:05:12Z",
+                    "published_at": "2026-11-30T18:10:00Z",
+                },
+            ),
+        ],
+    )
     def post(self, request, video_id: int):
         data = PublishInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -285,7 +339,9 @@ class VideoCommentsView(ListAPIView):
         video = selectors.video_visible_to(viewer=_viewer(self.request), video_id=self.kwargs["video_id"])
         return selectors.comments_of(viewer=_viewer(self.request), video=video)
 
-    @extend_schema(request=CommentInput, responses={201: CommentOutput})
+    @extend_schema(
+        request=CommentInput, responses={201: CommentOutput}, extensions=error_codes({400: ["comment_empty"]})
+    )
     def post(self, request, video_id: int):
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
