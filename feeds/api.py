@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -22,10 +23,14 @@ def feed_query(params) -> dict:
     """
     kind = params.get("kind", selectors.FOR_YOU)
     if kind not in FEED_KINDS:
-        raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(FEED_KINDS)}."]})
+        raise serializers.ValidationError(
+            {"kind": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FEED_KINDS)}]}
+        )
     cursor = params.get("cursor") or None
     if cursor is not None and len(cursor) > CURSOR_MAX_LENGTH:
-        raise serializers.ValidationError({"cursor": [f"At most {CURSOR_MAX_LENGTH} characters."]})
+        raise serializers.ValidationError(
+            {"cursor": [_("At most %(count)d characters.") % {"count": CURSOR_MAX_LENGTH}]}
+        )
     return {"kind": kind, "cursor": cursor}
 
 

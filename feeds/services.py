@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from redis import RedisError
 
 from backend.core import metrics
@@ -183,7 +184,7 @@ def following_author_drop(*, follower_id: int, author_id: int) -> None:
 class EventsUnavailable(DomainError):
     status_code = 503
     default_code = "events_unavailable"
-    default_detail = "Events cannot be recorded right now; send the same batch again later."
+    default_detail = _("Events cannot be recorded right now; send the same batch again later.")
     wait = 30  # seconds, sent as Retry-After
 
 
@@ -195,7 +196,7 @@ CURSOR_MAX_AGE_S = 7 * 24 * 3600
 class TeenDailyLimit(DomainError):
     status_code = 429
     default_code = "teen_daily_limit"
-    default_detail = "That's enough scrolling for today. See you tomorrow!"
+    default_detail = _("That's enough scrolling for today. See you tomorrow!")
 
 
 def _check_teen_limit(viewer: User) -> None:
@@ -262,7 +263,7 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     # Cards may drop out (hidden, or blocked since): take more until the page is full.
     # Only the cursor the viewer sent moves the read head, not the positions this page reaches.
     move_head = after is not None
-    for _ in range(3):
+    for _attempt in range(3):
         limit = settings.FEED_PAGE_SIZE - len(page)
         taken = store.for_you_take(viewer.id, after=after, limit=limit, move_head=move_head)
         move_head = False
@@ -365,7 +366,9 @@ def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
     loses nothing.
     """
     if len(events) > MAX_EVENTS_PER_BATCH:
-        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+        raise DomainError(
+            _("Send at most %(count)d events per batch.") % {"count": MAX_EVENTS_PER_BATCH}, code="batch_too_large"
+        )
     durations = _videos_countable_by(user, {event["video_id"] for event in events})
     pairs = [(event["id"], _counts(event) if event["video_id"] in durations else "") for event in events]
     try:

@@ -12,6 +12,7 @@ or ask for someone else's (``VERIFIED_EMAIL_REQUIRED``). Services keep their own
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from backend.core.errors import AccountSuspended, EmailUnverified
@@ -64,7 +65,8 @@ def require_not_suspended(user, *, action: str) -> None:
     until = getattr(user, "suspended_until", None)
     if until is not None and until > timezone.now():
         raise AccountSuspended(
-            f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC; you cannot {action} until then.",
+            _("Your account is suspended until %(until)s UTC; you cannot %(action)s until then.")
+            % {"until": f"{until:%Y-%m-%d %H:%M}", "action": action},
             details={"until": until.isoformat()},
         )
 
