@@ -366,7 +366,7 @@ _guards: dict[str, TextGuard] = {}
 FIELD_LABELS = {
     "prompt": _("prompt"),
     "caption": _("caption"),
-    "body": _("comment"),
+    "body": _("comment text"),
     "display_name": _("display name"),
     "appearance_notes": _("appearance notes"),
     "restrictions": _("restrictions"),

@@ -80,7 +80,7 @@ class NotSuspendedForWrites(BasePermission):
         url_name = request.resolver_match.url_name if request.resolver_match is not None else None
         if request.method not in ALLOWED_WHILE_SUSPENDED.get(url_name, ()):
             # Raised rather than returning False, so the envelope carries the code and the date it ends.
-            require_not_suspended(request.user, action="make changes")
+            require_not_suspended(request.user, action=_("make changes"))
         if request.method in VERIFIED_EMAIL_REQUIRED.get(url_name, ()):
             user = request.user
             if user.is_authenticated and user.email_verified_at is None:

@@ -126,7 +126,7 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
     video = _lock(video)
     if video.owner_id != by.id:
         raise NotFound(_("No such video."))
-    require_not_suspended(by, action="publish")
+    require_not_suspended(by, action=_("publish"))
     if video.status == Video.Status.PUBLISHED:
         return video
     if video.status == Video.Status.REMOVED:
@@ -447,7 +447,7 @@ def like_delete(*, video: Video, user: User) -> bool:
 def comment_create(*, video: Video, author: User, body: str) -> Comment:
 
     names.text_guard(user=author, fields={"body": body})
-    require_not_suspended(author, action="comment")
+    require_not_suspended(author, action=_("comment"))
     _require_published(video)
     body = body.strip()
     if not body:

@@ -171,7 +171,7 @@ def render_job_request(
     video made here that the reference image is recognised as, is part of the render, and the
     requester needs consent and policy for each, whatever the request lists.
     """
-    require_not_suspended(requester, action="render")
+    require_not_suspended(requester, action=_("render"))
     cameo_ids = sorted(set(cameo_ids))
     reference_digest = _file_digest(reference_image) if reference_image else ""
     fingerprint = _request_fingerprint(

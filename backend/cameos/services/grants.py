@@ -22,7 +22,7 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
     Anyone who may not ask (the owner, someone blocked either way, a cameo that is
     not active or not under ``approved``) gets ``NotFound``: nothing is revealed.
     """
-    require_not_suspended(by, action="ask for cameo access")
+    require_not_suspended(by, action=_("ask for cameo access"))
     cameo = Cameo.objects.filter(id=cameo.id).first()
     if (
         cameo is None

@@ -68,7 +68,7 @@ def cameo_create(
     Refusals: ``person_cameo_exists`` (409), ``character_quota`` (400), ``protected_likeness`` (403),
     and the upload codes of ``backend.cameos.uploads``.
     """
-    require_not_suspended(owner, action="create a cameo")
+    require_not_suspended(owner, action=_("create a cameo"))
     _check_texts(by=owner, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     _check_can_create(owner=owner, kind=kind, display_name=display_name)  # before the slow media checks
     media = {"reference_image": reference_image, "reference_clip": reference_clip, "voice_sample": voice_sample}
