@@ -73,7 +73,10 @@ def character_policy_check(*, user, characters: list[Character], source_video=No
     """Refuse unless every character's policy allows this use by ``user`` now."""
     for character in characters:
         if not character.allowed:
-            raise CharacterRefused(f"{character.name} may not be used.", details={"character_id": character.id})
+            raise CharacterRefused(
+                _("%(character)s may not be used.") % {"character": character.name},
+                details={"character_id": character.id},
+            )
         if character.scope == Character.Scope.OFFICIAL_REMIXES and not _is_official_remix(character, source_video):
             raise CharacterRefused(
                 _("%(character)s may only appear in remixes of official videos.") % {"character": character.name},
