@@ -13,8 +13,10 @@ dropped. Each ``.po`` is then compiled to its ``.mo`` (Babel, a pip package), wh
 
 from __future__ import annotations
 
+import gettext
+import importlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -38,6 +40,13 @@ KEYWORDS = {
     "ngettext_lazy": (1, 2),
     "pgettext": ((1, "c"), 2),
     "pgettext_lazy": ((1, "c"), 2),
+}
+# Messages of DRF and simplejwt that reach API clients (errors, validation, tokens). Their own catalogues
+# translate most of them; what one lacks for a language of ours is added to our catalogue of it, so a client
+# never gets English in a zh-hant answer because DRF's zh_Hant is incomplete.
+VENDOR_SOURCES = {
+    "rest_framework": ("exceptions.py", "fields.py", "relations.py", "validators.py"),
+    "rest_framework_simplejwt": ("authentication.py", "backends.py", "exceptions.py", "serializers.py", "tokens.py"),
 }
 # Plural rules of the catalogues' headers (gettext's, as Django's own catalogues write them).
 PLURAL_FORMS = {
@@ -67,6 +76,13 @@ def _sources(base: Path) -> Iterator[Path]:
                 yield path
 
 
+def _marked(python: str) -> Iterable[str | tuple[str, str]]:
+    for _lineno, message, _comments, _context in babel_extract(
+        extract_python, io.BytesIO(python.encode("utf-8")), keywords=KEYWORDS, options={"encoding": "utf-8"}
+    ):
+        yield message
+
+
 def extract(base: Path | None = None) -> dict[str | tuple[str, str], set[str]]:
     """Every marked message of the code: msgid (or (singular, plural)) → the files that use it."""
     base = base or Path(settings.BASE_DIR)
@@ -79,11 +95,26 @@ def extract(base: Path | None = None) -> dict[str | tuple[str, str], set[str]]:
             text = templatize(text, origin=str(path))
         elif "gettext" not in text:
             continue
-        for _lineno, message, _comments, _context in babel_extract(
-            extract_python, io.BytesIO(text.encode("utf-8")), keywords=KEYWORDS, options={"encoding": "utf-8"}
-        ):
+        for message in _marked(text):
             found.setdefault(message, set()).add(str(path.relative_to(base)))
     return found
+
+
+def vendor_gaps(language: str) -> dict[str | tuple[str, str], set[str]]:
+    """The messages of ``VENDOR_SOURCES`` that the package's own catalogue for ``language`` leaves in English."""
+    gaps: dict[str | tuple[str, str], set[str]] = {}
+    if language == settings.LANGUAGE_CODE:
+        return gaps
+    for package, files in VENDOR_SOURCES.items():
+        base = Path(importlib.import_module(package).__file__).parent
+        own = gettext.translation("django", str(base / "locale"), languages=[to_locale(language)], fallback=True)
+        for name in files:
+            for message in _marked((base / name).read_text(encoding="utf-8")):
+                singular = message[0] if isinstance(message, tuple) else message
+                translated = own.ngettext(*message, 1) if isinstance(message, tuple) else own.gettext(message)
+                if translated == singular:
+                    gaps.setdefault(message, set()).add(f"{package}/{name}")
+    return gaps
 
 
 def merge(language: str, messages: dict) -> Catalog:
@@ -146,6 +177,6 @@ class Command(BaseCommand):
         messages = None if compile else extract()
         for language, _name in settings.LANGUAGES:
             if messages is not None:
-                write(language, merge(language, messages))
+                write(language, merge(language, {**messages, **vendor_gaps(language)}))
             po_path(language).with_suffix(".mo").write_bytes(compile_catalog(language))
             self.stdout.write(f"{po_path(language).parent}: compiled")
