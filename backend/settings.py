@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework_simplejwt",  # its catalogues: token errors in the reader's language
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",

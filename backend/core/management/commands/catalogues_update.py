@@ -24,6 +24,7 @@ from babel.messages.extract import extract as babel_extract
 from babel.messages.extract import extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.translation import to_locale
@@ -107,7 +108,9 @@ def vendor_gaps(language: str) -> dict[str | tuple[str, str], set[str]]:
         return gaps
     for package, files in VENDOR_SOURCES.items():
         base = Path(importlib.import_module(package).__file__).parent
-        own = gettext.translation("django", str(base / "locale"), languages=[to_locale(language)], fallback=True)
+        own = gettext.NullTranslations()  # Django loads the catalogues of installed apps only
+        if apps.is_installed(package):
+            own = gettext.translation("django", str(base / "locale"), languages=[to_locale(language)], fallback=True)
         for name in files:
             for message in _marked((base / name).read_text(encoding="utf-8")):
                 singular = message[0] if isinstance(message, tuple) else message
