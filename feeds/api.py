@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -103,7 +104,7 @@ class PreferencesInput(serializers.Serializer):
 class PreferencesOutput(serializers.ModelSerializer):
     class Meta:
         model = FeedPreference
-        fields = ["text", "more_topics", "less_topics", "updated_at"]
+        fields = ["text", "more_topics", "less_topics", "language", "updated_at"]
 
 
 class FeedPreferencesView(APIView):
@@ -117,5 +118,9 @@ class FeedPreferencesView(APIView):
         data = PreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
-            PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data
+            PreferencesOutput(
+                services.preferences_set(
+                    user=request.user, text=data.validated_data["text"], language=translation.get_language()
+                )
+            ).data
         )

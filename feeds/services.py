@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from redis import RedisError
 
 from backend.core import metrics
 from backend.core.errors import DomainError
+from backend.core.i18n import supported
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
-from feeds import cursors, ranking, selectors, sources, store, tasks
+from feeds import cursors, ranking, selectors, sources, steering, store, tasks
 from feeds.cards import cards_build, feed_posts, page_json
 from feeds.models import CounterFlush, FeedPreference, RedisRepair
 
@@ -42,7 +42,9 @@ def steering_for(user_id: int) -> ranking.Steering:
     preference = FeedPreference.objects.filter(user_id=user_id).first()
     if preference is None:
         return ranking.Steering()
-    return ranking.Steering.from_words(more=preference.more_topics, less=preference.less_topics)
+    return ranking.Steering.from_words(
+        more=preference.more_topics, less=preference.less_topics, language=preference.language or "en"
+    )
 
 
 def _candidates(user: User) -> list[ranking.Candidate]:
@@ -450,32 +452,19 @@ def trending_recompute() -> int:
 
 # --- Steering -----------------------------------------------------------------
 
-_MORE = re.compile(r"^(more|lots of|extra|give me|i want|love)\s+", re.I)
-_LESS = re.compile(r"^(less|fewer|no|not|without|stop|hide|never)\s+", re.I)
-_FILLER = {"of", "the", "a", "an", "and", "please", "videos", "stuff", "content", "some", "any"}
-
 
 def parse_preferences(text: str) -> tuple[list[str], list[str]]:
-    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"])."""
-    more: list[str] = []
-    less: list[str] = []
-    target = None  # "more cooking and dogs": "dogs" takes the direction before it
-    for part in re.split(r"[,;.\n]|\band\b", text):
-        part = part.strip()
-        target = less if _LESS.match(part) else more if _MORE.match(part) else target
-        if target is None:
-            continue
-        words = ranking.topics_in(_LESS.sub("", _MORE.sub("", part)))
-        target.extend(sorted(words - _FILLER))
-    return sorted(set(more)), sorted(set(less))
+    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"]), in any of our languages."""
+    return steering.parse(text)
 
 
 @transaction.atomic
-def preferences_set(*, user: User, text: str) -> FeedPreference:
+def preferences_set(*, user: User, text: str, language: str = "") -> FeedPreference:
+    """``language``: the one the viewer wrote in (the request's), else their profile's: its words are stemmed in it."""
     more, less = parse_preferences(text)
-    preference, _ = FeedPreference.objects.update_or_create(
-        user=user, defaults={"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now()}
-    )
+    defaults = {"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now(),
+                "language": supported(language or user.language)}  # fmt: skip
+    preference, _created = FeedPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference
 
 
