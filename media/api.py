@@ -5,6 +5,7 @@ import json
 
 import django_filters
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -67,7 +68,8 @@ class RenderJobOutput(serializers.ModelSerializer):
     def get_error(self, job: RenderJob) -> dict | None:
         if not job.error_code:
             return None
-        return {"code": job.error_code, "message": job.error_message}
+        # A worker stores its message in English: a message of the catalogue is read in the reader's language.
+        return {"code": job.error_code, "message": gettext(job.error_message) if job.error_message else ""}
 
 
 def idempotency_key_from(request) -> str:

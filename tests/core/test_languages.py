@@ -10,7 +10,7 @@ from django.utils import translation
 
 from notifications import delivery
 from notifications.models import Device, Kind, Notification
-from tests.factories import UserFactory
+from tests.factories import RenderJobFactory, UserFactory
 from tests.fake_fcm import fcm_token
 from tests.notifications.conftest import fcm  # noqa: F401  (the fake FCM fixture)
 
@@ -188,3 +188,14 @@ def test_push_is_written_in_the_recipient_language(fcm):  # noqa: F811
     assert to_korean["notification"] == {"title": "내 동영상의 좋아요", "body": "maya 님이 내 동영상을 좋아합니다."}
     [to_taiwan] = fcm.delivered_to(taiwan_phone.token)  # no language chosen: the phone's, as we offer it
     assert to_taiwan["notification"] == {"title": "你的影片收到的讚", "body": "maya 說你的影片讚。"}
+
+
+def test_a_worker_message_on_a_render_is_read_in_the_reader_language(client_for):
+    """Workers store English (no request, no language); the API reads a catalogue message in the reader's."""
+    owner = UserFactory()
+    job = RenderJobFactory(requester=owner, status="failed", error_code="worker_lost",
+                           error_message="The render worker stopped.")  # fmt: skip
+    client = client_for(owner)
+    error = client.get(f"/api/v1/renders/{job.id}", HTTP_ACCEPT_LANGUAGE="ja").json()["error"]
+    assert error == {"code": "worker_lost", "message": "レンダリング処理が停止しました。"}
+    assert client.get(f"/api/v1/renders/{job.id}").json()["error"]["message"] == "The render worker stopped."
