@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from drf_spectacular import authentication as spectacular_authentication
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework import authentication
 from rest_framework_simplejwt import authentication as jwt_authentication
 
@@ -71,3 +73,12 @@ class SessionAuthentication(authentication.SessionAuthentication):
         if result is not None:
             _use_account_language(request, result[0])
         return result
+
+
+# The OpenAPI schema describes these as the classes they extend (same scheme names: jwtAuth, cookieAuth).
+class JWTScheme(SimpleJWTScheme):
+    target_class = JWTAuthentication
+
+
+class SessionScheme(spectacular_authentication.SessionScheme):
+    target_class = SessionAuthentication
