@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
@@ -57,7 +58,7 @@ def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | 
     jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
     if requester_id is not None:
         jobs = jobs.filter(requester_id=requester_id)
-    message = _("The rights holder withdrew permission.")
+    message = gettext_noop("The rights holder withdrew permission.")
     return sum(
         _cancel_unless_finished(job, reason="character_not_allowed", message=message) for job in jobs.order_by("id")
     )
@@ -80,7 +81,9 @@ def render_jobs_reap() -> dict[str, int]:
                 counts["requeued"] += 1
             elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
                 job_provider_job_abandon(job)
-                job_finish(job, RenderJob.Status.FAILED, code="worker_lost", message=_("The render worker stopped."))
+                job_finish(
+                    job, RenderJob.Status.FAILED, code="worker_lost", message=gettext_noop("The render worker stopped.")
+                )
                 counts["failed"] += 1
             else:
                 job.status = RenderJob.Status.QUEUED
