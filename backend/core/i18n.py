@@ -2,8 +2,9 @@
 
 A request's language is its ``Accept-Language`` (Django's ``LocaleMiddleware``); an authenticated request
 without that header gets the language stored on the account (``User.language``), chosen in
-``authenticate`` because a JWT is only read there, inside DRF. Mail and push are rendered under
-``translation.override(language_of(user))``. Every response says which language it speaks in
+``authenticate`` because a JWT is only read there, inside DRF. Mail (``backend/core/mail.py``) and push
+(``notifications/delivery.py``) are rendered under ``translation.override`` of the recipient's profile
+language, as ``supported`` maps it. Every response says which language it speaks in
 ``Content-Language``. The catalogues are ``locale/<language>/LC_MESSAGES/django.po`` and their compiled
 ``.mo`` (committed: a machine without GNU gettext runs and tests the service as is); see README "Languages".
 """
