@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -23,7 +25,9 @@ def feed_query(params) -> dict:
     """
     kind = params.get("kind", selectors.FOR_YOU)
     if kind not in FEED_KINDS:
-        raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(FEED_KINDS)}."]})
+        raise serializers.ValidationError(
+            {"kind": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FEED_KINDS)}]}
+        )
     # A cursor too long to be ours is refused as invalid_cursor before any work (backend.core.cursors).
     return {"kind": kind, "cursor": params.get("cursor") or None}
 
@@ -128,7 +132,7 @@ class PreferencesInput(serializers.Serializer):
 class PreferencesOutput(serializers.ModelSerializer):
     class Meta:
         model = FeedPreference
-        fields = ["text", "more_topics", "less_topics", "updated_at"]
+        fields = ["text", "more_topics", "less_topics", "language", "updated_at"]
 
 
 class FeedPreferencesView(APIView):
@@ -142,5 +146,9 @@ class FeedPreferencesView(APIView):
         data = PreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
-            PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data
+            PreferencesOutput(
+                services.preferences_set(
+                    user=request.user, text=data.validated_data["text"], language=translation.get_language()
+                )
+            ).data
         )

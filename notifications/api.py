@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -78,7 +79,7 @@ class MarkReadInput(serializers.Serializer):
 
     def validate(self, attrs):
         if ("ids" in attrs) == bool(attrs.get("all")):
-            raise serializers.ValidationError('Give either "ids" or "all": true.', code="ids_or_all")
+            raise serializers.ValidationError(_('Give either "ids" or "all": true.'), code="ids_or_all")
         return attrs
 
 

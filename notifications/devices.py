@@ -12,6 +12,7 @@ import zoneinfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -58,9 +59,9 @@ def device_register(
 @transaction.atomic
 def device_delete(*, user: User, token: str) -> None:
     """Forget ``user``'s device; 404 for a token of someone else's device, exactly as for an unknown one."""
-    deleted, _ = Device.objects.filter(user=user, token=token).delete()
+    deleted, _by_model = Device.objects.filter(user=user, token=token).delete()
     if not deleted:
-        raise NotFound("No such device.")
+        raise NotFound(_("No such device."))
 
 
 @functools.cache
@@ -81,7 +82,7 @@ class DeviceInput(serializers.Serializer):
 
     def validate_time_zone(self, value: str) -> str:
         if value and value not in _time_zones():
-            raise serializers.ValidationError("Not an IANA time zone.", code="invalid_time_zone")
+            raise serializers.ValidationError(_("Not an IANA time zone."), code="invalid_time_zone")
         return value
 
 

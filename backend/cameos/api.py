@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -94,7 +95,7 @@ class VerificationInput(serializers.Serializer):
 
     def validate(self, data):
         if ("clip" in data or "clip_upload_id" in data) != ("challenge_id" in data):
-            raise serializers.ValidationError("Send both challenge_id and clip to answer, or neither to get one.")
+            raise serializers.ValidationError(_("Send both challenge_id and clip to answer, or neither to get one."))
         return data
 
 
@@ -149,7 +150,7 @@ def files_from_uploads(request, data: dict) -> Iterator[dict]:
             if upload_id is None:
                 continue
             if field in resolved:
-                raise serializers.ValidationError({field: ["Send the file or an upload id, not both."]})
+                raise serializers.ValidationError({field: [_("Send the file or an upload id, not both.")]})
             resolved[field] = stack.enter_context(
                 direct_uploads.upload_open(owner=request.user, upload_id=upload_id, kinds=kinds)
             )
@@ -335,7 +336,7 @@ class GrantDecisionView(APIView):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         grant = cameo.grants.filter(id=grant_id).first()
         if grant is None:
-            raise NotFound("No such grant.")
+            raise NotFound(_("No such grant."))
         decide = {"approve": services.grant_approve, "deny": services.grant_deny, "revoke": services.grant_revoke}
         return Response(GrantOutput(decide[self.decision](grant=grant, by=request.user)).data)
 
@@ -426,7 +427,7 @@ class UploadFileView(APIView):
     def post(self, request, upload_id):
         file = request.FILES.get("file")
         if file is None:
-            raise serializers.ValidationError({"file": ["Send the file as the form's last field."]})
+            raise serializers.ValidationError({"file": [_("Send the file as the form's last field.")]})
         content_type = request.data.get("Content-Type") or file.content_type
         direct_uploads.upload_receive(
             upload_id=upload_id, token=str(request.data.get("token", "")), file=file, content_type=content_type

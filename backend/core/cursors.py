@@ -7,13 +7,14 @@ its order), the feed's (``feeds.cursors`` binds it to its reader and its feed), 
 from __future__ import annotations
 
 from django.core import signing
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import DomainError
 
 
 class InvalidCursor(DomainError):
     default_code = "invalid_cursor"
-    default_detail = "This cursor is not valid; start again without one."
+    default_detail = _("This cursor is not valid; start again without one.")
 
 
 def cursor_sign(payload: object, *, salt: str) -> str:
@@ -32,6 +33,6 @@ def cursor_read(token: str, *, salt: str, max_age_s: int | None = None) -> objec
     try:
         return signing.loads(token, salt=salt, max_age=max_age_s)
     except signing.SignatureExpired as error:
-        raise InvalidCursor("This cursor has expired; start again without one.", code="cursor_expired") from error
+        raise InvalidCursor(_("This cursor has expired; start again without one."), code="cursor_expired") from error
     except signing.BadSignature as error:
         raise InvalidCursor() from error

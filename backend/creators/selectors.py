@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import NotFound
 from backend.creators.models import Block, Follow, User
@@ -53,7 +54,7 @@ def creator_get(*, viewer: User | None, handle: str) -> User:
         )
     creator = creators.first()
     if creator is None or getattr(creator, "hidden", False):
-        raise NotFound("No creator with this handle.")
+        raise NotFound(_("No creator with this handle."))
     if creator.suspended_until and creator.suspended_until > timezone.now():  # posts shown to nobody meanwhile
         creator.video_count = 0
     return creator
@@ -63,7 +64,7 @@ def creator_for_relationship(*, viewer: User, handle: str) -> User:
     """A creator to follow, block or unblock, found whatever the blocks: the service decides."""
     creator = User.objects.filter(handle__iexact=handle, is_active=True).first()
     if creator is None:
-        raise NotFound("No creator with this handle.")
+        raise NotFound(_("No creator with this handle."))
     return creator
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -236,7 +237,7 @@ class VideoDetailView(APIView):
     def delete(self, request, video_id: int):
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         if video.owner_id != request.user.id:
-            raise Forbidden("Only the owner can delete a video; cameo owners remove appearances.")
+            raise Forbidden(_("Only the owner can delete a video; cameo owners remove appearances."))
         services.video_remove(video=video, by=request.user, reason="deleted by its owner")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -358,7 +359,7 @@ class CommentDetailView(APIView):
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         comment = selectors.comments_of(viewer=request.user, video=video).filter(id=comment_id).first()
         if comment is None:
-            raise NotFound("No such comment.")
+            raise NotFound(_("No such comment."))
         services.comment_delete(comment=comment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import NotFound
 from backend.creators.models import User
@@ -19,7 +20,7 @@ def video_visible_to(*, viewer: User | None, video_id: int) -> Video:
     """A video by id as ``viewer`` may see it (``VideoQuerySet.visible_to``); anything else is 404."""
     video = Video.objects.visible_to(viewer).select_related("owner").filter(id=video_id).first()
     if video is None:
-        raise NotFound("No such video.")
+        raise NotFound(_("No such video."))
     return video
 
 
@@ -27,7 +28,7 @@ def video_for_lineage(*, viewer: User | None, video_id: int) -> Video:
     """A node to read the lineage of: one the viewer may see, or a tombstone (remixes stay reachable)."""
     video = Video.objects.lineage_listable_by(viewer).select_related("owner").filter(id=video_id).first()
     if video is None:
-        raise NotFound("No such video.")
+        raise NotFound(_("No such video."))
     return video
 
 
@@ -80,7 +81,7 @@ def comments_of(*, viewer: User | None, video: Video) -> QuerySet[Comment]:
 def hashtag_get(*, name: str) -> Hashtag:
     hashtag = Hashtag.objects.filter(name__iexact=name.lstrip("#")).first()
     if hashtag is None:
-        raise NotFound("No such hashtag.")
+        raise NotFound(_("No such hashtag."))
     return hashtag
 
 
