@@ -154,6 +154,7 @@ def creators_search(*, viewer: User | None, query: str, offset: int, limit: int)
 
 
 def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hashtag]:
+    """Prefix matches first, the more used before the less; then alike names (typos)."""
     folded = text.fold(query).lstrip("#").strip()
     name = SearchFold(F("name"))
     hashtags = Hashtag.objects.alias(name_folded=name)
@@ -172,7 +173,7 @@ def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hasht
     video_count = Coalesce(F("stats__video_count"), 0)
     return (
         hashtags.filter(matches)
-        .annotate(video_count=video_count, score=prefix + likeness + Ln(video_count + 1.0) * 0.05)
+        .annotate(video_count=video_count, score=prefix + likeness * 0.3 + Ln(video_count + 1.0) * 0.1)
         .order_by("-score", "-video_count", "id")
     )
 

@@ -20,7 +20,10 @@ _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "\u0131": 
 def fold(text: str) -> str:
     """Lower case without accents, as ``search_fold`` (unaccent) reads a text: "Inès" is "ines"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_LETTERS)
+    # Only the Latin, Greek and Cyrillic accents (U+0300-U+036F): Thai's or Devanagari's marks are letters.
+    # Composed again, so that Hangul syllables stay syllables.
+    kept = "".join(char for char in decomposed if not 0x300 <= ord(char) <= 0x36F).translate(_LETTERS)
+    return unicodedata.normalize("NFC", kept)
 
 
 def clean(query: str) -> str:

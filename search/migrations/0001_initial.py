@@ -38,11 +38,12 @@ CREATE OR REPLACE FUNCTION public.search_fold(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, value)) $$
 """
-# Without unaccent: decompose and drop the combining marks, and the few Latin letters that do not decompose.
+# Without unaccent: decompose, drop the accents (and map the few Latin letters that do not decompose), compose.
 FOLD_DECOMPOSE = r"""
 CREATE OR REPLACE FUNCTION public.search_fold(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
-$$ SELECT translate(regexp_replace(normalize(lower(value), NFD), '[\u0300-\u036f]', '', 'g'), 'øłđħı', 'oldhi') $$
+$$ SELECT normalize(translate(regexp_replace(normalize(lower(value), NFD), '[\u0300-\u036f]', '', 'g'),
+                             'øłđħı', 'oldhi'), NFC) $$
 """
 
 FUNCTIONS = rf"""
