@@ -10,13 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core import storage
+from backend.core import textsearch as text
 from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import DomainError
 from backend.creators.models import User
 from backend.videos import selectors as video_selectors
 from backend.videos.api import VideoOutput
 from backend.videos.models import Hashtag, Video
-from search import selectors, text
+from search import selectors
 
 PAGE = 20
 CURSOR_SALT = "search.page"

@@ -25,12 +25,12 @@ from django.utils import timezone
 
 from backend.cameos.selectors import PROTECTED_LIKENESSES
 from backend.core import names
+from backend.core import textsearch as text
 from backend.core.errors import NotFound
 from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
 from backend.moderation.selectors import BLOCKED_TERMS
 from backend.videos.models import Hashtag, Video
-from search import text
 
 # A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
 TRIGRAM_THRESHOLD = 0.2
@@ -40,12 +40,6 @@ MAX_RESULTS = 500
 
 def _viewer_id(viewer: User | None) -> int | None:
     return viewer.id if viewer is not None and viewer.is_authenticated else None
-
-
-class SearchFold(Func):
-    """``search_fold(x)``: lower case, accents dropped, as the search indexes hold it."""
-
-    function = "public.search_fold"
 
 
 def _trigram_match(expression, value: str) -> Q:
@@ -123,7 +117,7 @@ def _findable_creators(viewer: User | None) -> QuerySet[User]:
 
 def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
     folded = text.fold(query).lstrip("@").strip()
-    handle, name = SearchFold(F("handle")), SearchFold(F("display_name"))
+    handle, name = text.SearchFold(F("handle")), text.SearchFold(F("display_name"))
     creators = _findable_creators(viewer).alias(handle_folded=handle, name_folded=name)
     matches = Q(handle_folded__startswith=folded) | Q(name_folded__startswith=folded)
     exact = Case(When(handle_folded=folded, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
@@ -156,7 +150,7 @@ def creators_search(*, viewer: User | None, query: str, offset: int, limit: int)
 def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hashtag]:
     """Prefix matches first, the more used before the less; then alike names (typos)."""
     folded = text.fold(query).lstrip("#").strip()
-    name = SearchFold(F("name"))
+    name = text.SearchFold(F("name"))
     hashtags = Hashtag.objects.alias(name_folded=name)
     if challenges is not None:
         hashtags = hashtags.filter(is_challenge=challenges)

@@ -1,10 +1,17 @@
 """A typed query as search reads it: folded like the database folds (``search_fold``), cut into words
-and, for scripts written without spaces, into the character pairs the documents hold (``search_grams``)."""
+and, for scripts written without spaces, into the character pairs the documents hold (``search_grams``).
+
+The SQL functions and the indexes they serve are created by the search app's migration
+(``search/migrations/0001_initial.py``); the search API (``search/``) and the admin's search boxes
+(``backend.core.admin.IndexedSearch``) both read through them.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from django.db.models import CharField, Func
 
 MAX_QUERY_LENGTH = 100
 MAX_TERMS = 8
@@ -52,3 +59,10 @@ def like_prefix(query: str) -> str:
     """``query`` folded, with LIKE's wildcards escaped, to be followed by ``%``."""
     folded = fold(query).lstrip("@#")
     return folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SearchFold(Func):
+    """``search_fold(x)`` in SQL: lower case, accents dropped, as the search indexes hold it."""
+
+    function = "public.search_fold"
+    output_field = CharField()
