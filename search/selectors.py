@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest, Ln, RowNumber
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from backend.cameos.selectors import PROTECTED_LIKENESSES
@@ -43,7 +44,10 @@ def _viewer_id(viewer: User | None) -> int | None:
 
 
 def _trigram_match(expression, value: str) -> Q:
-    """``a % b``, the match the GIN trigram indexes serve (at TRIGRAM_THRESHOLD, inside ``_TrigramScope``)."""
+    """``a % b``, the match the GIN trigram indexes serve (at TRIGRAM_THRESHOLD, inside ``_TrigramScope``);
+    without pg_trgm, the same measure in plain SQL row by row (search's migration 0002)."""
+    if not trigram_available():
+        return Q(GreaterThanOrEqual(_similarity(expression, value), TRIGRAM_THRESHOLD))
     return Q(
         Func(
             expression,
@@ -56,7 +60,8 @@ def _trigram_match(expression, value: str) -> Q:
 
 
 def _similarity(expression, value: str) -> Func:
-    return Func(expression, Value(value), function="public.similarity", output_field=FloatField())
+    function = "public.similarity" if trigram_available() else "public.search_similarity"
+    return Func(expression, Value(value), function=function, output_field=FloatField())
 
 
 _trigram_databases: dict[str, bool] = {}
@@ -127,12 +132,8 @@ def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
         default=Value(0.0),
         output_field=FloatField(),
     )
-    if trigram_available():
-        matches |= _trigram_match(handle, folded) | _trigram_match(name, folded)
-        likeness = Greatest(_similarity(handle, folded), _similarity(name, folded))
-    else:
-        matches |= Q(name_folded__contains=f" {folded}")
-        likeness = Value(0.0, output_field=FloatField())
+    matches |= _trigram_match(handle, folded) | _trigram_match(name, folded)
+    likeness = Greatest(_similarity(handle, folded), _similarity(name, folded))
     popularity = Ln(F("follower_count") + 1.0) * 0.02
     return creators.filter(matches).annotate(score=exact + prefix + likeness + popularity).order_by("-score", "id")
 
@@ -157,12 +158,8 @@ def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hasht
     # Only hashtags on posts anyone may see, and challenges (pages of their own): a tag found only on
     # drafts or private posts would tell of them.
     hashtags = hashtags.filter(Q(stats__video_count__gt=0) | Q(is_challenge=True))
-    matches = Q(name_folded__startswith=folded)
-    if trigram_available():
-        matches |= _trigram_match(name, folded)
-        likeness = _similarity(name, folded)
-    else:
-        likeness = Value(0.0, output_field=FloatField())
+    matches = Q(name_folded__startswith=folded) | _trigram_match(name, folded)
+    likeness = _similarity(name, folded)
     prefix = Case(When(name_folded__startswith=folded, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
     video_count = Coalesce(F("stats__video_count"), 0)
     return (

@@ -1,15 +1,5 @@
-import pytest
-
 from backend.videos.models import Hashtag, VideoHashtag
-from search import selectors
 from tests.factories import VideoFactory
-
-
-@pytest.fixture
-def trigrams(db):
-    """Typo tolerance needs pg_trgm, which the embedded server (pgserver) does not ship."""
-    if not selectors.trigram_available():
-        pytest.skip("this PostgreSQL has no pg_trgm (run with DATABASE_URL set to a server that has it)")
 
 
 def tagged_video(*names: str, **fields):

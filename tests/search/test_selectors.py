@@ -51,7 +51,7 @@ def test_creators_by_handle_prefix_exact_first_then_display_name():
     assert creators("@MAYA")[0] == "maya"
 
 
-def test_creators_with_a_typo(trigrams):
+def test_creators_with_a_typo():
     UserFactory(handle="maya", display_name="Maya")
     UserFactory(handle="zed", display_name="Zed")
     UserFactory(handle="jo_99", display_name="Jonathan Pryce")
@@ -68,7 +68,7 @@ def test_creators_accents_either_way():
     assert creators("zoe") == ["zoe"]
 
 
-def test_creators_in_scripts_without_spaces(trigrams):
+def test_creators_in_scripts_without_spaces():
     UserFactory(handle="neko_lover", display_name="猫咪爱好者")
     UserFactory(handle="dog_lover", display_name="狗狗爱好者")
     assert creators("猫咪爱好") == ["neko_lover"]
@@ -199,7 +199,7 @@ def test_challenges_are_found_apart_from_hashtags():
     assert [tag.name for tag in page("hashtags", "sky")] == ["skyline"]
 
 
-def test_hashtag_with_a_typo(trigrams):
+def test_hashtag_with_a_typo():
     tagged_video("photography")
     services.hashtag_stats_refresh()
     assert [tag.name for tag in page("hashtags", "photgraphy")] == ["photography"]
