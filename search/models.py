@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
-from backend.videos.models import Hashtag
+from backend.videos.models import Hashtag, Video
 
 
 class HashtagStats(models.Model):
@@ -24,3 +26,26 @@ class HashtagStats(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.hashtag_id}: {self.video_count}"
+
+
+class VideoDocument(models.Model):
+    """A video's search document (``search_video_document``: caption, hashtags included, then the prompt
+    unless hidden), stored so that matching and ranking read it instead of computing it again per row.
+
+    Kept by the database itself, like an index: triggers on videos_video (search's migration 0003)
+    write it with every insert and every change of caption, prompt or prompt_hidden, and delete it with
+    the video, whatever path wrote the video (services, admin, bulk SQL). Nothing in Python writes it.
+    """
+
+    # No foreign key: a trigger removes the document with its video, so deleting videos costs Django no
+    # extra query and a TRUNCATE of videos_video (benchmarks) is not refused.
+    video = models.OneToOneField(
+        Video, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_document"
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="search_videodocument_gin")]
+
+    def __str__(self) -> str:
+        return f"document of video {self.video_id}"

@@ -75,10 +75,7 @@ PREFIX_INDEXES = """
 CREATE INDEX IF NOT EXISTS search_user_handle_prefix ON creators_user (public.search_fold(handle) text_pattern_ops);
 CREATE INDEX IF NOT EXISTS search_user_name_prefix ON creators_user (public.search_fold(display_name) text_pattern_ops);
 CREATE INDEX IF NOT EXISTS search_hashtag_prefix ON videos_hashtag (public.search_fold(name) text_pattern_ops);
--- Posts, by their public document; the moderators' search reads every video, hidden prompts included.
-CREATE INDEX IF NOT EXISTS search_video_document ON videos_video
-    USING gin (public.search_video_document(caption, prompt, prompt_hidden))
-    WHERE status = 'published' AND withdrawn_at IS NULL;
+-- The moderators' search reads every video, hidden prompts included (posts' documents: migration 0003).
 CREATE INDEX IF NOT EXISTS search_video_admin_document ON videos_video
     USING gin (public.search_video_document(caption, prompt, false));
 """

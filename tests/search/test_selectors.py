@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 
 from backend.creators import services as creator_services
-from backend.videos.models import Hashtag
+from backend.videos.models import Hashtag, Video
 from search import selectors, services
+from search.models import VideoDocument
 from tests.factories import (
     AppearanceFactory,
     BlockedTermFactory,
@@ -281,3 +282,14 @@ def test_stats_refresh_is_idempotent():
     tagged_video("again")
     assert services.hashtag_stats_refresh() == services.hashtag_stats_refresh()
     assert Hashtag.objects.get(name="again").stats.video_count == 1
+
+
+def test_the_stored_document_follows_every_change_of_its_video():
+    video = VideoFactory(caption="first words", prompt="a lighthouse")
+    assert videos("first") == [video.id] and videos("lighthouse") == [video.id]
+    Video.objects.filter(id=video.id).update(caption="second words")  # any path, bulk SQL included
+    assert videos("first") == [] and videos("second") == [video.id]
+    Video.objects.filter(id=video.id).update(prompt_hidden=True)
+    assert videos("lighthouse") == []
+    Video.objects.filter(id=video.id).delete()
+    assert not VideoDocument.objects.filter(video_id=video.id).exists()
