@@ -5,6 +5,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
+from backend.creators.models import User
 from backend.videos.models import Hashtag, Video
 
 
@@ -49,3 +50,18 @@ class VideoDocument(models.Model):
 
     def __str__(self) -> str:
         return f"document of video {self.video_id}"
+
+
+class CreatorName(models.Model):
+    """A creator's handle and display name folded (``search_fold``: lower case, accents dropped), stored so
+    that matching and ranking compare plain text instead of folding every candidate again (unaccent costs
+    tens of microseconds a call). Kept by triggers on creators_user (search's migration 0004)."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_name"
+    )
+    handle = models.TextField()  # folded text may be longer than typed ("ß" is "ss")
+    name = models.TextField()
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"

@@ -36,6 +36,10 @@ from search.models import VideoDocument
 
 # A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
 TRIGRAM_THRESHOLD = 0.2
+# A word of a name alike at this or more counts ("mya" in "Maya García": 0.29).
+WORD_THRESHOLD = 0.25
+# Shorter queries match by prefix only: one or two letters share trigrams with half the names.
+TYPO_MIN_LENGTH = 3
 # Deeper than this, a search is a crawl: refine the query instead.
 MAX_RESULTS = 500
 
@@ -84,7 +88,11 @@ class _TrigramScope:
         self._atomic.__enter__()
         if trigram_available():
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(TRIGRAM_THRESHOLD)])
+                cursor.execute(
+                    "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
+                    "set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                    [str(TRIGRAM_THRESHOLD), str(WORD_THRESHOLD)],
+                )
         return self
 
     def __exit__(self, *exc):
@@ -121,22 +129,51 @@ def _findable_creators(viewer: User | None) -> QuerySet[User]:
     return creators
 
 
+def _word_match(column: str, folded: str) -> Q:
+    """``folded`` is like a word of ``column`` (pg_trgm's ``<%``, served by the GIN trigram index, at
+    WORD_THRESHOLD inside ``_TrigramScope``); without pg_trgm, the whole-text measure in plain SQL."""
+    if not trigram_available():
+        return Q(GreaterThanOrEqual(_word_likeness(column, folded), TRIGRAM_THRESHOLD))
+    return Q(
+        Func(
+            Value(folded),
+            F(column),
+            template="(%(expressions)s)",
+            arg_joiner=" OPERATOR(public.<%%) ",
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _word_likeness(column: str, folded: str) -> Func:
+    if trigram_available():
+        return Func(Value(folded), F(column), function="public.word_similarity", output_field=FloatField())
+    return Func(F(column), Value(folded), function="public.search_similarity", output_field=FloatField())
+
+
 def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
+    """Exact handle first, then handle and display name prefixes, then alike words (typos), more followers
+    first among equals: on the folded names ``CreatorName`` stores."""
     folded = text.fold(query).lstrip("@").strip()
-    handle, name = text.SearchFold(F("handle")), text.SearchFold(F("display_name"))
-    creators = _findable_creators(viewer).alias(handle_folded=handle, name_folded=name)
-    matches = Q(handle_folded__startswith=folded) | Q(name_folded__startswith=folded)
-    exact = Case(When(handle_folded=folded, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
+    handle, name = "search_name__handle", "search_name__name"
+    matches = Q(**{f"{handle}__startswith": folded}) | Q(**{f"{name}__startswith": folded})
+    if len(folded) >= TYPO_MIN_LENGTH:
+        matches |= _word_match(handle, folded) | _word_match(name, folded)
+    exact = Case(When(**{handle: folded}, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
     prefix = Case(
-        When(handle_folded__startswith=folded, then=Value(1.0)),
-        When(name_folded__startswith=folded, then=Value(0.8)),
+        When(**{f"{handle}__startswith": folded}, then=Value(1.0)),
+        When(**{f"{name}__startswith": folded}, then=Value(0.8)),
         default=Value(0.0),
         output_field=FloatField(),
     )
-    matches |= _trigram_match(handle, folded) | _trigram_match(name, folded)
-    likeness = Greatest(_similarity(handle, folded), _similarity(name, folded))
+    likeness = Greatest(_word_likeness(handle, folded), _word_likeness(name, folded))
     popularity = Ln(F("follower_count") + 1.0) * 0.02
-    return creators.filter(matches).annotate(score=exact + prefix + likeness + popularity).order_by("-score", "id")
+    return (
+        _findable_creators(viewer)
+        .filter(matches)
+        .annotate(score=exact + prefix + likeness + popularity)
+        .order_by("-score", "id")
+    )
 
 
 def creators_search(*, viewer: User | None, query: str, offset: int, limit: int) -> list[User]:
@@ -159,7 +196,9 @@ def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hasht
     # Only hashtags on posts anyone may see, and challenges (pages of their own): a tag found only on
     # drafts or private posts would tell of them.
     hashtags = hashtags.filter(Q(stats__video_count__gt=0) | Q(is_challenge=True))
-    matches = Q(name_folded__startswith=folded) | _trigram_match(name, folded)
+    matches = Q(name_folded__startswith=folded)
+    if len(folded) >= TYPO_MIN_LENGTH:
+        matches |= _trigram_match(name, folded)
     likeness = _similarity(name, folded)
     prefix = Case(When(name_folded__startswith=folded, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
     video_count = Coalesce(F("stats__video_count"), 0)
