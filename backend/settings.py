@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "media",
     "notifications",
     "data_rights",
+    "search",
     "backend.demo",
 ]
 
@@ -521,6 +522,8 @@ CELERY_BEAT_SCHEDULE = {
     "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0, "options": {"expires": 25}},
     # Notifications of moments no change sends an event for: a suspension running out, a month's statements.
     "notify-suspensions-ended": {"task": "notifications.suspensions_ended_notify", "schedule": 300.0},
+    # Hashtag counts and trending scores for search and discover (search/services.py).
+    "refresh-hashtag-stats": {"task": "search.hashtag_stats_refresh", "schedule": 300.0},
     "notify-statements-ready": {
         "task": "notifications.statements_ready_notify",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
