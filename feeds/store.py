@@ -26,15 +26,35 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
 
+from backend.core import redis_clients
 from feeds.cards import Card
 
 FOR_YOU = "for_you"
 FOLLOWING = "following"
 
+_clients: dict[str, object] = {}
+
 
 def redis():
-    return get_redis_connection("default")
+    """The feed store's client: ``FEED_REDIS_URL`` (one server, or a Redis Cluster), else the cache's Redis.
+
+    Clients are kept per URL, so a changed setting (a test taking Redis away) takes effect at once. A
+    cluster client is made on first use: a cluster that cannot be reached raises ``RedisError`` there,
+    where every caller already expects it.
+    """
+    url = settings.FEED_REDIS_URL
+    if not url:
+        return get_redis_connection("default")
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis_clients.client_from_url(url)
+    return client
+
+
+def _is_cluster(client) -> bool:
+    return isinstance(client, RedisCluster)
 
 
 # A member no video id can be: the viewer's structure was loaded from PostgreSQL.
@@ -83,7 +103,7 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
         return 0
     last = client.incrby(_sequence_key(user_id), len(fresh))
     first = last - len(fresh) + 1
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=True)
     pipe.zadd(key, {str(video_id): first + index for index, video_id in enumerate(fresh)})
     # Capped: the oldest positions (long since served) fall off.
     pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
@@ -205,7 +225,7 @@ def for_you_take(user_id: int, *, after: float | None, limit: int, move_head: bo
 
 def viewer_set_fill(user_id: int, name: str, members: Iterable[int], *, version: str = "") -> None:
     key = user_key(user_id, name)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.delete(key)
     pipe.sadd(key, _LOADED + version, *(str(member) for member in members))
     pipe.expire(key, settings.FEED_VIEWER_SET_TTL_S)
@@ -263,7 +283,7 @@ def for_you_ids(user_id: int) -> set[int]:
 def following_fill(user_id: int, posts: Iterable[tuple[int, float]]) -> None:
     """Load a viewer's following feed with (video id, publish time) pairs, newest kept."""
     key = feed_key(user_id, FOLLOWING)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.zadd(key, {_LOADED: 0, **{str(video_id): published_ts for video_id, published_ts in posts}})
     pipe.zremrangebyrank(key, 1, -settings.FEED_CAP - 1)  # rank 0 is the marker
     pipe.expire(key, settings.FEED_TTL_S)
@@ -307,7 +327,7 @@ def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int
 
 def mark_seen(user_id: int, video_ids: Sequence[int]) -> None:
     if video_ids:
-        pipe = redis().pipeline()
+        pipe = redis().pipeline(transaction=True)
         _seen_add(pipe, user_id, video_ids)
         pipe.execute()
 
@@ -336,7 +356,10 @@ def cards_and_hidden(video_ids: Sequence[int]) -> tuple[dict[int, Card], set[int
     if not video_ids:
         return {}, set()
     cards, hidden = {}, set()
-    for video_id, stored in zip(video_ids, redis().mget([card_key(video_id) for video_id in video_ids]), strict=True):
+    client, keys = redis(), [card_key(video_id) for video_id in video_ids]
+    # Cards are spread over the cluster: one MGET per slot, sent to each node in one round trip.
+    values = client.mget_nonatomic(keys) if _is_cluster(client) else client.mget(keys)
+    for video_id, stored in zip(video_ids, values, strict=True):
         if stored == _TOMBSTONE:
             hidden.add(video_id)
         elif stored:
@@ -381,10 +404,19 @@ def _run_id_key() -> str:
     return _key("redis_run_id")
 
 
+def _run_id(client) -> str:
+    """The run id of the server, or those of every primary of a cluster (a restarted primary, or a
+    replica promoted in its place, has a new one)."""
+    if not _is_cluster(client):
+        return client.info("server")["run_id"]
+    replies = client.info("server", target_nodes=RedisCluster.PRIMARIES)
+    return ",".join(sorted(reply["run_id"] for reply in replies.values()))
+
+
 def restarted_since_checked() -> str | None:
     """The running Redis's run id when it is not the one last acknowledged (a restart or a failover)."""
     client = redis()
-    run_id = client.info("server")["run_id"]
+    run_id = _run_id(client)
     known = client.get(_run_id_key())
     return None if known is not None and known.decode() == run_id else run_id
 
@@ -416,7 +448,7 @@ def trending_key() -> str:
 
 
 def trending_set(scores: dict[int, float]) -> None:
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.delete(trending_key())
     if scores:
         pipe.zadd(trending_key(), {str(video_id): score for video_id, score in scores.items()})
@@ -546,7 +578,7 @@ def counters_read(batch_id: str) -> dict[str, int]:
 
 
 def counters_drop(batch_id: str) -> None:
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.delete(_counters_key("batch", batch_id))
     pipe.srem(_counters_key("batches"), batch_id)
     pipe.execute()
@@ -561,7 +593,7 @@ def teen_cards_add(user_id: int, video_ids: Sequence[int]) -> int:
     """Count these videos as served to a minor today, each once (a retried page counts nothing more);
     returns how many were served today."""
     key = _teen_key(user_id)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     if video_ids:
         pipe.sadd(key, *(str(video_id) for video_id in video_ids))
     pipe.expire(key, 2 * 24 * 3600)
