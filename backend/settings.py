@@ -587,6 +587,9 @@ if FEED_REDIS_URL and redis_clients.is_cluster_url(FEED_REDIS_URL):
         redis_clients.cluster_nodes(FEED_REDIS_URL)
     except ValueError as error:
         raise ImproperlyConfigured(f"FEED_REDIS_URL: {error}") from None
+# Event counters are spread over this many hashes by video, so a cluster spreads their writes over its
+# primaries. Raise it only: batches of shards beyond a lowered count are not flushed.
+FEED_COUNTER_SHARDS = env.int("FEED_COUNTER_SHARDS", default=16 if redis_clients.is_cluster_url(FEED_REDIS_URL) else 1)
 FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
 FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)

@@ -459,14 +459,27 @@ def trending_ids(limit: int) -> list[int]:
     return [int(member) for member in redis().zrevrange(trending_key(), 0, limit - 1)]
 
 
-def _counters_key(*parts: str) -> str:
-    # One hash tag for the live hash, its batches and their register: one cluster slot,
-    # so a batch is taken and registered by one script.
-    return _key("{counters}", *parts)
+def _counters_key(*parts: str, shard: int = 0) -> str:
+    # One hash tag for a shard's live hash, its batches and their register: one cluster slot,
+    # so a batch is taken and registered by one script. Counters are spread over
+    # ``FEED_COUNTER_SHARDS`` shards by video, so a cluster spreads their writes over its primaries
+    # (shard 0 keeps the names of the single hash there was before shards).
+    return _key("{counters}" if shard == 0 else f"{{counters:{shard}}}", *parts)
 
 
-def counters_key() -> str:
-    return _counters_key("live")
+def counters_key(shard: int = 0) -> str:
+    return _counters_key("live", shard=shard)
+
+
+def _counter_shard(field: str) -> int:
+    """The shard of a counter field ``"<video id>:<metric>"``."""
+    return int(field.partition(":")[0]) % settings.FEED_COUNTER_SHARDS
+
+
+def _batch_shard(batch_id: str) -> int:
+    """Batches of shard n > 0 are named ``<batch id>.<n>``."""
+    _, dot, shard = batch_id.rpartition(".")
+    return int(shard) if dot and shard.isdigit() else 0
 
 
 def _events_key(user_id: int, day: date) -> str:
@@ -545,7 +558,7 @@ def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Seque
     """Add to the live counters and mark the viewer's impressions seen, in one round trip."""
     pipe = redis().pipeline(transaction=False)
     for field, amount in increments.items():
-        pipe.hincrby(counters_key(), field, amount)
+        pipe.hincrby(counters_key(_counter_shard(field)), field, amount)
     if seen_video_ids:
         _seen_add(pipe, user_id, seen_video_ids)
     pipe.execute()
@@ -563,24 +576,35 @@ return 1
 
 
 def counters_take(batch_id: str) -> bool:
-    """Move the live counters aside as batch ``batch_id``; False when there are none."""
-    keys = [counters_key(), _counters_key("batch", batch_id), _counters_key("batches")]
-    return bool(redis().eval(_TAKE_COUNTERS_SCRIPT, len(keys), *keys, batch_id))
+    """Move the live counters of every shard aside as batch ``batch_id`` (``<batch id>.<n>`` for shard n > 0);
+    False when there were none."""
+    client, taken = redis(), False
+    for shard in range(settings.FEED_COUNTER_SHARDS):
+        shard_batch = f"{batch_id}.{shard}" if shard else batch_id
+        keys = [counters_key(shard), _counters_key("batch", shard_batch, shard=shard),
+                _counters_key("batches", shard=shard)]  # fmt: skip
+        taken |= bool(client.eval(_TAKE_COUNTERS_SCRIPT, len(keys), *keys, shard_batch))
+    return taken
 
 
 def counter_batches() -> list[str]:
-    """Ids of the batches taken but not dropped yet: applied or not, a flush decides."""
-    return sorted(member.decode() for member in redis().smembers(_counters_key("batches")))
+    """Ids of the batches taken but not dropped yet, of every shard: applied or not, a flush decides."""
+    pipe = redis().pipeline(transaction=False)
+    for shard in range(settings.FEED_COUNTER_SHARDS):
+        pipe.smembers(_counters_key("batches", shard=shard))
+    return sorted(member.decode() for members in pipe.execute() for member in members)
 
 
 def counters_read(batch_id: str) -> dict[str, int]:
-    return {field.decode(): int(value) for field, value in redis().hgetall(_counters_key("batch", batch_id)).items()}
+    stored = redis().hgetall(_counters_key("batch", batch_id, shard=_batch_shard(batch_id)))
+    return {field.decode(): int(value) for field, value in stored.items()}
 
 
 def counters_drop(batch_id: str) -> None:
+    shard = _batch_shard(batch_id)
     pipe = redis().pipeline(transaction=True)
-    pipe.delete(_counters_key("batch", batch_id))
-    pipe.srem(_counters_key("batches"), batch_id)
+    pipe.delete(_counters_key("batch", batch_id, shard=shard))
+    pipe.srem(_counters_key("batches", shard=shard), batch_id)
     pipe.execute()
 
 

@@ -336,6 +336,17 @@ class RedisClusterServers:
         primaries = [info for info in roles.values() if info["role"] == "master"]
         return len(primaries) == self.PRIMARIES and all(info.get("connected_slaves") == 1 for info in primaries)
 
+    def promoted(self) -> bool:
+        """After a primary died: every slot is served again (its replica took over)."""
+        try:
+            return all(
+                "cluster_state:ok" in self.node(port).execute_command("CLUSTER", "INFO")
+                for port, process in self.processes.items()
+                if process.poll() is None
+            )
+        except redis.RedisError:
+            return False
+
     def wait_healthy(self, timeout: float = 60) -> None:
         self._wait(self._healthy, "the cluster did not become healthy", timeout=timeout)
 
@@ -353,6 +364,10 @@ class RedisClusterServers:
                 with contextlib.suppress(redis.RedisError):
                     return self.node(port).execute_command("CLUSTER", "SLOTS")
         raise RuntimeError("no node of the cluster is running")
+
+    def hash_length(self, key: str) -> int:
+        """HLEN of ``key``, asked of the primary serving it (not through the client under test)."""
+        return self.node(self.primary_of(key)).hlen(key)
 
     def role(self, port: int) -> str:
         return self.node(port).info("replication")["role"]

@@ -37,10 +37,18 @@ def redis_cluster(tmp_path_factory):
     cluster.stop()
 
 
-@pytest.fixture(autouse=True, params=["redis", "cluster"])
-def feed_store(request, settings):
+def pytest_generate_tests(metafunc):
     """Every feed test runs twice: on the feed store as configured (one Redis by default), and on a Redis
-    Cluster (``FEED_REDIS_URL=redis+cluster://...``), where every multi-key command must keep to one slot."""
+    Cluster (``FEED_REDIS_URL=redis+cluster://...``), where every multi-key command must keep to one slot.
+    A module's ``FEED_STORES`` narrows that (the failover tests need the cluster)."""
+    if "feed_store" in metafunc.fixturenames:
+        stores = getattr(metafunc.module, "FEED_STORES", ("redis", "cluster"))
+        metafunc.parametrize("feed_store", stores, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def feed_store(request, settings):
+    """None on the store as configured; on the cluster, the running ``RedisClusterServers``."""
     if request.param == "redis":
         yield None
         return
