@@ -96,3 +96,13 @@ def test_counters_spread_over_shards_and_flush_once(settings, feed_store):
         post.refresh_from_db()
         assert post.impression_count == before[post.id] + 2
     assert store.counter_batches() == []
+
+
+def test_a_cluster_out_of_reach_from_the_start_serves_pages_from_postgresql(client_for, settings):
+    VideoFactory.create_batch(12)
+    viewer = UserFactory()
+    settings.FEED_REDIS_URL = "redis+cluster://127.0.0.1:1,127.0.0.1:2"  # no node answers, not even once
+    fallbacks = _served("for_you", "postgres")
+    response = client_for(viewer).get(FEED)
+    assert response.status_code == 200 and len(response.json()["results"]) == 10
+    assert _served("for_you", "postgres") == fallbacks + 1
