@@ -1,5 +1,6 @@
 """Redis clients from URLs (backend/core/redis_clients.py): one server, or a Redis Cluster."""
 
+import os
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from backend.core import redis_clients
-from tests.workers import ROOT
+from tests.workers import DEAD_REDIS, ROOT
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,13 @@ def test_a_cluster_no_node_of_which_answers_is_an_outage_like_any_other():
 
 
 def test_a_malformed_feed_redis_url_stops_the_process_at_start():
-    env = {"FEED_REDIS_URL": "redis+cluster://no-port", "DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": ""}
+    env = {
+        **os.environ,
+        "FEED_REDIS_URL": "redis+cluster://no-port",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/none",
+        "REDIS_URL": DEAD_REDIS,
+    }  # nothing embedded starts
     started = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
                              capture_output=True, text=True)  # fmt: skip
     assert started.returncode != 0
