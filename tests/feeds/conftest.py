@@ -37,12 +37,16 @@ def redis_cluster(tmp_path_factory):
     cluster.stop()
 
 
+# Modules that never touch the feed store run once.
+_PURE = {"tests.feeds.test_ranking": ("redis",)}
+
+
 def pytest_generate_tests(metafunc):
     """Every feed test runs twice: on the feed store as configured (one Redis by default), and on a Redis
     Cluster (``FEED_REDIS_URL=redis+cluster://...``), where every multi-key command must keep to one slot.
     A module's ``FEED_STORES`` narrows that (the failover tests need the cluster)."""
     if "feed_store" in metafunc.fixturenames:
-        stores = getattr(metafunc.module, "FEED_STORES", ("redis", "cluster"))
+        stores = getattr(metafunc.module, "FEED_STORES", _PURE.get(metafunc.module.__name__, ("redis", "cluster")))
         metafunc.parametrize("feed_store", stores, indirect=True)
 
 
