@@ -1,7 +1,10 @@
 """The Redis side of feeds: per-user stored feeds, cached cards, hidden videos.
 
 Key names carry a hash tag per user (``{u42}``) so that one user's keys live on
-one Redis Cluster slot. Every call here may raise ``redis.RedisError``; the
+one Redis Cluster slot: on a cluster (``FEED_REDIS_URL=redis+cluster://...``) every
+script and transaction here keeps to one slot, event counters are sharded by video
+(``{counters:<n>}``), and the card MGET is split by slot (one pipeline per node).
+Every call here may raise ``redis.RedisError``; the
 selectors catch it and fall back to PostgreSQL, so the feed never errors
 because of the cache.
 
