@@ -16,9 +16,13 @@ ratio says the cluster's overhead, not its capacity.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -31,7 +35,28 @@ from feeds import services, store
 from tests.workers import RedisClusterServers, free_port
 
 ROUNDS = 7
+VIEWERS = 200  # warm viewers read round robin: enough that pages spread over every slot
 _load = bench_feed._run_load
+
+
+def _start_server(port: int, extra_env: dict[str, str], servers: list) -> None:
+    """gunicorn as bench_feed starts it, waited for longer (a loaded machine boots it slowly); kept in
+    ``servers`` from the start, so it is stopped whatever happens."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "THROTTLE_USER": "100000000/min",
+           "THROTTLE_ANON": "100000000/min", **extra_env}  # fmt: skip
+    command = [sys.executable, "-m", "gunicorn", "backend.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "4",
+               "--log-level", "warning"]  # fmt: skip
+    servers.append(subprocess.Popen(command, cwd=bench_feed.ROOT, env=env, start_new_session=True))
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("gunicorn did not start")
 
 
 def _copy_feed_keys(target) -> int:
@@ -77,7 +102,7 @@ def _copy_feed_keys(target) -> int:
 def run() -> dict:
     bench_feed._dataset()
     bench_feed._clear_feeds()
-    users = list(User.objects.filter(handle__startswith="feedbench_").order_by("id")[: bench_feed.SAMPLE_USERS])
+    users = list(User.objects.filter(handle__startswith="feedbench_").order_by("id")[:VIEWERS])
     for user in users:
         services.feed_build(user=user)
     bench_feed._cache_cards_ahead(users)
@@ -88,12 +113,8 @@ def run() -> dict:
     try:
         copied = _copy_feed_keys(redis_clients.client_from_url(cluster.url))
         single_port, cluster_port = free_port(), free_port()
-        servers.append(bench_feed._start_server(single_port))
-        os.environ["FEED_REDIS_URL"] = cluster.url
-        try:
-            servers.append(bench_feed._start_server(cluster_port))
-        finally:
-            del os.environ["FEED_REDIS_URL"]
+        _start_server(single_port, {}, servers)
+        _start_server(cluster_port, {"FEED_REDIS_URL": cluster.url}, servers)
         ports = {"single_redis": single_port, "redis_cluster": cluster_port}
         for port in ports.values():  # warm up workers (and the cluster clients' slot maps)
             bench_feed._run_load(port, warm, duration=2)
