@@ -111,6 +111,7 @@ def run() -> dict:
     cluster = RedisClusterServers(Path(settings.VAR_DIR) / "bench" / f"redis-cluster-{os.getpid()}")
     servers = []
     try:
+        version = cluster.node(cluster.ports[0]).info("server")["redis_version"]
         copied = _copy_feed_keys(redis_clients.client_from_url(cluster.url))
         single_port, cluster_port = free_port(), free_port()
         _start_server(single_port, {}, servers)
@@ -134,7 +135,7 @@ def run() -> dict:
     return {
         "setup": "two gunicorn servers (4 sync workers each, production settings), one on the single Redis, "
         "one on a local Redis Cluster (3 primaries + 3 replicas, redis-server "
-        f"{cluster.node(cluster.ports[0]).info('server')['redis_version']}); the same stored feeds and "
+        f"{version}); the same stored feeds and "
         "cards on both; load from a second process, alternating in rounds",
         "recorded_under_load": "a shared 2-CPU machine, other benchmarks and test suites running beside it",
         "warm_viewers": len(users),
