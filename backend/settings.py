@@ -16,6 +16,7 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
 from backend import embedded
+from backend.core import redis_clients
 from backend.core.logs import logging_config
 from backend.core.redaction import sentry_before_send
 
@@ -599,6 +600,17 @@ RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", d
 # --- Feeds -------------------------------------------------------------------
 
 FEED_KEY_PREFIX = env("FEED_KEY_PREFIX", default="remix")
+# Where stored feeds, cards and event counters live: empty shares the cache's Redis (REDIS_URL); a
+# redis:// URL names a Redis of their own, redis+cluster://host:port[,host:port...] a Redis Cluster.
+FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
+if FEED_REDIS_URL and redis_clients.is_cluster_url(FEED_REDIS_URL):
+    try:
+        redis_clients.cluster_nodes(FEED_REDIS_URL)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FEED_REDIS_URL: {error}") from None
+# Event counters are spread over this many hashes by video, so a cluster spreads their writes over its
+# primaries. Raise it only: batches of shards beyond a lowered count are not flushed.
+FEED_COUNTER_SHARDS = env.int("FEED_COUNTER_SHARDS", default=16 if redis_clients.is_cluster_url(FEED_REDIS_URL) else 1)
 FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
 FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
