@@ -38,21 +38,26 @@ class StandbyServer:
             account = pwd.getpwnam(self.user)
             for path in (self.base, self.pgdata):
                 os.chown(path, account.pw_uid, account.pw_gid)
-        # -R writes standby.signal and primary_conninfo (the primary's socket); -X stream brings the WAL;
-        # -c fast checkpoints at once (a spread checkpoint after the migrations takes minutes).
-        pg_basebackup(
-            ["-h", primary.socket_dir, "-U", "postgres", "-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast"],
-            user=self.user,
-            timeout=120,
-        )
-        for lock in self.pgdata.glob(".s.PGSQL.*"):  # the primary's socket lock, copied with its data folder
-            lock.unlink()
-        pg_ctl(
-            ["-w", "-o", '-h ""', "-o", f"-k {self.base}", "-l", str(self.base / "standby.log"), "start"],
-            pgdata=self.pgdata,
-            user=self.user,
-            timeout=60,
-        )
+        try:
+            # -R writes standby.signal and primary_conninfo (the primary's socket); -X stream brings the WAL;
+            # -c fast checkpoints at once (a spread checkpoint after the migrations takes minutes).
+            source = ["-h", primary.socket_dir, "-U", "postgres"]
+            pg_basebackup(
+                [*source, "-D", str(self.pgdata), "-R", "-X", "stream", "-c", "fast"],
+                user=self.user,
+                timeout=120,
+            )
+            for lock in self.pgdata.glob(".s.PGSQL.*"):  # the primary's socket lock, copied with its data folder
+                lock.unlink()
+            pg_ctl(
+                ["-w", "-o", '-h ""', "-o", f"-k {self.base}", "-l", str(self.base / "standby.log"), "start"],
+                pgdata=self.pgdata,
+                user=self.user,
+                timeout=60,
+            )
+        except BaseException:
+            shutil.rmtree(self.base, ignore_errors=True)  # nothing started: only the folder to remove
+            raise
         self.running = True
 
     def settings_dict(self) -> dict:
