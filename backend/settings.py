@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Reads of a request that writes, and of a user who just wrote, stay on the primary (read replicas).
+    "backend.core.db_router.ReadYourWritesMiddleware",
     "backend.creators.throttles.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -148,6 +150,25 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas (README, "Read replicas"): reads that tolerate lag, and only those, may go to one of them
+# (backend/core/db_router.py decides; every other read, and every write, goes to the primary). Each is an
+# alias replica1, replica2, ...; under tests a replica mirrors the test database (Django's TEST MIRROR).
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica{_number}"] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_REPLICAS = [f"replica{number}" for number in range(1, len(DATABASE_REPLICA_URLS) + 1)]
+DATABASE_ROUTERS = ["backend.core.db_router.PrimaryReplicaRouter"]
+# After a user's own write (any POST, PUT, PATCH or DELETE), their reads stay on the primary this long:
+# longer than the replicas' usual lag, so nobody misses what they just did.
+DATABASE_READ_YOUR_WRITES_S = env.int("DATABASE_READ_YOUR_WRITES_S", default=5)
+# A replica that refused a connection is left alone this long (its reads go to the primary meanwhile).
+DATABASE_REPLICA_RETRY_S = env.int("DATABASE_REPLICA_RETRY_S", default=10)
 
 REDIS_URL = embedded.redis_url(configured=env("REDIS_URL", default=None), var_dir=VAR_DIR)
 
@@ -463,8 +484,35 @@ def _kombu_url(redis_url: str) -> str:
     return "redis+socket://" + redis_url.removeprefix("unix://").replace("db=", "virtual_host=")
 
 
-CELERY_BROKER_URL = _kombu_url(REDIS_URL)
-CELERY_RESULT_BACKEND = _kombu_url(REDIS_URL)
+def broker_transport_options(broker_url: str) -> dict:
+    """kombu's options for the broker at ``broker_url``: Redis (redis://, rediss://, redis+socket://) or
+    RabbitMQ (amqp://, amqps://; README, "A broker of its own").
+
+    max_retries and intervals (read by kombu for any transport): a producer finds a broker that is away in
+    a fraction of a second (kombu would otherwise retry for seconds); the outbox keeps the message. Workers
+    reconnect by their own settings (broker_connection_retry).
+    """
+    options = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        # The outbox deletes a message once the broker took it: with publisher confirms, "took it" means
+        # RabbitMQ has it (in a durable queue, persistent), not that it left this process's socket.
+        # No visibility timeout: an unacknowledged message goes back the moment its worker's connection
+        # closes; RabbitMQ's consumer_timeout bounds how long a worker may hold one (README).
+        return options | {"confirm_publish": True}
+    if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        # Redis has no acks: a message taken and not acknowledged within this time is given to another worker.
+        # Longer than any task runs (renders stop at RENDER_SOFT_TIME_LIMIT_S) and than any countdown.
+        return options | {"visibility_timeout": 3600}
+    scheme = broker_url.partition(":")[0]  # not the URL: it may hold a password
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL: a redis://, rediss://, amqp:// or amqps:// URL, not {scheme}:.")
+
+
+# The broker may be a server of its own (a Redis apart from the cache and the feed store, or RabbitMQ);
+# without it, the Redis of REDIS_URL carries the messages too.
+CELERY_BROKER_URL = _kombu_url(env("CELERY_BROKER_URL", default=REDIS_URL))
+# Results are ignored (CELERY_TASK_IGNORE_RESULT); the few callers that wait for one (benchmarks) find it
+# in Redis whatever the broker.
+CELERY_RESULT_BACKEND = _kombu_url(env("CELERY_RESULT_BACKEND", default=REDIS_URL))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # Periodic maintenance never waits behind renders: the reaper must run while renders queue up.
@@ -477,21 +525,13 @@ CELERY_TASK_ROUTES = {
     "feeds.*": {"queue": "feeds"},
     "notifications.*": {"queue": "notifications"},
 }
-# A task is acknowledged only once it finished; a worker that dies puts it back.
+# A task is acknowledged only once it finished; a worker that dies puts it back (RabbitMQ at once, when the
+# worker's connection closes; Redis after the visibility timeout, renders sooner through the reaper).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-# max_retries and intervals: a producer finds a broker that is away in a fraction of a second
-# (kombu would otherwise retry for seconds); the outbox keeps the message. Workers reconnect by
-# their own settings (broker_connection_retry).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "backend.core.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

@@ -6,6 +6,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from backend.core.db_router import lag_tolerant
 from backend.core.errors import NotFound
 from backend.creators.models import Block, Follow, User
 
@@ -33,6 +34,7 @@ def are_mutuals(user_a_id: int, user_b_id: int) -> bool:
     )
 
 
+@lag_tolerant
 def creator_get(*, viewer: User | None, handle: str) -> User:
     """An active creator by handle, as ``viewer`` may see them; 404 when blocked either way."""
     # The posts anyone may see (``Video.objects.shown_to_everyone``): nothing withdrawn is counted.

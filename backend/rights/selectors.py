@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Sum
 from django.utils.translation import gettext_lazy as _
 
 from backend.core import names
+from backend.core.db_router import lag_tolerant
 from backend.core.errors import DomainError
 from backend.rights.models import Character, LedgerEntry, UsageApproval, VideoCharacter
 
@@ -138,6 +139,7 @@ def holder_statement(*, holder, year: int, month: int) -> dict:
             "per_character": dict(per_character)}  # fmt: skip
 
 
+@lag_tolerant
 def statement(*, user, year: int, month: int) -> dict:
     """What ``user`` (and the rights holders they belong to) earned in a month, per video and per character."""
     start, end = month_bounds(year, month)
