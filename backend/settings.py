@@ -548,6 +548,8 @@ CELERY_BEAT_SCHEDULE = {
     # What Redis missed during an outage, put right once it is back (feeds/models.py RedisRepair).
     "repair-redis": {"task": "feeds.redis_repairs_apply", "schedule": 5.0},
     "recompute-trending": {"task": "feeds.trending_recompute", "schedule": 300.0},
+    # The lists a viewer with no feed gets a first page from at once (feeds/cold_start.py).
+    "refresh-shared-first-pages": {"task": "feeds.shared_candidates_refresh", "schedule": 60.0},
     # Files a crashed request or a lost retry left in the wrong store (see media/video_files.py).
     "repair-video-files": {"task": "media.video_files_repair", "schedule": 300.0},
     # Cog's and Replicate's webhook states and Cog's uploads, once renders no longer need them.
@@ -667,6 +669,12 @@ FEED_CANDIDATE_WINDOW_DAYS = env.int("FEED_CANDIDATE_WINDOW_DAYS", default=14)
 # time instead of being fanned out to every follower on publish.
 FEED_FANOUT_MAX_FOLLOWERS = env.int("FEED_FANOUT_MAX_FOLLOWERS", default=10_000)
 FEED_VIEWER_SET_TTL_S = 24 * 3600  # a viewer's blocked and liked sets, reloaded from PostgreSQL after
+# A viewer with no feed in Redis gets a first page from lists shared per locale and age group, while
+# their own feed is built on a worker (feeds/cold_start.py); off: that page waits for the build.
+FEED_SHARED_FIRST_PAGE = env.bool("FEED_SHARED_FIRST_PAGE", default=True)
+FEED_SHARED_CANDIDATES = env.int("FEED_SHARED_CANDIDATES", default=200)  # ids per shared list
+FEED_SHARED_TTL_S = env.int("FEED_SHARED_TTL_S", default=300)  # beat refreshes them every minute
+FEED_SHARED_LOCALES = env.list("FEED_SHARED_LOCALES", default=["en"])  # refreshed by beat; others built on miss
 FEED_TEEN_DAILY_CARDS = env.int("FEED_TEEN_DAILY_CARDS", default=300)
 # Ranking weights (feeds/ranking.py explains each): engagement per impression,
 # freshness half-life, affinity, steering, exploration, diversity per page.

@@ -24,7 +24,7 @@ from backend.core.errors import DomainError
 from backend.core.i18n import supported
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
-from feeds import cursors, ranking, selectors, sources, steering, store, tasks
+from feeds import cold_start, cursors, ranking, selectors, sources, steering, store, tasks
 from feeds.cards import cards_build, feed_posts, page_json
 from feeds.models import CounterFlush, FeedPreference, RedisRepair
 
@@ -54,41 +54,9 @@ def _candidates(user: User) -> list[ranking.Candidate]:
             by_source[video_id].add(name)
     already = store.for_you_ids(user.id) | store.seen_among(user.id, list(by_source))
     wanted = [video_id for video_id in by_source if video_id not in already]
-    rows = (
-        # What this viewer may see (blocks, teen safety) of what anyone may: the one rule, not a copy.
-        Video.objects.visible_to(user)
-        .shown_to_everyone()
-        .filter(id__in=wanted)
-        .exclude(owner_id=user.id)
-        .select_related(None)
-        .values_list(
-            "id",
-            "owner_id",
-            "root_id",
-            "published_at",
-            "impression_count",
-            "like_count",
-            "completion_count",
-            "remix_count",
-            "prompt",
-            "caption",
-        )
-    )
-    return [
-        ranking.Candidate(
-            video_id=video_id,
-            author_id=owner_id,
-            lineage_root_id=root_id or video_id,
-            published_at=published_at,
-            impressions=impressions,
-            likes=likes,
-            completions=completions,
-            remixes=remixes,
-            text=f"{prompt} {caption}",
-            sources=frozenset(by_source[video_id]),
-        )
-        for video_id, owner_id, root_id, published_at, impressions, likes, completions, remixes, prompt, caption in rows
-    ]
+    # What this viewer may see (blocks, teen safety) of what anyone may: the one rule, not a copy.
+    videos = Video.objects.visible_to(user).shown_to_everyone().filter(id__in=wanted).exclude(owner_id=user.id)
+    return sources.candidates(videos, by_source)
 
 
 def _affinity(user_id: int, author_ids: set[int]) -> dict[int, float]:
@@ -258,6 +226,12 @@ def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> Fe
 def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     if isinstance(position, dict) and position.get("db"):
         return selectors.feed_page_from_database(viewer, store.FOR_YOU, position)
+    # Only a page asked for without a cursor may be shared: the next one is personal (feeds/cold_start.py).
+    may_share = position is None and settings.FEED_SHARED_FIRST_PAGE
+    if isinstance(position, dict) and "sh" in position:
+        # The viewer passed a shared page: its ids are seen, and the personal feed starts at its head.
+        store.mark_seen(viewer.id, [int(video_id) for video_id in position["sh"]])
+        position = None
     # No cursor: opening the app again continues where the viewer stopped.
     after = float(position) if position is not None else None
     page: dict[int, bytes] = {}
@@ -270,6 +244,13 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
         taken = store.for_you_take(viewer.id, after=after, limit=limit, move_head=move_head)
         move_head = False
         if taken is None:
+            if may_share and not page:
+                shared, served = cold_start.shared_first_page(viewer)
+                if shared:
+                    # The personal feed is built on a worker meanwhile, once per claim.
+                    if cold_start.personal_build_claim(viewer.id):
+                        tasks.feed_refill.delay(user_id=viewer.id)
+                    return shared, {"sh": served}
             # A cold feed is built on the spot: the first page must not wait for a worker.
             if not feed_build(user=viewer):
                 break
@@ -441,6 +422,11 @@ def _apply_batch(batch_id: str, counters: dict[str, int]) -> int:
             )
     CounterFlush.objects.create(batch_id=batch_id, videos=len(per_video))
     return len(per_video)
+
+
+def shared_candidates_refresh() -> int:
+    """The shared first-page lists of the configured locales (feeds/cold_start.py)."""
+    return cold_start.shared_candidates_refresh()
 
 
 def trending_recompute() -> int:

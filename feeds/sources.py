@@ -17,7 +17,7 @@ from backend.cameos.models import Appearance
 from backend.core.db_router import lag_tolerant
 from backend.creators.models import Follow
 from backend.videos.models import Like, Video, VideoHashtag
-from feeds import store
+from feeds import ranking, store
 
 
 def recent_public() -> QuerySet[Video]:
@@ -100,6 +100,29 @@ def fresh(user_id: int) -> list[int]:
     """New videos few people have seen yet, so new creators get seen."""
     since = timezone.now() - timedelta(hours=48)
     return _ids(recent_public().filter(published_at__gte=since, impression_count__lt=50).order_by("-published_at"))
+
+
+def candidates(videos: QuerySet[Video], by_source: dict[int, set[str]]) -> list[ranking.Candidate]:
+    """The facts ranking needs of ``videos`` (one query), each with the sources that proposed it."""
+    rows = videos.select_related(None).values_list(
+        "id", "owner_id", "root_id", "published_at", "impression_count", "like_count", "completion_count",
+        "remix_count", "prompt", "caption",
+    )  # fmt: skip
+    return [
+        ranking.Candidate(
+            video_id=video_id,
+            author_id=owner_id,
+            lineage_root_id=root_id or video_id,
+            published_at=published_at,
+            impressions=impressions,
+            likes=likes,
+            completions=completions,
+            remixes=remixes,
+            text=f"{prompt} {caption}",
+            sources=frozenset(by_source.get(video_id, ())),
+        )
+        for video_id, owner_id, root_id, published_at, impressions, likes, completions, remixes, prompt, caption in rows
+    ]
 
 
 SOURCES = {
