@@ -4,12 +4,13 @@ One FFmpeg run decodes the original once, draws the visible watermark once ("Rem
 drifting around the frame so it cannot be cropped away) and splits the watermarked frames into:
 
 - one encode per rung of the ladder (the 360p and 720p rungs below the source, and the source
-  size itself as the top rung), keyframes every 2 s on every rung, written as CMAF (fragmented
-  MP4 segments) with an HLS playlist per rung and a master playlist;
+  size itself as the top rung; each lower rung scaled from the one above it), keyframes every 2 s
+  on every rung, written as CMAF (fragmented MP4 segments) with an HLS playlist per rung, one
+  audio rendition (encoded once) that every rung plays, and a master playlist;
 - the poster, three thumbnails and the frames of the perceptual fingerprint (one a second).
 
-The MP4 a user downloads is the top rung's encode remuxed (init and segments joined, then
-``-c copy`` with ``+faststart``), never encoded again, and signed with a C2PA manifest. The
+The MP4 a user downloads is the top rung's encode and the audio rendition remuxed (init and
+segments joined, then ``-c copy`` with ``+faststart``), never encoded again, and signed with a C2PA manifest. The
 segments are handed to ``provenance.sign_fragments`` for their own credentials (see there for
 what this build of c2pa-python can do). The encoder is ``MEDIA_ENCODER`` (libx264 by default).
 """
@@ -37,10 +38,17 @@ logger = logging.getLogger(__name__)
 # lower rungs, which are encoded at that average bitrate (as before), and the base of every cap.
 HLS_LADDER = (360, 720, 1080)
 HLS_BITRATES_KBPS = {360: 800, 720: 2800, 1080: 5000}
-# The top rung is also the download: constant quality, uncapped, as the download always was
-# (CRF 22; a cap at 1.6x nominal cost grainy clips SSIM). Lower rungs peak at 1.6x their bitrate.
+# The top rung is also the download: constant quality, uncapped (a cap at 1.6x nominal cost grainy
+# clips SSIM). Lower rungs peak at 1.6x their bitrate.
 TOP_RUNG_CRF = 25.5
 MAXRATE_FACTOR, BUFSIZE_FACTOR = 1.6, 2.0
+# libx264 settings per rung, chosen for CPU time at the old pipeline's quality or better (VMAF in
+# tests/media/test_postprocessing.py, SSIM in bench/bench_postprocess.py). The top rung: ultrafast's
+# speed (no B-frames, no sub-pixel refinement, one reference) with what buys the most bits back,
+# CABAC, the deblocking filter and adaptive quantisation, at CRF 25.5 (the old download's veryfast
+# CRF 22 took 2.5x its CPU for about a quarter fewer bytes). Middle rungs: superfast at their bitrate. The
+# smallest rung stays veryfast: it is cheap, and superfast lost SSIM there. One encoder thread
+# each below the top, as the rungs already run side by side (threads cost CPU on two cores).
 X264_TOP = {"preset": "ultrafast", "threads": 0, "params": "cabac=1:deblock=1,0:aq-mode=1"}
 X264_LOWER = {"preset": "superfast", "threads": 1, "params": ""}
 X264_SMALLEST = {"preset": "veryfast", "threads": 1, "params": ""}
@@ -49,7 +57,7 @@ AUDIO_KBPS = 128  # one AAC rendition (HLS audio group) shared by every rung, an
 AUDIO_RENDITION = "audio"
 # The MEDIA_ENCODER choices and their options (speed, rate control, no scene-cut keyframes).
 _ENCODER_OPTIONS = {
-    "libx264": ["-sc_threshold", "0"],  # preset per rung: X264_TOP, X264_LOWER
+    "libx264": ["-sc_threshold", "0"],  # the preset per rung: X264_TOP, X264_LOWER, X264_SMALLEST
     "h264_nvenc": ["-preset", "p4", "-rc", "vbr", "-no-scenecut", "1"],
     "h264_qsv": ["-preset", "veryfast"],
     "h264_vaapi": ["-rc_mode", "VBR"],
