@@ -14,8 +14,8 @@ os.environ["FEED_KEY_PREFIX"] = TEST_KEY_PREFIX
 # Without DATABASE_URL and REDIS_URL the suite runs on the embedded servers (and so do the processes it starts).
 os.environ.setdefault("EMBEDDED_SERVICES", "true")
 
-from backend.settings import *  # noqa: F403
-from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, STORAGES, env
+from backend.settings import *  # noqa: E402, F403 (the environment above must come first)
+from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, STORAGES, env  # noqa: E402
 
 # Fast hashing: the suite creates many users; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
