@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -131,6 +132,7 @@ def run() -> dict:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(15)
         cluster.stop()
+        shutil.rmtree(cluster.data_dir, ignore_errors=True)
     ratios = [r["redis_cluster"]["requests_per_s"] / r["single_redis"]["requests_per_s"] for r in rounds]
     return {
         "setup": "two gunicorn servers (4 sync workers each, production settings), one on the single Redis, "

@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework.throttling import UserRateThrottle
 
 from backend.cameos import services as cameo_services
+from backend.core.errors import DomainError, api_exception_handler
 from backend.core.private_media import media_file_url
 from backend.creators import services as creator_services
 from backend.videos import services as video_services
@@ -71,6 +72,16 @@ class TestRetryAfter:
         response = client_for(teen).get("/api/v1/feed")
         assert response.status_code == 429
         assert 0 < int(response["Retry-After"]) <= 24 * 3600 + 1
+
+    @pytest.mark.parametrize("status", [429, 503])
+    def test_a_refusal_that_names_no_wait_gets_the_default_pause(self, status, settings, rf):
+        # The safety net under every 429 and 503 a service raises without ``retry_after_s``.
+        settings.UNAVAILABLE_RETRY_AFTER_S = 7
+        refusal = type("Refusal", (DomainError,), {"status_code": status})()
+        response = api_exception_handler(refusal, {"request": rf.get("/api/v1/me")})
+        assert (response.status_code, response["Retry-After"]) == (status, "7")
+        waited = type("Refusal", (DomainError,), {"status_code": status})(retry_after_s=90)
+        assert api_exception_handler(waited, {"request": rf.get("/api/v1/me")})["Retry-After"] == "90"
 
     # 503s (PostgreSQL or Redis out of reach) carry Retry-After wherever they arise: tests/core/test_outages.py.
 
