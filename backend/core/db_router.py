@@ -43,7 +43,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 logger = logging.getLogger(__name__)
 
@@ -185,8 +185,8 @@ class ReadYourWritesMiddleware:
 
     def __call__(self, request):
         writes = request.method not in _SAFE_METHODS
-        admin = request.path.startswith(_admin_prefix())
-        tokens = (_request.set(request), _primary_only.set(writes or admin))
+        primary_only = bool(settings.DATABASE_REPLICAS) and (writes or _is_admin(request))
+        tokens = (_request.set(request), _primary_only.set(primary_only))
         try:
             response = self.get_response(request)
         finally:
@@ -200,6 +200,8 @@ class ReadYourWritesMiddleware:
         return response
 
 
-@functools.cache
-def _admin_prefix() -> str:
-    return reverse("admin:index")
+def _is_admin(request) -> bool:
+    try:
+        return request.path.startswith(reverse("admin:index"))
+    except NoReverseMatch:  # a URL configuration without the admin
+        return False

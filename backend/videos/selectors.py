@@ -19,8 +19,9 @@ def _viewer_id(viewer: User | None) -> int | None:
 
 def _video_get(*, viewer: User | None, video_id: int, among: QuerySet[Video]) -> Video:
     """One video of ``among``, read on a replica when it is someone else's public post (a public page,
-    where a second of lag is fine); anything else from the primary: what a replica may not have yet (a
-    draft a worker just made, a post just published or made private), and every owner's own video."""
+    where a second of lag is fine: a post taken down or made private a moment ago may show that long);
+    anything else from the primary: what a replica may not have yet (a draft a worker just made, a post
+    just published), every owner's own video, and every 404 before it is answered."""
     with replica_reads(viewer=viewer) as replica:
         video = among.select_related("owner").filter(id=video_id).first()
     public_post = (

@@ -1,5 +1,5 @@
-"""A broker of its own (CELERY_BROKER_URL): tasks written through the outbox reach a real worker through
-that broker, a Redis apart from the cache's or RabbitMQ, and never through the cache's Redis.
+"""A broker of its own (CELERY_BROKER_URL): tasks reach a real worker through that broker, a Redis apart
+from the cache's or RabbitMQ, and never through the cache's Redis; the outbox relays to either.
 
 Each test routes every task to a queue of its own (tests/core/single_queue_settings.py for the worker),
 so nothing is left in a queue that other tests or workers share; RabbitMQ's is deleted after.
@@ -86,7 +86,7 @@ def worker_on(broker_url: str, queue: str, tmp_path) -> WorkerProcess:
 
 
 def like_reaches_the_owners_inbox(worker: WorkerProcess) -> None:
-    """A like, through the outbox and the broker to the worker, becomes an item in the owner's inbox."""
+    """A like, through the broker to the worker, becomes an item in the owner's inbox."""
     video, fan = VideoFactory(), UserFactory()
     video_services.like_create(video=video, user=fan)
     wait_until(
@@ -139,32 +139,57 @@ def rabbitmq():
     return RABBITMQ_URL
 
 
-@pytest.mark.django_db(transaction=True)
-def test_tasks_flow_through_rabbitmq_and_its_queues_are_measured(rabbitmq, tmp_path):
+@pytest.fixture
+def rabbitmq_queue(rabbitmq):
+    """A queue of the test's own on RabbitMQ, measured by /metrics' gauge, deleted after the test."""
     queue = f"broker-test-{uuid.uuid4().hex[:8]}"
     saved_queues = current_app.conf.task_queues
-    try:
-        worker = worker_on(rabbitmq, queue, tmp_path)
-        try:
-            with tasks_through(rabbitmq, queue):
-                like_reaches_the_owners_inbox(worker)
-        finally:
-            worker.stop()
-        assert "Connected to amqp://" in worker.log()
-        assert cache_redis_keys_naming(queue) == []
+    current_app.conf.task_queues = [Queue(queue), Queue(f"{queue}-never-declared")]
+    yield queue
+    current_app.conf.task_queues = saved_queues
+    with Connection(rabbitmq) as connection:
+        Queue(queue, Exchange(queue), routing_key=queue)(connection.default_channel).delete()
+        Exchange(queue)(connection.default_channel).delete()
 
-        # With no worker, messages wait in the durable queue, and /metrics' gauge counts them.
+
+def depth(queue: str) -> float | None:
+    metrics.queue_depths_record()
+    return REGISTRY.get_sample_value("remix_celery_queue_depth", {"queue": queue})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_flow_through_rabbitmq_and_its_queues_are_measured(rabbitmq, rabbitmq_queue, tmp_path):
+    queue = rabbitmq_queue
+    worker = worker_on(rabbitmq, queue, tmp_path)
+    try:
         with tasks_through(rabbitmq, queue):
-            with transaction.atomic():
-                for _ in range(3):
-                    outbox.enqueue(core_tasks.queue_depths_record)
-            assert not OutboxMessage.objects.exists()  # confirmed by RabbitMQ, so deleted
-            current_app.conf.task_queues = [Queue(queue), Queue(f"{queue}-never-declared")]
-            metrics.queue_depths_record()
-        assert REGISTRY.get_sample_value("remix_celery_queue_depth", {"queue": queue}) == 3
-        assert REGISTRY.get_sample_value("remix_celery_queue_depth", {"queue": f"{queue}-never-declared"}) == 0
+            like_reaches_the_owners_inbox(worker)
     finally:
-        current_app.conf.task_queues = saved_queues
-        with Connection(rabbitmq) as connection:
-            Queue(queue, Exchange(queue), routing_key=queue)(connection.default_channel).delete()
-            Exchange(queue)(connection.default_channel).delete()
+        worker.stop()
+    assert "Connected to amqp://" in worker.log()
+    assert cache_redis_keys_naming(queue) == []
+
+    # With no worker, messages wait in the durable queue, and /metrics' gauge counts them.
+    with tasks_through(rabbitmq, queue):
+        with transaction.atomic():
+            for _ in range(3):
+                outbox.enqueue(core_tasks.queue_depths_record)
+        assert not OutboxMessage.objects.exists()  # confirmed by RabbitMQ, so deleted
+        assert depth(queue) == 3
+        assert depth(f"{queue}-never-declared") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_written_while_rabbitmq_is_away_are_relayed_once_it_answers(rabbitmq, rabbitmq_queue):
+    queue = rabbitmq_queue
+    with tasks_through("amqp://guest:guest@127.0.0.1:1//", queue), transaction.atomic():  # nobody listens there
+        for _ in range(2):
+            outbox.enqueue(core_tasks.queue_depths_record)
+    errors = list(OutboxMessage.objects.order_by("id").values_list("last_error", flat=True))
+    # The first send failed and was recorded; the second was not even tried (the process backs off).
+    assert len(errors) == 2 and "refused" in errors[0].lower()
+
+    with tasks_through(rabbitmq, queue):
+        assert outbox.messages_relay() == 2
+        assert not OutboxMessage.objects.exists()
+        assert depth(queue) == 2

@@ -11,6 +11,7 @@ import time
 
 import pytest
 from django.db import connections, transaction
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 
 from backend.core import db_router
@@ -183,3 +184,14 @@ def test_a_replica_that_refuses_connections_sends_its_reads_to_the_primary(repli
     assert on([query["sql"] for query in primary.captured_queries], "creators_user") >= 4
     # Tried once, then left alone for DATABASE_REPLICA_RETRY_S.
     assert sum("replica1 unreachable" in record.getMessage() for record in caplog.records) == 1
+
+
+def test_the_admin_and_requests_that_write_read_only_the_primary(replica, rf):
+    def view(request):
+        with db_router.replica_reads() as alias:
+            return HttpResponse(alias or "primary")
+
+    middleware = db_router.ReadYourWritesMiddleware(view)
+    assert middleware(rf.get("/admin/creators/user/")).content == b"primary"
+    assert middleware(rf.post("/api/v1/videos/1/like")).content == b"primary"
+    assert middleware(rf.get("/api/v1/creators/someone")).content == b"replica1"
