@@ -161,12 +161,13 @@ CREATOR_CANDIDATES = 200
 def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # runs the candidates' query
     """Exact handle first, then handle and display name prefixes, then alike words (typos), more followers
     first among equals: on the folded names ``CreatorName`` stores, among at most CREATOR_CANDIDATES of
-    each way of matching (the prefixes' first in alphabetical order, so an exact handle is always among them)."""
+    each way of matching (the first the prefix and trigram indexes give; an exact handle always)."""
     folded = text.fold(query).lstrip("@").strip()
     names = CreatorName.objects.values_list("user_id", flat=True)
     branches = [
-        names.filter(handle__startswith=folded).order_by("handle")[:CREATOR_CANDIDATES],
-        names.filter(name__startswith=folded).order_by("name")[:CREATOR_CANDIDATES],
+        names.filter(handle=folded)[:1],
+        names.filter(handle__startswith=folded).order_by()[:CREATOR_CANDIDATES],
+        names.filter(name__startswith=folded).order_by()[:CREATOR_CANDIDATES],
     ]
     if len(folded) >= TYPO_MIN_LENGTH:
         # The first alike ones the trigram indexes give: ranking them all ("mya" is like 8,000 "maya"s) costs
