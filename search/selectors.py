@@ -32,7 +32,7 @@ from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
 from backend.moderation.selectors import BLOCKED_TERMS
 from backend.videos.models import Hashtag, Video
-from search.models import VideoDocument
+from search.models import CreatorName, VideoDocument
 
 # A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
 TRIGRAM_THRESHOLD = 0.2
@@ -49,7 +49,7 @@ def _viewer_id(viewer: User | None) -> int | None:
 
 
 def _trigram_match(expression, value: str) -> Q:
-    """``a % b``, the match the GIN trigram indexes serve (at TRIGRAM_THRESHOLD, inside ``_TrigramScope``);
+    """``a % b``, the match the GIN trigram indexes serve (at TRIGRAM_THRESHOLD, inside ``_SearchScope``);
     without pg_trgm, the same measure in plain SQL row by row (search's migration 0002)."""
     if not trigram_available():
         return Q(GreaterThanOrEqual(_similarity(expression, value), TRIGRAM_THRESHOLD))
@@ -82,17 +82,24 @@ def trigram_available() -> bool:
     return _trigram_databases[key]
 
 
-class _TrigramScope:
+class _SearchScope:
+    """A transaction whose settings (SET LOCAL, ended with it) suit search's few-rows queries: trigram
+    matches at TRIGRAM_THRESHOLD and WORD_THRESHOLD; no JIT (compiling costs 300 ms, more than the query);
+    index paths and nested loops over whole-table scans and hash joins (a first-rows plan would walk a table
+    for a rare word, and a hash join read all 200,000 creators for the owners of a page of videos)."""
+
     def __enter__(self):
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
+        settings = {"jit": "off", "enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
         if trigram_available():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
-                    "set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                    [str(TRIGRAM_THRESHOLD), str(WORD_THRESHOLD)],
-                )
+            settings["pg_trgm.similarity_threshold"] = str(TRIGRAM_THRESHOLD)
+            settings["pg_trgm.word_similarity_threshold"] = str(WORD_THRESHOLD)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+                [value for pair in settings.items() for value in pair],
+            )
         return self
 
     def __exit__(self, *exc):
@@ -131,7 +138,7 @@ def _findable_creators(viewer: User | None) -> QuerySet[User]:
 
 def _word_match(column: str, folded: str) -> Q:
     """``folded`` is like a word of ``column`` (pg_trgm's ``<%``, served by the GIN trigram index, at
-    WORD_THRESHOLD inside ``_TrigramScope``); without pg_trgm, the whole-text measure in plain SQL."""
+    WORD_THRESHOLD inside ``_SearchScope``); without pg_trgm, the whole-text measure in plain SQL."""
     if not trigram_available():
         return Q(GreaterThanOrEqual(_word_likeness(column, folded), TRIGRAM_THRESHOLD))
     return Q(
@@ -151,14 +158,30 @@ def _word_likeness(column: str, folded: str) -> Func:
     return Func(F(column), Value(folded), function="public.search_similarity", output_field=FloatField())
 
 
-def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
+# Each way of matching (handle prefix, name prefix, alike words) offers at most this many creators to rank:
+# "wei" begins 4,000 handles in 200,000, and ranking them all would cost a second.
+CREATOR_CANDIDATES = 200
+
+
+def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # runs the candidates' query
     """Exact handle first, then handle and display name prefixes, then alike words (typos), more followers
-    first among equals: on the folded names ``CreatorName`` stores."""
+    first among equals: on the folded names ``CreatorName`` stores, among at most CREATOR_CANDIDATES of
+    each way of matching (the first the prefix and trigram indexes give; an exact handle always)."""
     folded = text.fold(query).lstrip("@").strip()
-    handle, name = "search_name__handle", "search_name__name"
-    matches = Q(**{f"{handle}__startswith": folded}) | Q(**{f"{name}__startswith": folded})
+    names = CreatorName.objects.values_list("user_id", flat=True)
+    branches = [
+        names.filter(handle=folded)[:1],
+        names.filter(handle__startswith=folded).order_by()[:CREATOR_CANDIDATES],
+        names.filter(name__startswith=folded).order_by()[:CREATOR_CANDIDATES],
+    ]
     if len(folded) >= TYPO_MIN_LENGTH:
-        matches |= _word_match(handle, folded) | _word_match(name, folded)
+        # The first alike ones the trigram indexes give: ranking them all ("mya" is like 8,000 "maya"s) costs
+        # what ranking every creator would.
+        alike = names.filter(_word_match("handle", folded) | _word_match("name", folded)).order_by()
+        branches.append(alike[:CREATOR_CANDIDATES])
+    # One query for the candidates, each way by its own index; then one to rank them.
+    candidates = set(branches[0].union(*branches[1:], all=True))
+    handle, name = "search_name__handle", "search_name__name"
     exact = Case(When(**{handle: folded}, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
     prefix = Case(
         When(**{f"{handle}__startswith": folded}, then=Value(1.0)),
@@ -170,7 +193,7 @@ def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
     popularity = Ln(F("follower_count") + 1.0) * 0.02
     return (
         _findable_creators(viewer)
-        .filter(matches)
+        .filter(id__in=candidates)
         .annotate(score=exact + prefix + likeness + popularity)
         .order_by("-score", "id")
     )
@@ -179,7 +202,7 @@ def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
 def creators_search(*, viewer: User | None, query: str, offset: int, limit: int) -> list[User]:
     """Creators by handle and display name: exact, then prefix, then alike (typos, "mya" finds "maya"),
     accents ignored ("ines" finds "Inès"); more followers rank higher among equals."""
-    with _TrigramScope():
+    with _SearchScope():
         return list(_creators_matching(viewer, query)[offset : offset + limit])
 
 
@@ -211,7 +234,7 @@ def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hasht
 
 def hashtags_search(*, viewer: User | None, query: str, challenges: bool, offset: int, limit: int) -> list[Hashtag]:
     """Hashtags (or challenges) by prefix, then alike, with how many posts anyone may see carry them."""
-    with _TrigramScope():
+    with _SearchScope():
         return list(_hashtags_matching(query, challenges=challenges)[offset : offset + limit])
 
 
@@ -253,7 +276,8 @@ def videos_search(*, viewer: User | None, query: str, as_of: datetime, offset: i
         .select_related("owner")
         .order_by("-score", "-id")
     )
-    return list(videos[offset : offset + limit])
+    with _SearchScope():
+        return list(videos[offset : offset + limit])
 
 
 # --- Suggestions ----------------------------------------------------------------------
@@ -274,7 +298,7 @@ def suggest(*, viewer: User | None, query: str) -> list[Suggestion]:
     guard = Guard.load()
     if guard.names_any(query):
         return []
-    with _TrigramScope():
+    with _SearchScope():
         creators = list(_creators_matching(viewer, query)[:SUGGEST_CREATORS])
         hashtags = list(_hashtags_matching(query, challenges=None)[:SUGGEST_HASHTAGS])
     found = [
