@@ -156,15 +156,17 @@ def _start_server(port: int) -> subprocess.Popen:
          "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded machine the workers take long to import and the health check to answer.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
                 return server
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.5)
+    os.killpg(server.pid, signal.SIGTERM)
     raise RuntimeError("gunicorn did not start")
 
 

@@ -68,12 +68,17 @@ def _paths(users: list[User], tokens: dict[int, str]) -> list[tuple[str, str]]:
 
 def _serve(shared: bool, work) -> dict:
     """Start a server and a feeds worker with the shared first page on or off, run ``work(port)``."""
+    worker = None
     with _environment(FEED_SHARED_FIRST_PAGE="true" if shared else "false"):
         port = free_port()
         server = _start_server(port)
-        log = Path(tempfile.mkdtemp(prefix="bench-first-page-")) / "worker.log"
-        worker = WorkerProcess(queues="feeds", concurrency=1, extra_env={}, log_path=log,
-                               settings_module="bench.settings")  # fmt: skip
+        try:
+            log = Path(tempfile.mkdtemp(prefix="bench-first-page-")) / "worker.log"
+            worker = WorkerProcess(queues="feeds", concurrency=1, extra_env={}, log_path=log,
+                                   settings_module="bench.settings")  # fmt: skip
+        except BaseException:
+            os.killpg(server.pid, signal.SIGTERM)
+            raise
     try:
         return work(port)
     finally:

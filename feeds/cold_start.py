@@ -110,49 +110,41 @@ def personal_build_claim(user_id: int) -> bool:
     return bool(store.redis().set(store.user_key(user_id, "refilling"), 1, nx=True, ex=settings.FEED_REFILL_CLAIM_S))
 
 
-def _viewer_state(user_id: int, video_ids: list[int]) -> tuple[set[int], store.Taken]:
-    """Which of these ids the viewer has seen, and their liked and blocked sets as a personal page reads
-    them (``store.for_you_take``): one pipeline over the viewer's keys, one cluster slot."""
-    members = [str(video_id) for video_id in video_ids]
-    pipe = store.redis().pipeline(transaction=False)
-    pipe.smismember(store.seen_key(user_id), members)
-    pipe.smismember(store.user_key(user_id, "liked"), [store._LOADED, *members])
-    pipe.smembers(store.user_key(user_id, "blocked"))
-    seen_flags, liked_flags, blocked = pipe.execute()
-    markers = [member for member in blocked if member.startswith(store._LOADED.encode())]
-    taken = store.Taken(
-        video_ids=video_ids,
-        position=0.0,
-        remaining=0,
-        refill_claimed=False,
-        liked={v for v, flag in zip(video_ids, liked_flags[1:], strict=True) if flag} if liked_flags[0] else None,
-        blocked={int(member) for member in blocked if member not in markers} if markers else None,
-        blocked_version=markers[0][len(store._LOADED) :].decode() if markers else None,
-    )
-    return {video_id for video_id, flag in zip(video_ids, seen_flags, strict=True) if flag}, taken
+def viewer_sets_load(user: User) -> None:
+    """Load a viewer's blocked and liked sets into Redis when missing, off the request path (the
+    personal build on the worker calls this), so the page after a shared one reads them with no SQL."""
+    client = store.redis()
+    pipe = client.pipeline(transaction=False)
+    for name in ("blocked", "liked"):
+        pipe.exists(store.user_key(user.id, name))
+    blocked, liked = pipe.execute()
+    if not (blocked and liked):
+        # As a page that found them missing: ``None`` is a set to load (blocks are loaded again, a query).
+        missing = store.Taken(video_ids=[], position=0.0, remaining=0, refill_claimed=False,
+                              liked=set() if liked else None, blocked=None, blocked_version=None)  # fmt: skip
+        selectors.viewer_sets(user, missing)
 
 
 def shared_first_page(viewer: User) -> tuple[dict[int, bytes], list[int]]:
     """A page of the viewer's locale's shared list: cards in JSON, minus what this viewer has seen or
     may not be shown, and the ids it served (what its cursor carries).
 
-    Three Redis round trips (the list, the viewer's sets, the cards) and no SQL when the viewer's
-    blocked and liked sets are in Redis and the cards cached; a new viewer's sets are loaded from
-    PostgreSQL and kept, as on a personal page (``selectors.viewer_sets``), so their next page needs
-    none. A list missing is built on the spot, once per locale and age group.
+    Three Redis round trips (the list, the viewer's seen flags, the cards) and one SQL query (blocks
+    and likes) when the cards are cached; a list missing is built on the spot, once per locale and
+    age group.
     """
     locale, teen = locale_of(viewer), viewer.is_teen
     video_ids = shared_ids_read(locale, teen)
     if video_ids is None:
         video_ids = shared_candidates_build(locale=locale, teen=teen)
-    if not video_ids:
-        return {}, []
-    seen, taken = _viewer_state(viewer.id, video_ids)
+    seen = store.seen_among(viewer.id, video_ids)
     # Twice a page of unseen ids: cards that drop out (blocked authors, hidden since) leave enough.
     wanted = [video_id for video_id in video_ids if video_id not in seen][: settings.FEED_PAGE_SIZE * 2]
     if not wanted:
         return {}, []
-    blocked, liked = selectors.viewer_sets(viewer, taken)
+    # One query for who is blocked either way and which of these the viewer liked; loading their sets
+    # into Redis for the pages after is the worker's (``viewer_sets_load``, with the personal build).
+    blocked, liked = selectors.viewer_context(viewer.id, wanted)
     # The viewer's own videos are not for their feed: left out as a blocked author's would be.
     page = selectors.cards_hydrate(viewer, wanted, kind=store.FOR_YOU, context=(blocked | {viewer.id}, liked))
     served = dict(list(page.items())[: settings.FEED_PAGE_SIZE])

@@ -24,7 +24,7 @@ FOR_YOU = store.FOR_YOU
 FOLLOWING = store.FOLLOWING
 
 
-def _viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int]]:
+def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int]]:
     """Who is blocked either way, and which of these videos the viewer liked: one query."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -75,7 +75,7 @@ def cards_hydrate(
     if use_cache and fresh:
         store.cards_put(fresh.values())
     cards = cached | fresh
-    blocked, liked = context if context is not None else _viewer_context(viewer.id, video_ids)
+    blocked, liked = context if context is not None else viewer_context(viewer.id, video_ids)
     return {
         video_id: card.for_viewer(liked=video_id in liked)
         for video_id in video_ids

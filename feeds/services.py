@@ -111,6 +111,8 @@ def feed_refill(*, user: User) -> None:
     # Counted from the read head, which is a page behind the ids the viewer has been served.
     running_low = store.for_you_remaining(user.id) < settings.FEED_REFILL_BELOW + settings.FEED_PAGE_SIZE
     built = feed_build(user=user) if running_low else 0
+    # After a shared first page, the viewer's blocks and likes are not in Redis yet.
+    cold_start.viewer_sets_load(user)
     if feed_cards_warm(user_id=user.id) or built:
         # The next page that finds the feed low may queue another at once; with nothing new,
         # the claim's expiry spaces out the retries.
