@@ -43,6 +43,8 @@ API = "/api/v1"
 NOT_LISTS = {
     f"{API}/notifications/preferences": "every kind on every channel: a fixed grid of settings, set whole with PUT",
     f"{API}/videos/{{video_id}}/lineage ancestors": "the path from the root down to the parent, as deep as the tree",
+    f"{API}/discover hashtags": "the top trending hashtags: a short, bounded board",
+    f"{API}/discover challenges": "the top challenges, each with the top of its leaderboard (paged on its own URL)",
 }
 
 
@@ -213,7 +215,27 @@ def _feed():
     return Listing(UserFactory(), f"{API}/feed", [VideoFactory().id for _ in range(3)])
 
 
+def _search():
+    made = [VideoFactory(caption=f"pelican number {n}").id for n in range(21)]  # search pages by 20
+    return Listing(UserFactory(), f"{API}/search", made, params={"q": "pelican", "type": "videos"}, page=20)
+
+
+def _suggest():
+    creator = UserFactory(handle="otter_o", display_name="Otter")
+    return Listing(UserFactory(), f"{API}/search/suggest", [creator.handle], params={"q": "ott"},
+                   key=lambda item: item["creator"]["handle"], page=10, paged=False)  # fmt: skip
+
+
+def _leaderboard():
+    tag = HashtagFactory(name="PaperPlanes", is_challenge=True, title="Fold one")
+    entries = [VideoHashtagFactory(hashtag=tag).video_id for _ in range(21)]
+    return Listing(UserFactory(), f"{API}/discover/challenges/paperplanes/leaderboard", entries, page=20)
+
+
 LISTINGS = {
+    f"{API}/search": _search,
+    f"{API}/search/suggest": _suggest,
+    f"{API}/discover/challenges/{{name}}/leaderboard": _leaderboard,
     f"{API}/creators/{{handle}}/followers": _followers,
     f"{API}/creators/{{handle}}/following": _following,
     f"{API}/creators/{{handle}}/videos": _creator_videos,
