@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 
 from backend.cameos import api as cameos_api
-from backend.core.converters import HandleConverter, HashtagConverter
+from backend.core.converters import DeviceTokenConverter, HandleConverter, HashtagConverter
 from backend.core.errors import api_not_found_view
 from backend.core.health import ReadinessView
 from backend.core.metrics import metrics_view
@@ -23,6 +23,7 @@ from search import api as search_api
 
 register_converter(HandleConverter, "handle")
 register_converter(HashtagConverter, "hashtag")
+register_converter(DeviceTokenConverter, "device_token")
 
 # Django tries the patterns in order: the most requested routes come first.
 api_v1 = [
@@ -124,7 +125,7 @@ api_v1 = [
         name="notification-preferences",
     ),
     path("devices", notifications_devices.DeviceListView.as_view(), name="devices"),
-    path("devices/<str:token>", notifications_devices.DeviceView.as_view(), name="device"),
+    path("devices/<device_token:token>", notifications_devices.DeviceView.as_view(), name="device"),
 ]
 
 urlpatterns = [

@@ -10,3 +10,7 @@ class HandleConverter(StringConverter):
 
 class HashtagConverter(StringConverter):
     regex = r"\w{1,50}"  # the characters of a hashtag (videos.services.HASHTAG_PATTERN)
+
+
+class DeviceTokenConverter(StringConverter):
+    regex = r"[A-Za-z0-9_:.\-]{1,512}"  # the characters of an FCM registration token (notifications.devices)

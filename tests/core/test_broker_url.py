@@ -122,7 +122,7 @@ def test_tasks_flow_through_a_redis_broker_of_their_own_and_not_the_cache_redis(
             worker.stop()
         assert f"Connected to redis://:**@127.0.0.1:{broker.port}/0" in worker.log()  # (the password masked)
         # The queue lives on the broker (kombu's binding of it), and nothing of it in the cache's Redis.
-        assert Redis.from_url(broker.url).keys(f"remix-test:_kombu.binding.{queue}")
+        assert Redis.from_url(broker.url).keys(f"{settings.TEST_KEY_PREFIX}:_kombu.binding.{queue}")
         assert cache_redis_keys_naming(queue) == []
     finally:
         broker.stop()
