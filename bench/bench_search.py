@@ -15,6 +15,7 @@ The goal is p99 <= 30 ms.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -337,6 +338,7 @@ def run() -> dict:
     for view in (search_api.SearchView, search_api.SuggestView):
         view.throttle_classes = []
     results, queries_per_request = {}, {}
+    load_before = round(os.getloadavg()[0], 1)
     # A trivial authenticated view (bench/urls.py) run the same way alongside: how slow the machine is now.
     plan = {"baseline_ping": [("ping", "")] * QUERIES_PER_TYPE, **_queries(rng)}
     for query_type, queries in plan.items():
@@ -364,9 +366,11 @@ def run() -> dict:
         result["p50_over_ping_p50"] = round(result["p50_ms"] / ping, 1)
     return {
         "note": (
-            "recorded on the shared 2-CPU machine under heavy load from other work (load average about 20 "
-            "during the run): compare each type with baseline_ping, a trivial authenticated view timed alike"
+            "recorded on the shared 2-CPU machine under load from other work (load averages below, at the "
+            "start and the end of the measurements): compare each type with baseline_ping, a trivial "
+            "authenticated view timed alike"
         ),
+        "load_average_1min": [load_before, round(os.getloadavg()[0], 1)],
         "database": database,
         "pg_trgm": trigram_available(),
         "data": {"creators": CREATORS, "videos": VIDEOS, "hashtags": HASHTAGS, "challenges": CHALLENGES, **data},
