@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from backend.core import storage
 from backend.core import textsearch as text
 from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import DomainError
+from backend.core.pagination import page_serializer
 from backend.creators.models import User
 from backend.videos import selectors as video_selectors
 from backend.videos.api import VideoOutput
@@ -45,6 +46,11 @@ class HashtagResultOutput(serializers.Serializer):
     is_challenge = serializers.BooleanField()
     title = serializers.CharField()
     video_count = serializers.IntegerField(default=0)
+
+
+class ChallengeDiscoverOutput(HashtagResultOutput):
+    description = serializers.CharField()
+    leaderboard = VideoOutput(many=True, help_text="The top of the challenge's leaderboard, by remixes.")
 
 
 def _videos(videos: list[Video], viewer: User | None) -> list[dict]:
@@ -100,9 +106,15 @@ def _page(rows: list, offset: int, *, bound: dict, as_of: datetime) -> tuple[lis
     return rows[:PAGE], _next_cursor(bound=bound, offset=offset + PAGE, as_of=as_of) if more else None
 
 
-PageOutput = inline_serializer(
+# One page holds results of the one kind asked for (``type``): creators, videos, or hashtags and challenges.
+PageOutput = page_serializer(
     "SearchPage",
-    {"results": serializers.ListField(child=serializers.DictField()), "next": serializers.CharField(allow_null=True)},
+    PolymorphicProxySerializer(
+        component_name="SearchResult",
+        serializers=[CreatorResultOutput, VideoOutput, HashtagResultOutput],
+        resource_type_field_name=None,
+        many=True,
+    ),
 )
 
 
@@ -180,7 +192,7 @@ class DiscoverView(APIView):
             "Discover",
             {
                 "hashtags": HashtagResultOutput(many=True),
-                "challenges": serializers.ListField(child=serializers.DictField()),
+                "challenges": ChallengeDiscoverOutput(many=True),
             },
         )
     )

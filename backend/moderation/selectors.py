@@ -87,5 +87,5 @@ def report_of(*, reporter: User, report_id: int) -> Report:
     """One of ``reporter``'s own reports; 404 for anyone else's, exactly as for one that does not exist."""
     report = Report.objects.select_related("case").filter(reporter=reporter, id=report_id).first()
     if report is None:
-        raise NotFound("No such report.")
+        raise NotFound(_("No such report."))
     return report
