@@ -63,9 +63,9 @@ def _generate() -> None:
         cursor.execute(
             """
             INSERT INTO creators_user (password, email, handle, display_name, bio, avatar, tier, follower_count,
-                following_count, is_active, is_staff, is_superuser, created_at)
+                following_count, is_active, is_staff, is_superuser, created_at, language)
             SELECT '!', 'feedbench_' || n || '@example.com', 'feedbench_' || n, 'Bench ' || n, '', '', 'free', 0, 0,
-                   true, false, false, now()
+                   true, false, false, now(), ''
             FROM generate_series(1, %s) AS n
             """,
             [USERS],

@@ -1,18 +1,20 @@
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from backend.core.pagination import CURSOR_PARAMETER, page_serializer
 from backend.core.schema import error_codes
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
 
 FEED_KINDS = (selectors.FOR_YOU, selectors.FOLLOWING)
-CURSOR_MAX_LENGTH = 2000
 
 
 def feed_query(params) -> dict:
@@ -23,23 +25,21 @@ def feed_query(params) -> dict:
     """
     kind = params.get("kind", selectors.FOR_YOU)
     if kind not in FEED_KINDS:
-        raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(FEED_KINDS)}."]})
-    cursor = params.get("cursor") or None
-    if cursor is not None and len(cursor) > CURSOR_MAX_LENGTH:
-        raise serializers.ValidationError({"cursor": [f"At most {CURSOR_MAX_LENGTH} characters."]})
-    return {"kind": kind, "cursor": cursor}
+        raise serializers.ValidationError(
+            {"kind": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FEED_KINDS)}]}
+        )
+    # A cursor too long to be ours is refused as invalid_cursor before any work (backend.core.cursors).
+    return {"kind": kind, "cursor": params.get("cursor") or None}
 
 
-class FeedOutput(serializers.Serializer):
-    results = VideoCardOutput(many=True)
-    next = serializers.CharField(allow_null=True)
+FeedOutput = page_serializer("FeedOutput", VideoCardOutput(many=True))  # written by feeds.cards.page_json
 
 
 class FeedView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=FEED_KINDS, default=selectors.FOR_YOU),
-            OpenApiParameter("cursor", str, description="`next` of the previous page"),
+            CURSOR_PARAMETER,  # no page_size: a feed page is FEED_PAGE_SIZE cards
         ],
         responses=FeedOutput,
         extensions=error_codes({400: ["invalid_cursor", "cursor_expired"], 429: ["teen_daily_limit"]}),
@@ -132,7 +132,7 @@ class PreferencesInput(serializers.Serializer):
 class PreferencesOutput(serializers.ModelSerializer):
     class Meta:
         model = FeedPreference
-        fields = ["text", "more_topics", "less_topics", "updated_at"]
+        fields = ["text", "more_topics", "less_topics", "language", "updated_at"]
 
 
 class FeedPreferencesView(APIView):
@@ -146,5 +146,9 @@ class FeedPreferencesView(APIView):
         data = PreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
-            PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data
+            PreferencesOutput(
+                services.preferences_set(
+                    user=request.user, text=data.validated_data["text"], language=translation.get_language()
+                )
+            ).data
         )

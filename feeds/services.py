@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,13 +16,15 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from redis import RedisError
 
 from backend.core import metrics
 from backend.core.errors import DomainError
+from backend.core.i18n import supported
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
-from feeds import cursors, ranking, selectors, sources, store, tasks
+from feeds import cold_start, cursors, ranking, selectors, sources, steering, store, tasks
 from feeds.cards import cards_build, feed_posts, page_json
 from feeds.models import CounterFlush, FeedPreference, RedisRepair
 
@@ -41,7 +42,9 @@ def steering_for(user_id: int) -> ranking.Steering:
     preference = FeedPreference.objects.filter(user_id=user_id).first()
     if preference is None:
         return ranking.Steering()
-    return ranking.Steering.from_words(more=preference.more_topics, less=preference.less_topics)
+    return ranking.Steering.from_words(
+        more=preference.more_topics, less=preference.less_topics, language=preference.language or "en"
+    )
 
 
 def _candidates(user: User) -> list[ranking.Candidate]:
@@ -51,41 +54,9 @@ def _candidates(user: User) -> list[ranking.Candidate]:
             by_source[video_id].add(name)
     already = store.for_you_ids(user.id) | store.seen_among(user.id, list(by_source))
     wanted = [video_id for video_id in by_source if video_id not in already]
-    rows = (
-        # What this viewer may see (blocks, teen safety) of what anyone may: the one rule, not a copy.
-        Video.objects.visible_to(user)
-        .shown_to_everyone()
-        .filter(id__in=wanted)
-        .exclude(owner_id=user.id)
-        .select_related(None)
-        .values_list(
-            "id",
-            "owner_id",
-            "root_id",
-            "published_at",
-            "impression_count",
-            "like_count",
-            "completion_count",
-            "remix_count",
-            "prompt",
-            "caption",
-        )
-    )
-    return [
-        ranking.Candidate(
-            video_id=video_id,
-            author_id=owner_id,
-            lineage_root_id=root_id or video_id,
-            published_at=published_at,
-            impressions=impressions,
-            likes=likes,
-            completions=completions,
-            remixes=remixes,
-            text=f"{prompt} {caption}",
-            sources=frozenset(by_source[video_id]),
-        )
-        for video_id, owner_id, root_id, published_at, impressions, likes, completions, remixes, prompt, caption in rows
-    ]
+    # What this viewer may see (blocks, teen safety) of what anyone may: the one rule, not a copy.
+    videos = Video.objects.visible_to(user).shown_to_everyone().filter(id__in=wanted).exclude(owner_id=user.id)
+    return sources.candidates(videos, by_source)
 
 
 def _affinity(user_id: int, author_ids: set[int]) -> dict[int, float]:
@@ -183,7 +154,7 @@ def following_author_drop(*, follower_id: int, author_id: int) -> None:
 class EventsUnavailable(DomainError):
     status_code = 503
     default_code = "events_unavailable"
-    default_detail = "Events cannot be recorded right now; send the same batch again later."
+    default_detail = _("Events cannot be recorded right now; send the same batch again later.")
     wait = 30  # seconds, sent as Retry-After
 
 
@@ -195,7 +166,7 @@ CURSOR_MAX_AGE_S = 7 * 24 * 3600
 class TeenDailyLimit(DomainError):
     status_code = 429
     default_code = "teen_daily_limit"
-    default_detail = "That's enough scrolling for today. See you tomorrow!"
+    default_detail = _("That's enough scrolling for today. See you tomorrow!")
 
 
 def _check_teen_limit(viewer: User) -> None:
@@ -255,6 +226,12 @@ def feed_page_serve(*, viewer: User, kind: str, cursor: str | None = None) -> Fe
 def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     if isinstance(position, dict) and position.get("db"):
         return selectors.feed_page_from_database(viewer, store.FOR_YOU, position)
+    # Only a page asked for without a cursor may be shared: the next one is personal (feeds/cold_start.py).
+    may_share = position is None and settings.FEED_SHARED_FIRST_PAGE
+    if isinstance(position, dict) and "sh" in position:
+        # The viewer passed a shared page: its ids are seen, and the personal feed starts at its head.
+        store.mark_seen(viewer.id, [int(video_id) for video_id in position["sh"]])
+        position = None
     # No cursor: opening the app again continues where the viewer stopped.
     after = float(position) if position is not None else None
     page: dict[int, bytes] = {}
@@ -262,11 +239,18 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     # Cards may drop out (hidden, or blocked since): take more until the page is full.
     # Only the cursor the viewer sent moves the read head, not the positions this page reaches.
     move_head = after is not None
-    for _ in range(3):
+    for _attempt in range(3):
         limit = settings.FEED_PAGE_SIZE - len(page)
         taken = store.for_you_take(viewer.id, after=after, limit=limit, move_head=move_head)
         move_head = False
         if taken is None:
+            if may_share and not page:
+                shared, served = cold_start.shared_first_page(viewer)
+                if shared:
+                    # The personal feed is built on a worker meanwhile, once per claim.
+                    if cold_start.personal_build_claim(viewer.id):
+                        tasks.feed_refill.delay(user_id=viewer.id)
+                    return shared, {"sh": served}
             # A cold feed is built on the spot: the first page must not wait for a worker.
             if not feed_build(user=viewer):
                 break
@@ -365,7 +349,9 @@ def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
     loses nothing.
     """
     if len(events) > MAX_EVENTS_PER_BATCH:
-        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+        raise DomainError(
+            _("Send at most %(count)d events per batch.") % {"count": MAX_EVENTS_PER_BATCH}, code="batch_too_large"
+        )
     durations = _videos_countable_by(user, {event["video_id"] for event in events})
     pairs = [(event["id"], _counts(event) if event["video_id"] in durations else "") for event in events]
     try:
@@ -438,6 +424,11 @@ def _apply_batch(batch_id: str, counters: dict[str, int]) -> int:
     return len(per_video)
 
 
+def shared_candidates_refresh() -> int:
+    """The shared first-page lists of the configured locales (feeds/cold_start.py)."""
+    return cold_start.shared_candidates_refresh()
+
+
 def trending_recompute() -> int:
     """Engagement velocity with time decay over the last days, for the trending source."""
     scores = sources.trending_scores()
@@ -447,32 +438,19 @@ def trending_recompute() -> int:
 
 # --- Steering -----------------------------------------------------------------
 
-_MORE = re.compile(r"^(more|lots of|extra|give me|i want|love)\s+", re.I)
-_LESS = re.compile(r"^(less|fewer|no|not|without|stop|hide|never)\s+", re.I)
-_FILLER = {"of", "the", "a", "an", "and", "please", "videos", "stuff", "content", "some", "any"}
-
 
 def parse_preferences(text: str) -> tuple[list[str], list[str]]:
-    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"])."""
-    more: list[str] = []
-    less: list[str] = []
-    target = None  # "more cooking and dogs": "dogs" takes the direction before it
-    for part in re.split(r"[,;.\n]|\band\b", text):
-        part = part.strip()
-        target = less if _LESS.match(part) else more if _MORE.match(part) else target
-        if target is None:
-            continue
-        words = ranking.topics_in(_LESS.sub("", _MORE.sub("", part)))
-        target.extend(sorted(words - _FILLER))
-    return sorted(set(more)), sorted(set(less))
+    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"]), in any of our languages."""
+    return steering.parse(text)
 
 
 @transaction.atomic
-def preferences_set(*, user: User, text: str) -> FeedPreference:
+def preferences_set(*, user: User, text: str, language: str = "") -> FeedPreference:
+    """``language``: the one the viewer wrote in (the request's), else their profile's: its words are stemmed in it."""
     more, less = parse_preferences(text)
-    preference, _ = FeedPreference.objects.update_or_create(
-        user=user, defaults={"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now()}
-    )
+    defaults = {"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now(),
+                "language": supported(language or user.language)}  # fmt: skip
+    preference, _created = FeedPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference
 
 

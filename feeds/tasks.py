@@ -33,3 +33,8 @@ def trending_recompute() -> None:
 @shared_task(name="feeds.redis_repairs_apply", ignore_result=True)
 def redis_repairs_apply() -> None:
     services.redis_repairs_apply()
+
+
+@shared_task(name="feeds.shared_candidates_refresh", ignore_result=True)
+def shared_candidates_refresh() -> None:
+    services.shared_candidates_refresh()

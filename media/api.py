@@ -5,6 +5,8 @@ import json
 
 import django_filters
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -44,7 +46,7 @@ class RenderRequestInput(serializers.Serializer):
 
     def validate_reference_image(self, image):
         if image.size > settings.RENDER_REFERENCE_IMAGE_MAX_BYTES:
-            raise serializers.ValidationError("The reference image is too large.", code="file_too_large")
+            raise serializers.ValidationError(_("The reference image is too large."), code="file_too_large")
         return image
 
 
@@ -72,7 +74,8 @@ class RenderJobOutput(serializers.ModelSerializer):
     def get_error(self, job: RenderJob) -> dict | None:
         if not job.error_code:
             return None
-        return {"code": job.error_code, "message": job.error_message}
+        # A worker stores its message in English: a message of the catalogue is read in the reader's language.
+        return {"code": job.error_code, "message": gettext(job.error_message) if job.error_message else ""}
 
 
 RENDER_EXAMPLE_JOB = {
@@ -101,10 +104,12 @@ RENDER_REQUEST_RESPONSES = {
 def idempotency_key_from(request) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        raise DomainError("Send an Idempotency-Key header with each render request.", code="idempotency_key_required")
+        raise DomainError(
+            _("Send an Idempotency-Key header with each render request."), code="idempotency_key_required"
+        )
     if len(key) > 100 or not key.isprintable():
         raise DomainError(
-            "The Idempotency-Key must be at most 100 printable characters.", code="invalid_idempotency_key"
+            _("The Idempotency-Key must be at most 100 printable characters."), code="invalid_idempotency_key"
         )
     return key
 
@@ -233,7 +238,9 @@ class CogWebhookParser(JSONParser):
         limit = settings.COG_WEBHOOK_MAX_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"Webhook bodies may be at most {limit} bytes.", details={"max_bytes": limit})
+            raise PayloadTooLarge(
+                _("Webhook bodies may be at most %(bytes)d bytes.") % {"bytes": limit}, details={"max_bytes": limit}
+            )
         check_depth(raw)
         return super().parse(io.BytesIO(raw), media_type, parser_context)
 
@@ -253,7 +260,7 @@ class CogWebhookView(ProviderCallbackView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
     def post(self, request, prediction_id: str):
         if cog.webhook_prediction_id(request.query_params.get("token", "")) != prediction_id:
-            raise NotFound("No such prediction.")
+            raise NotFound(_("No such prediction."))
         if _content_length(request) > settings.COG_WEBHOOK_MAX_BYTES:
             # The whole video came inline and will not fit: the job fails now, saying how to fix it,
             # rather than waiting for a result that can never be read.
@@ -261,9 +268,9 @@ class CogWebhookView(ProviderCallbackView):
                 provider=cog.NAME, prediction_id=prediction_id, status="failed",
                 error="Cog sent its output inline and it is too large: start Cog with --upload-url (see README).",
             )  # fmt: skip
-            raise PayloadTooLarge("The webhook body is too large.")
+            raise PayloadTooLarge(_("The webhook body is too large."))
         if not isinstance(request.data, dict):
-            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook")
         predictions.cog_webhook_receive(prediction_id=prediction_id, payload=request.data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -281,12 +288,14 @@ class CogUploadView(ProviderCallbackView):
     @extend_schema(request=OpenApiTypes.BINARY, responses={201: None}, exclude=True)
     def put(self, request, token: str, filename: str):
         if not cog.upload_token_valid(token):
-            raise NotFound("No such upload URL.")
+            raise NotFound(_("No such upload URL."))
         length, limit = _content_length(request), settings.COG_UPLOAD_MAX_BYTES
         if length > limit:
-            raise PayloadTooLarge(f"Uploads may be at most {limit} bytes.", details={"max_bytes": limit})
+            raise PayloadTooLarge(
+                _("Uploads may be at most %(bytes)d bytes.") % {"bytes": limit}, details={"max_bytes": limit}
+            )
         if length == 0:
-            raise DomainError("Send the file as the body, with its Content-Length.", code="empty_upload")
+            raise DomainError(_("Send the file as the body, with its Content-Length."), code="empty_upload")
         try:
             name = cog.upload_store(request.stream, filename=filename, length=length)
         except ValueError as error:
@@ -306,14 +315,14 @@ class ReplicateWebhookView(ProviderCallbackView):
         secret = settings.RENDER_PROVIDER_OPTIONS.get(replicate.NAME, {}).get("webhook_signing_secret", "")
         body = request.body
         if not replicate.webhook_signature_valid(headers=request.headers, body=body, secret=secret):
-            raise Forbidden("The webhook signature is missing, wrong or too old.", code="invalid_webhook_signature")
+            raise Forbidden(_("The webhook signature is missing, wrong or too old."), code="invalid_webhook_signature")
         check_depth(body)
         try:
             payload = json.loads(body)
         except ValueError as error:
-            raise DomainError("Expected a prediction object.", code="invalid_webhook") from error
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook") from error
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
-            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook")
         job_key = replicate.webhook_job_key(request.query_params.get("job", ""))
         predictions.replicate_webhook_receive(payload=payload, job_key=job_key)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,8 +14,8 @@ os.environ["FEED_KEY_PREFIX"] = TEST_KEY_PREFIX
 # Without DATABASE_URL and REDIS_URL the suite runs on the embedded servers (and so do the processes it starts).
 os.environ.setdefault("EMBEDDED_SERVICES", "true")
 
-from backend.settings import *  # noqa: F403
-from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, STORAGES, env
+from backend.settings import *  # noqa: E402, F403 (the environment above must come first)
+from backend.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, STORAGES, env  # noqa: E402
 
 # Fast hashing: the suite creates many users; production keeps PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -34,7 +34,15 @@ STATIC_ROOT = MEDIA_ROOT / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # The suite's Celery messages never reach a developer's `make run` worker, and back.
-CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{TEST_KEY_PREFIX}:"}
+# (A RabbitMQ broker has no key prefix: tests on it use queues of their own, tests/core/test_broker_url.py.)
+if "visibility_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{TEST_KEY_PREFIX}:"}
+
+# A read replica that mirrors the test database (the same database over a connection of its own), so the
+# router's tests (tests/core/test_db_router.py) have one where no real replica runs. Reads go to replicas
+# only in the tests that turn them on (settings.DATABASE_REPLICAS) and allow the alias (django_db(databases=)).
+DATABASES.setdefault("replica1", {**DATABASES["default"], "TEST": {"MIRROR": "default"}})
+DATABASE_REPLICAS: list[str] = []
 # Workers in tests notice dead peers and poll providers quickly.
 RENDER_POLL_INTERVAL_S = env.float("RENDER_POLL_INTERVAL_S", default=0.2)
 RENDER_HEARTBEAT_INTERVAL_S = env.float("RENDER_HEARTBEAT_INTERVAL_S", default=0.5)

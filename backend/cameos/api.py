@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -14,9 +15,10 @@ from rest_framework.views import APIView
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, Upload
 from backend.cameos.services import direct_uploads
+from backend.core.conditional import conditional_read
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
-from backend.core.private_media import private_media_url
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
 from backend.core.schema import error_codes
 
@@ -72,13 +74,13 @@ class OwnCameoOutput(CameoOutput):
                   "reference_image_url", "reference_clip_url", "voice_sample_url"]  # fmt: skip
 
     def get_reference_image_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_image) if cameo.reference_image else None
+        return media_file_url(cameo.reference_image, public=False)
 
     def get_reference_clip_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_clip) if cameo.reference_clip else None
+        return media_file_url(cameo.reference_clip, public=False)
 
     def get_voice_sample_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.voice_sample) if cameo.voice_sample else None
+        return media_file_url(cameo.voice_sample, public=False)
 
 
 def cameo_body(cameo: Cameo, viewer) -> dict:
@@ -93,7 +95,7 @@ class VerificationInput(serializers.Serializer):
 
     def validate(self, data):
         if ("clip" in data or "clip_upload_id" in data) != ("challenge_id" in data):
-            raise serializers.ValidationError("Send both challenge_id and clip to answer, or neither to get one.")
+            raise serializers.ValidationError(_("Send both challenge_id and clip to answer, or neither to get one."))
         return data
 
 
@@ -148,7 +150,7 @@ def files_from_uploads(request, data: dict) -> Iterator[dict]:
             if upload_id is None:
                 continue
             if field in resolved:
-                raise serializers.ValidationError({field: ["Send the file or an upload id, not both."]})
+                raise serializers.ValidationError({field: [_("Send the file or an upload id, not both.")]})
             resolved[field] = stack.enter_context(
                 direct_uploads.upload_open(owner=request.user, upload_id=upload_id, kinds=kinds)
             )
@@ -244,6 +246,7 @@ class CameoDetailView(APIView):
             CameoOutput, description="What others see; the owner also gets the fields of OwnCameoOutput."
         )
     )
+    @conditional_read
     def get(self, request, cameo_id: int):
         return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
 
@@ -333,7 +336,7 @@ class GrantDecisionView(APIView):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         grant = cameo.grants.filter(id=grant_id).first()
         if grant is None:
-            raise NotFound("No such grant.")
+            raise NotFound(_("No such grant."))
         decide = {"approve": services.grant_approve, "deny": services.grant_deny, "revoke": services.grant_revoke}
         return Response(GrantOutput(decide[self.decision](grant=grant, by=request.user)).data)
 
@@ -424,7 +427,7 @@ class UploadFileView(APIView):
     def post(self, request, upload_id):
         file = request.FILES.get("file")
         if file is None:
-            raise serializers.ValidationError({"file": ["Send the file as the form's last field."]})
+            raise serializers.ValidationError({"file": [_("Send the file as the form's last field.")]})
         content_type = request.data.get("Content-Type") or file.content_type
         direct_uploads.upload_receive(
             upload_id=upload_id, token=str(request.data.get("token", "")), file=file, content_type=content_type

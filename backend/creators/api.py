@@ -22,8 +22,9 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core import storage
+from backend.core.conditional import conditional_read
 from backend.core.parsers import LimitedJSONParser
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
 from backend.core.schema import error_codes
 from backend.creators import quotas, selectors, services
@@ -80,7 +81,7 @@ class ProfileUpdateInput(serializers.Serializer):
 
 
 def _avatar_url(user: User) -> str | None:
-    return storage.public().url(user.avatar.name) if user.avatar else None
+    return media_file_url(user.avatar.name, public=True) if user.avatar else None
 
 
 class CreatorOutput(serializers.ModelSerializer):
@@ -413,6 +414,7 @@ class MeView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(responses=MeOutput)
+    @conditional_read
     def get(self, request):
         return Response(MeOutput(request.user).data)
 
@@ -428,6 +430,7 @@ class CreatorView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses=CreatorOutput)
+    @conditional_read
     def get(self, request, handle: str):
         return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
 

@@ -1,6 +1,7 @@
 import re
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -68,7 +69,7 @@ class StatementView(APIView):
         match = re.fullmatch(r"(\d{4})-(\d{2})", period)
         # The ledger starts long after 1970; 9998-12 is the last month whose end a datetime holds.
         if not match or not 1970 <= int(match[1]) <= 9998 or not 1 <= int(match[2]) <= 12:
-            raise DomainError("Give the period as YYYY-MM, a month from 1970-01.", code="invalid_period")
+            raise DomainError(_("Give the period as YYYY-MM, a month from 1970-01."), code="invalid_period")
         data = selectors.statement(user=request.user, year=int(match[1]), month=int(match[2]))
         if request.query_params.get("export") == "csv":
             response = HttpResponse(selectors.statement_csv(data), content_type="text/csv")

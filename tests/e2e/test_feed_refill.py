@@ -2,7 +2,7 @@
 
 import pytest
 
-from feeds import store
+from feeds import cold_start, store
 from tests.factories import UserFactory, VideoFactory
 from tests.workers import wait_until
 
@@ -15,6 +15,7 @@ def stored(viewer) -> list[int]:
 
 
 def test_a_worker_keeps_ids_and_cards_ahead_of_a_scrolling_viewer(start_worker, client_for, settings):
+    settings.FEED_SHARED_FIRST_PAGE = False  # the personal first page, built on the spot
     settings.FEED_WARM_CARDS = 12  # a refill is due with fewer than 4 cached cards ahead
     worker = start_worker(env={"FEED_WARM_CARDS": "12"})
     for _ in range(45):
@@ -40,3 +41,24 @@ def test_a_worker_keeps_ids_and_cards_ahead_of_a_scrolling_viewer(start_worker, 
         served += [card["id"] for card in page["results"]]
         cursor = page["next"]
     assert served == in_order[20:] + stored(viewer)[45:]
+
+
+def test_a_new_viewers_first_page_is_shared_and_a_worker_builds_the_personal_second(start_worker, client_for):
+    worker = start_worker(queues="feeds")
+    made = {VideoFactory().id for _ in range(30)}
+    viewer = UserFactory()
+    client = client_for(viewer)
+
+    first = client.get(FEED).json()  # from the shared list, built on this first miss
+    assert [card["id"] for card in first["results"]] == cold_start.shared_ids_read("en", False)[:10]
+    wait_until(lambda: len(stored(viewer)) == 30, worker)  # the page queued the personal build on `feeds`
+
+    second = client.get(FEED, {"cursor": first["next"]}).json()
+    shown = [card["id"] for card in first["results"]]
+    assert [card["id"] for card in second["results"]] == [v for v in stored(viewer) if v not in shown][:10]
+    served, cursor = shown + [card["id"] for card in second["results"]], second["next"]
+    while cursor:
+        page = client.get(FEED, {"cursor": cursor}).json()
+        served += [card["id"] for card in page["results"]]
+        cursor = page["next"]
+    assert sorted(served) == sorted(made)
