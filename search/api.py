@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -100,9 +100,23 @@ def _page(rows: list, offset: int, *, bound: dict, as_of: datetime) -> tuple[lis
     return rows[:PAGE], _next_cursor(bound=bound, offset=offset + PAGE, as_of=as_of) if more else None
 
 
+class ChallengeOutput(HashtagResultOutput):
+    description = serializers.CharField()
+    leaderboard = VideoOutput(many=True, help_text="The top of its leaderboard, by remixes.")
+
+
 PageOutput = inline_serializer(
     "SearchPage",
-    {"results": serializers.ListField(child=serializers.DictField()), "next": serializers.CharField(allow_null=True)},
+    {
+        # One kind per page, the one ``type`` asks for.
+        "results": PolymorphicProxySerializer(
+            component_name="SearchResult",
+            serializers=[CreatorResultOutput, VideoOutput, HashtagResultOutput],
+            resource_type_field_name=None,
+            many=True,
+        ),
+        "next": serializers.CharField(allow_null=True),
+    },
 )
 
 
@@ -180,7 +194,7 @@ class DiscoverView(APIView):
             "Discover",
             {
                 "hashtags": HashtagResultOutput(many=True),
-                "challenges": serializers.ListField(child=serializers.DictField()),
+                "challenges": ChallengeOutput(many=True),
             },
         )
     )
