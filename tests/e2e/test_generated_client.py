@@ -260,7 +260,7 @@ def test_a_whole_journey_through_the_generated_client(generated, smtp_inbox, sta
     of_remix = answer(lineage.sync_detailed(video_id=remix_post.id, client=sam), 200)
     assert [node.id for node in of_remix.ancestors] == [post.id] and of_remix.depth == 1
     of_post = answer(lineage.sync_detailed(video_id=post.id, client=sam), 200)
-    assert [node.id for node in of_post.remixes] == [remix_post.id]
+    assert [node.id for node in of_post.results] == [remix_post.id] and of_post.next_ is None
 
     # Sam's feed, page after page by its `next` cursor, to the end.
     others = [VideoFactory().id for _ in range(14)]
