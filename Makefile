@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# pytest-xdist processes for `make test` (each keeps its own test database, Redis keys and media).
+TEST_WORKERS ?= 2
 FORWARDED_ALLOW_IPS ?= 127.0.0.1
 
 .PHONY: run test lint format bench stop demo schema clean
@@ -30,7 +32,7 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -16,6 +16,7 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 
 from backend import embedded
+from backend.core import redis_clients
 from backend.core.logs import logging_config
 from backend.core.redaction import sentry_before_send
 
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework_simplejwt",  # its catalogues: token errors in the reader's language
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
@@ -88,6 +90,7 @@ INSTALLED_APPS = [
     "media",
     "notifications",
     "data_rights",
+    "search",
     "backend.demo",
 ]
 
@@ -97,9 +100,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Accept-Language picks the language of every message; Content-Language says which (backend/core/i18n.py).
+    "backend.core.i18n.RequestLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Reads of a request that writes, and of a user who just wrote, stay on the primary (read replicas).
+    "backend.core.db_router.ReadYourWritesMiddleware",
     "backend.creators.throttles.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -143,6 +150,25 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Read replicas (README, "Read replicas"): reads that tolerate lag, and only those, may go to one of them
+# (backend/core/db_router.py decides; every other read, and every write, goes to the primary). Each is an
+# alias replica1, replica2, ...; under tests a replica mirrors the test database (Django's TEST MIRROR).
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    DATABASES[f"replica{_number}"] = {
+        **env.db_url_config(_url),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_REPLICAS = [f"replica{number}" for number in range(1, len(DATABASE_REPLICA_URLS) + 1)]
+DATABASE_ROUTERS = ["backend.core.db_router.PrimaryReplicaRouter"]
+# After a user's own write (any POST, PUT, PATCH or DELETE), their reads stay on the primary this long:
+# longer than the replicas' usual lag, so nobody misses what they just did.
+DATABASE_READ_YOUR_WRITES_S = env.int("DATABASE_READ_YOUR_WRITES_S", default=5)
+# A replica that refused a connection is left alone this long (its reads go to the primary meanwhile).
+DATABASE_REPLICA_RETRY_S = env.int("DATABASE_REPLICA_RETRY_S", default=10)
 
 REDIS_URL = embedded.redis_url(configured=env("REDIS_URL", default=None), var_dir=VAR_DIR)
 
@@ -349,8 +375,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Remix <no-reply@remix.lo
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "backend.core.i18n.JWTAuthentication",
+        "backend.core.i18n.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
@@ -364,7 +390,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "backend.core.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -430,7 +456,22 @@ SPECTACULAR_SETTINGS = {
         "NotificationChannelEnum": "notifications.models.Channel",
         "UploadKindEnum": "backend.cameos.models.Upload.Kind",
         "UploadStatusEnum": "backend.cameos.models.Upload.Status",
+        "RenderAspectEnum": "media.models.RenderJob.Aspect",
+        "RenderResolutionEnum": "media.models.RenderJob.Resolution",
+        "RenderStageEnum": "media.models.RenderJob.Stage",
+        "ReportReasonEnum": "backend.moderation.models.Report.Reason",
+        "ModerationTargetTypeEnum": "backend.moderation.models.Case.TargetType",
+        "CharacterScopeEnum": "backend.rights.models.Character.Scope",
+        "CreatorTierEnum": "backend.creators.models.User.Tier",
+        "DevicePlatformEnum": "notifications.models.Device.Platform",
+        "DataExportStatusEnum": "data_rights.models.DataExport.Status",
+        "FeedEventTypeEnum": "feeds.services.EVENT_TYPES",
+        "LineageNodeStatusEnum": ["available", "removed"],
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.core.conditional.schema_conditional_reads",  # the 304 and ETag of conditional reads
+    ],
 }
 
 # --- Celery ----------------------------------------------------------------
@@ -443,8 +484,35 @@ def _kombu_url(redis_url: str) -> str:
     return "redis+socket://" + redis_url.removeprefix("unix://").replace("db=", "virtual_host=")
 
 
-CELERY_BROKER_URL = _kombu_url(REDIS_URL)
-CELERY_RESULT_BACKEND = _kombu_url(REDIS_URL)
+def broker_transport_options(broker_url: str) -> dict:
+    """kombu's options for the broker at ``broker_url``: Redis (redis://, rediss://, redis+socket://) or
+    RabbitMQ (amqp://, amqps://; README, "A broker of its own").
+
+    max_retries and intervals (read by kombu for any transport): a producer finds a broker that is away in
+    a fraction of a second (kombu would otherwise retry for seconds); the outbox keeps the message. Workers
+    reconnect by their own settings (broker_connection_retry).
+    """
+    options = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    if broker_url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        # The outbox deletes a message once the broker took it: with publisher confirms, "took it" means
+        # RabbitMQ has it (in a durable queue, persistent), not that it left this process's socket.
+        # No visibility timeout: an unacknowledged message goes back the moment its worker's connection
+        # closes; RabbitMQ's consumer_timeout bounds how long a worker may hold one (README).
+        return options | {"confirm_publish": True}
+    if broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
+        # Redis has no acks: a message taken and not acknowledged within this time is given to another worker.
+        # Longer than any task runs (renders stop at RENDER_SOFT_TIME_LIMIT_S) and than any countdown.
+        return options | {"visibility_timeout": 3600}
+    scheme = broker_url.partition(":")[0]  # not the URL: it may hold a password
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL: a redis://, rediss://, amqp:// or amqps:// URL, not {scheme}:.")
+
+
+# The broker may be a server of its own (a Redis apart from the cache and the feed store, or RabbitMQ);
+# without it, the Redis of REDIS_URL carries the messages too.
+CELERY_BROKER_URL = _kombu_url(env("CELERY_BROKER_URL", default=REDIS_URL))
+# Results are ignored (CELERY_TASK_IGNORE_RESULT); the few callers that wait for one (benchmarks) find it
+# in Redis whatever the broker.
+CELERY_RESULT_BACKEND = _kombu_url(env("CELERY_RESULT_BACKEND", default=REDIS_URL))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # Periodic maintenance never waits behind renders: the reaper must run while renders queue up.
@@ -457,21 +525,13 @@ CELERY_TASK_ROUTES = {
     "feeds.*": {"queue": "feeds"},
     "notifications.*": {"queue": "notifications"},
 }
-# A task is acknowledged only once it finished; a worker that dies puts it back.
+# A task is acknowledged only once it finished; a worker that dies puts it back (RabbitMQ at once, when the
+# worker's connection closes; Redis after the visibility timeout, renders sooner through the reaper).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
-# max_retries and intervals: a producer finds a broker that is away in a fraction of a second
-# (kombu would otherwise retry for seconds); the outbox keeps the message. Workers reconnect by
-# their own settings (broker_connection_retry).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "backend.core.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
@@ -505,6 +565,8 @@ CELERY_BEAT_SCHEDULE = {
     "record-queue-depths": {"task": "core.queue_depths_record", "schedule": 30.0, "options": {"expires": 25}},
     # Notifications of moments no change sends an event for: a suspension running out, a month's statements.
     "notify-suspensions-ended": {"task": "notifications.suspensions_ended_notify", "schedule": 300.0},
+    # Hashtag counts and trending scores for search and discover (search/services.py).
+    "refresh-hashtag-stats": {"task": "search.hashtag_stats_refresh", "schedule": 300.0},
     "notify-statements-ready": {
         "task": "notifications.statements_ready_notify",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),
@@ -580,6 +642,17 @@ RENDER_REFERENCE_IMAGE_MAX_BYTES = env.int("RENDER_REFERENCE_IMAGE_MAX_BYTES", d
 # --- Feeds -------------------------------------------------------------------
 
 FEED_KEY_PREFIX = env("FEED_KEY_PREFIX", default="remix")
+# Where stored feeds, cards and event counters live: empty shares the cache's Redis (REDIS_URL); a
+# redis:// URL names a Redis of their own, redis+cluster://host:port[,host:port...] a Redis Cluster.
+FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
+if FEED_REDIS_URL and redis_clients.is_cluster_url(FEED_REDIS_URL):
+    try:
+        redis_clients.cluster_nodes(FEED_REDIS_URL)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"FEED_REDIS_URL: {error}") from None
+# Event counters are spread over this many hashes by video, so a cluster spreads their writes over its
+# primaries. Raise it only: batches of shards beyond a lowered count are not flushed.
+FEED_COUNTER_SHARDS = env.int("FEED_COUNTER_SHARDS", default=16 if redis_clients.is_cluster_url(FEED_REDIS_URL) else 1)
 FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
 FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
@@ -662,9 +735,19 @@ SILENCED_SYSTEM_CHECKS = [
     "security.W021",
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages of messages, mail and push; each has a catalogue in locale/ (README "Languages").
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+    ("zh-hans", "简体中文"),
+    ("zh-hant", "繁體中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # JSON lines for log collectors in production, plain text to read in a terminal under DEBUG; every record

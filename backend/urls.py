@@ -19,6 +19,7 @@ from feeds import api as feeds_api
 from media import api as media_api
 from notifications import api as notifications_api
 from notifications import devices as notifications_devices
+from search import api as search_api
 
 register_converter(HandleConverter, "handle")
 register_converter(HashtagConverter, "hashtag")
@@ -28,6 +29,14 @@ api_v1 = [
     path("feed", feeds_api.FeedView.as_view(), name="feed"),
     path("feed/events", feeds_api.FeedEventsView.as_view(), name="feed-events"),
     path("feed/preferences", feeds_api.FeedPreferencesView.as_view(), name="feed-preferences"),
+    path("search", search_api.SearchView.as_view(), name="search"),
+    path("search/suggest", search_api.SuggestView.as_view(), name="search-suggest"),
+    path("discover", search_api.DiscoverView.as_view(), name="discover"),
+    path(
+        "discover/challenges/<hashtag:name>/leaderboard",
+        search_api.ChallengeLeaderboardView.as_view(),
+        name="discover-challenge-leaderboard",
+    ),
     path("auth/register", creators_api.RegisterView.as_view(), name="auth-register"),
     path("auth/token", creators_api.TokenView.as_view(), name="auth-token"),
     path("auth/token/refresh", creators_api.TokenRefreshOnceView.as_view(), name="auth-token-refresh"),
@@ -97,6 +106,7 @@ api_v1 = [
     path("uploads/<uuid:upload_id>/complete", cameos_api.UploadCompleteView.as_view(), name="upload-complete"),
     path("uploads/<uuid:upload_id>/file", cameos_api.UploadFileView.as_view(), name="upload-file"),
     path("reports", moderation_api.ReportView.as_view(), name="reports"),
+    path("reports/<int:report_id>", moderation_api.ReportDetailView.as_view(), name="report"),
     path("provenance/lookup", media_api.ProvenanceLookupView.as_view(), name="provenance-lookup"),
     path("characters", rights_api.CharacterListView.as_view(), name="characters"),
     path("rights/statements", rights_api.StatementView.as_view(), name="rights-statements"),

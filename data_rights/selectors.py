@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import NotFound
 from backend.creators.models import User
@@ -32,12 +33,12 @@ def export_for_download(*, viewer: User, export_id: int, token: str) -> DataExpo
     try:
         claims = signing.loads(token, salt=_LINK_SALT, max_age=max_age)
     except signing.BadSignature:
-        raise NotFound("No such export.") from None
+        raise NotFound(_("No such export.")) from None
     if claims != {"export": export_id, "user": viewer.id}:
-        raise NotFound("No such export.")
+        raise NotFound(_("No such export."))
     export = DataExport.objects.filter(id=export_id, user=viewer, status=DataExport.Status.READY).first()
     if export is None or export.expires_at is None or export.expires_at <= timezone.now():
-        raise NotFound("No such export.")
+        raise NotFound(_("No such export."))
     return export
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos import services as cameo_services
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 class ExportRateLimited(DomainError):
     status_code = 429
     default_code = "export_rate_limited"
-    default_detail = "You have asked for enough exports today."
+    default_detail = _("You have asked for enough exports today.")
 
 
 @transaction.atomic
@@ -53,7 +54,7 @@ def export_request(*, user: User) -> DataExport:
     User.objects.select_for_update().filter(id=user.id).first()  # serialise requests per person
     mine = DataExport.objects.filter(user=user)
     if mine.filter(status__in=DataExport.IN_PROGRESS).exists():
-        raise Conflict("An export of your data is being prepared.", code="export_in_progress")
+        raise Conflict(_("An export of your data is being prepared."), code="export_in_progress")
     if mine.filter(created_at__gt=timezone.now() - timedelta(days=1)).count() >= settings.DATA_EXPORTS_PER_DAY:
         raise ExportRateLimited(details={"per_day": settings.DATA_EXPORTS_PER_DAY})
     export = DataExport.objects.create(user=user)
@@ -144,7 +145,7 @@ def exports_expire() -> int:
 class PurgeRefused(DomainError):
     status_code = 409
     default_code = "purge_refused"
-    default_detail = "Only an account whose deletion was asked for can be purged."
+    default_detail = _("Only an account whose deletion was asked for can be purged.")
 
 
 def account_purge(*, user: User, by: User | None = None, reason: str = "") -> AccountPurge:

@@ -1,17 +1,20 @@
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from backend.core.pagination import CURSOR_PARAMETER, page_serializer
+from backend.core.schema import error_codes
 from backend.videos.api import VideoCardOutput
 from feeds import selectors, services
 from feeds.models import FeedPreference
 
 FEED_KINDS = (selectors.FOR_YOU, selectors.FOLLOWING)
-CURSOR_MAX_LENGTH = 2000
 
 
 def feed_query(params) -> dict:
@@ -22,25 +25,56 @@ def feed_query(params) -> dict:
     """
     kind = params.get("kind", selectors.FOR_YOU)
     if kind not in FEED_KINDS:
-        raise serializers.ValidationError({"kind": [f"Choose one of: {', '.join(FEED_KINDS)}."]})
-    cursor = params.get("cursor") or None
-    if cursor is not None and len(cursor) > CURSOR_MAX_LENGTH:
-        raise serializers.ValidationError({"cursor": [f"At most {CURSOR_MAX_LENGTH} characters."]})
-    return {"kind": kind, "cursor": cursor}
+        raise serializers.ValidationError(
+            {"kind": [_("Choose one of: %(choices)s.") % {"choices": ", ".join(FEED_KINDS)}]}
+        )
+    # A cursor too long to be ours is refused as invalid_cursor before any work (backend.core.cursors).
+    return {"kind": kind, "cursor": params.get("cursor") or None}
 
 
-class FeedOutput(serializers.Serializer):
-    results = VideoCardOutput(many=True)
-    next = serializers.CharField(allow_null=True)
+FeedOutput = page_serializer("FeedOutput", VideoCardOutput(many=True))  # written by feeds.cards.page_json
 
 
 class FeedView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", enum=FEED_KINDS, default=selectors.FOR_YOU),
-            OpenApiParameter("cursor", str, description="`next` of the previous page"),
+            CURSOR_PARAMETER,  # no page_size: a feed page is FEED_PAGE_SIZE cards
         ],
         responses=FeedOutput,
+        extensions=error_codes({400: ["invalid_cursor", "cursor_expired"], 429: ["teen_daily_limit"]}),
+        examples=[
+            OpenApiExample(
+                "A page",
+                response_only=True,
+                value={
+                    "results": [
+                        {
+                            "id": 481,
+                            "author": {"handle": "maya", "display_name": "Maya"},
+                            "caption": "rainy night run #skatecat",
+                            "prompt": None,
+                            "hls_url": "https://media.example.com/public/videos/481/hls/master.m3u8",
+                            "mp4_url": "https://media.example.com/public/videos/481/video.mp4",
+                            "poster_url": "https://media.example.com/public/videos/481/poster.jpg",
+                            "duration_s": 8.0,
+                            "width": 720,
+                            "height": 1280,
+                            "like_count": 112,
+                            "comment_count": 9,
+                            "remix_count": 3,
+                            "view_count": 2040,
+                            "remix_of": None,
+                            "cameo_handles": ["maya"],
+                            "ai_generated": True,
+                            "published_at": "2026-11-30T18:10:00+00:00",
+                            "liked": False,
+                        },
+                    ],
+                    "next": "eyJvIjoyMCwiayI6ImZvcl95b3UifQ:1v8xQp:Zr3...",
+                },
+            ),
+        ],
     )
     def get(self, request):
         page = services.feed_page_serve(viewer=request.user, **feed_query(request.query_params))
@@ -98,7 +132,7 @@ class PreferencesInput(serializers.Serializer):
 class PreferencesOutput(serializers.ModelSerializer):
     class Meta:
         model = FeedPreference
-        fields = ["text", "more_topics", "less_topics", "updated_at"]
+        fields = ["text", "more_topics", "less_topics", "language", "updated_at"]
 
 
 class FeedPreferencesView(APIView):
@@ -112,5 +146,9 @@ class FeedPreferencesView(APIView):
         data = PreferencesInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(
-            PreferencesOutput(services.preferences_set(user=request.user, text=data.validated_data["text"])).data
+            PreferencesOutput(
+                services.preferences_set(
+                    user=request.user, text=data.validated_data["text"], language=translation.get_language()
+                )
+            ).data
         )

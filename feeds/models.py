@@ -10,6 +10,8 @@ class FeedPreference(models.Model):
     text = models.CharField(max_length=500, blank=True)
     more_topics = models.JSONField(default=list, blank=True)
     less_topics = models.JSONField(default=list, blank=True)
+    # The language the text was written in: its words are stemmed in it (feeds/steering.py).
+    language = models.CharField(max_length=16, blank=True, default="")
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

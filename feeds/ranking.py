@@ -8,7 +8,7 @@ score = quality x freshness + affinity + steering + exploration, where
 - freshness halves every ``half_life_hours``;
 - affinity rewards authors the viewer follows or interacted with;
 - steering adds or subtracts per topic the viewer asked for more or less of
-  (words compared by their stems);
+  (words compared by their stems in the viewer's language, CJK topics found in the text: feeds/steering.py);
 - exploration gives new videos with few impressions a chance to be seen.
 
 Weights live in settings ``FEED_RANKING`` (documented there).
@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import snowballstemmer
+from feeds import steering as steering_words
 
 
 @dataclass(frozen=True)
@@ -60,22 +60,20 @@ class Weights:
 
 @dataclass(frozen=True)
 class Steering:
-    """Topics the viewer asked for more or less of, as word stems."""
+    """Topics the viewer asked for more or less of, as word stems in their language (CJK topics as written)."""
 
     more: frozenset[str] = frozenset()
     less: frozenset[str] = frozenset()
+    language: str = "en"
 
     @classmethod
-    def from_words(cls, *, more: Iterable[str] = (), less: Iterable[str] = ()) -> Steering:
-        return cls(more=stems(more), less=stems(less))
+    def from_words(cls, *, more: Iterable[str] = (), less: Iterable[str] = (), language: str = "en") -> Steering:
+        return cls(more=stems(more, language=language), less=stems(less, language=language), language=language)
 
 
-_stemmer = snowballstemmer.stemmer("english")
-
-
-def stems(words: Iterable[str]) -> frozenset[str]:
-    """Snowball stems, so that "cats" matches "cat" and "cooking" matches "cook"."""
-    return frozenset(_stemmer.stemWords(list(words)))
+def stems(words: Iterable[str], *, language: str = "en") -> frozenset[str]:
+    """Snowball stems, so that "cats" matches "cat" and "cooking" matches "cook" ("cocinas", "cocinar")."""
+    return steering_words.topic_keys(words, language=language)
 
 
 def _smoothed(count: int, impressions: int, prior_rate: float, prior_impressions: float) -> float:
@@ -105,8 +103,10 @@ def score(
     freshness = math.pow(0.5, age_hours / w.half_life_hours)
     steer = 0.0
     if steering.more or steering.less:
-        topics = stems(topics_in(candidate.text))
-        steer = w.steering * (len(topics & steering.more) - 2 * len(topics & steering.less))
+        topics, text = stems(topics_in(candidate.text), language=steering.language), candidate.text.casefold()
+        more = steering_words.matched(steering.more, stems=topics, text=text)
+        less = steering_words.matched(steering.less, stems=topics, text=text)
+        steer = w.steering * (more - 2 * less)
     explore = w.exploration if candidate.impressions < w.exploration_impressions else 0.0
     return quality * freshness + w.affinity * affinity + steer + explore
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,13 +16,15 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from redis import RedisError
 
 from backend.core import metrics
 from backend.core.errors import DomainError
+from backend.core.i18n import supported
 from backend.creators.models import Follow, User
 from backend.videos.models import Like, Video
-from feeds import cold_start, cursors, ranking, selectors, sources, store, tasks
+from feeds import cold_start, cursors, ranking, selectors, sources, steering, store, tasks
 from feeds.cards import cards_build, feed_posts, page_json
 from feeds.models import CounterFlush, FeedPreference, RedisRepair
 
@@ -41,7 +42,9 @@ def steering_for(user_id: int) -> ranking.Steering:
     preference = FeedPreference.objects.filter(user_id=user_id).first()
     if preference is None:
         return ranking.Steering()
-    return ranking.Steering.from_words(more=preference.more_topics, less=preference.less_topics)
+    return ranking.Steering.from_words(
+        more=preference.more_topics, less=preference.less_topics, language=preference.language or "en"
+    )
 
 
 def _candidates(user: User) -> list[ranking.Candidate]:
@@ -153,7 +156,7 @@ def following_author_drop(*, follower_id: int, author_id: int) -> None:
 class EventsUnavailable(DomainError):
     status_code = 503
     default_code = "events_unavailable"
-    default_detail = "Events cannot be recorded right now; send the same batch again later."
+    default_detail = _("Events cannot be recorded right now; send the same batch again later.")
     wait = 30  # seconds, sent as Retry-After
 
 
@@ -165,7 +168,7 @@ CURSOR_MAX_AGE_S = 7 * 24 * 3600
 class TeenDailyLimit(DomainError):
     status_code = 429
     default_code = "teen_daily_limit"
-    default_detail = "That's enough scrolling for today. See you tomorrow!"
+    default_detail = _("That's enough scrolling for today. See you tomorrow!")
 
 
 def _check_teen_limit(viewer: User) -> None:
@@ -238,7 +241,7 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
     # Cards may drop out (hidden, or blocked since): take more until the page is full.
     # Only the cursor the viewer sent moves the read head, not the positions this page reaches.
     move_head = after is not None
-    for _ in range(3):
+    for _attempt in range(3):
         limit = settings.FEED_PAGE_SIZE - len(page)
         taken = store.for_you_take(viewer.id, after=after, limit=limit, move_head=move_head)
         move_head = False
@@ -348,7 +351,9 @@ def events_record(*, user: User, events: list[dict]) -> dict[str, int]:
     loses nothing.
     """
     if len(events) > MAX_EVENTS_PER_BATCH:
-        raise DomainError(f"Send at most {MAX_EVENTS_PER_BATCH} events per batch.", code="batch_too_large")
+        raise DomainError(
+            _("Send at most %(count)d events per batch.") % {"count": MAX_EVENTS_PER_BATCH}, code="batch_too_large"
+        )
     durations = _videos_countable_by(user, {event["video_id"] for event in events})
     pairs = [(event["id"], _counts(event) if event["video_id"] in durations else "") for event in events]
     try:
@@ -435,32 +440,19 @@ def trending_recompute() -> int:
 
 # --- Steering -----------------------------------------------------------------
 
-_MORE = re.compile(r"^(more|lots of|extra|give me|i want|love)\s+", re.I)
-_LESS = re.compile(r"^(less|fewer|no|not|without|stop|hide|never)\s+", re.I)
-_FILLER = {"of", "the", "a", "an", "and", "please", "videos", "stuff", "content", "some", "any"}
-
 
 def parse_preferences(text: str) -> tuple[list[str], list[str]]:
-    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"])."""
-    more: list[str] = []
-    less: list[str] = []
-    target = None  # "more cooking and dogs": "dogs" takes the direction before it
-    for part in re.split(r"[,;.\n]|\band\b", text):
-        part = part.strip()
-        target = less if _LESS.match(part) else more if _MORE.match(part) else target
-        if target is None:
-            continue
-        words = ranking.topics_in(_LESS.sub("", _MORE.sub("", part)))
-        target.extend(sorted(words - _FILLER))
-    return sorted(set(more)), sorted(set(less))
+    """ "more cooking, no horror; less sports" → (["cooking"], ["horror", "sports"]), in any of our languages."""
+    return steering.parse(text)
 
 
 @transaction.atomic
-def preferences_set(*, user: User, text: str) -> FeedPreference:
+def preferences_set(*, user: User, text: str, language: str = "") -> FeedPreference:
+    """``language``: the one the viewer wrote in (the request's), else their profile's: its words are stemmed in it."""
     more, less = parse_preferences(text)
-    preference, _ = FeedPreference.objects.update_or_create(
-        user=user, defaults={"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now()}
-    )
+    defaults = {"text": text, "more_topics": more, "less_topics": less, "updated_at": timezone.now(),
+                "language": supported(language or user.language)}  # fmt: skip
+    preference, _created = FeedPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference
 
 

@@ -14,6 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backend.cameos.models import Appearance
+from backend.core.db_router import lag_tolerant
 from backend.creators.models import Follow
 from backend.videos.models import Like, Video, VideoHashtag
 from feeds import ranking, store
@@ -29,12 +30,14 @@ def _ids(queryset: QuerySet[Video]) -> list[int]:
     return list(queryset.values_list("id", flat=True)[: settings.FEED_CANDIDATES_PER_SOURCE])
 
 
+@lag_tolerant
 def following(user_id: int) -> list[int]:
     """Recent posts of people the viewer follows."""
     followees = Follow.objects.filter(follower_id=user_id).values("followee_id")
     return _ids(recent_public().filter(owner_id__in=followees).order_by("-published_at"))
 
 
+@lag_tolerant
 def trending(user_id: int) -> list[int]:
     """Engagement velocity, recomputed by beat (``trending_recompute``); computed and kept here when missing."""
     ids = store.trending_ids(settings.FEED_CANDIDATES_PER_SOURCE)
@@ -55,12 +58,14 @@ _TRENDING_SCORE = RawSQL(
 )
 
 
+@lag_tolerant
 def trending_scores() -> dict[int, float]:
     """The top recent videos by trending score, best first: ranked in PostgreSQL."""
     top = recent_public().annotate(score=_TRENDING_SCORE).order_by("-score", "-id")
     return dict(top.values_list("id", "score")[: settings.FEED_CANDIDATES_PER_SOURCE])
 
 
+@lag_tolerant
 def remixes_of_liked(user_id: int) -> list[int]:
     """Other members of the lineages of what the viewer liked."""
     liked = Like.objects.filter(user_id=user_id).order_by("-created_at").values("video_id")[:50]
@@ -73,6 +78,7 @@ def remixes_of_liked(user_id: int) -> list[int]:
     )
 
 
+@lag_tolerant
 def cameos_of_mutuals(user_id: int) -> list[int]:
     """Videos starring the cameos of people the viewer follows back and forth."""
     follows = Follow.objects.filter(follower_id=user_id).values("followee_id")
@@ -81,6 +87,7 @@ def cameos_of_mutuals(user_id: int) -> list[int]:
     return _ids(recent_public().filter(id__in=with_cameos).order_by("-published_at"))
 
 
+@lag_tolerant
 def challenges(user_id: int) -> list[int]:
     """Entries of challenges the viewer took part in."""
     mine = VideoHashtag.objects.filter(video__owner_id=user_id, hashtag__is_challenge=True).values("hashtag_id")
@@ -88,6 +95,7 @@ def challenges(user_id: int) -> list[int]:
     return _ids(recent_public().filter(id__in=entries).exclude(owner_id=user_id).order_by("-published_at"))
 
 
+@lag_tolerant
 def fresh(user_id: int) -> list[int]:
     """New videos few people have seen yet, so new creators get seen."""
     since = timezone.now() - timedelta(hours=48)

@@ -1,7 +1,10 @@
 """The Redis side of feeds: per-user stored feeds, cached cards, hidden videos.
 
 Key names carry a hash tag per user (``{u42}``) so that one user's keys live on
-one Redis Cluster slot. Every call here may raise ``redis.RedisError``; the
+one Redis Cluster slot: on a cluster (``FEED_REDIS_URL=redis+cluster://...``) every
+script and transaction here keeps to one slot, event counters are sharded by video
+(``{counters:<n>}``), and the card MGET is split by slot (one pipeline per node).
+Every call here may raise ``redis.RedisError``; the
 selectors catch it and fall back to PostgreSQL, so the feed never errors
 because of the cache.
 
@@ -26,15 +29,35 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django_redis import get_redis_connection
+from redis.cluster import RedisCluster
 
+from backend.core import redis_clients
 from feeds.cards import Card
 
 FOR_YOU = "for_you"
 FOLLOWING = "following"
 
+_clients: dict[str, object] = {}
+
 
 def redis():
-    return get_redis_connection("default")
+    """The feed store's client: ``FEED_REDIS_URL`` (one server, or a Redis Cluster), else the cache's Redis.
+
+    Clients are kept per URL, so a changed setting (a test taking Redis away) takes effect at once. A
+    cluster client is made on first use: a cluster that cannot be reached raises ``RedisError`` there,
+    where every caller already expects it.
+    """
+    url = settings.FEED_REDIS_URL
+    if not url:
+        return get_redis_connection("default")
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis_clients.client_from_url(url)
+    return client
+
+
+def _is_cluster(client) -> bool:
+    return isinstance(client, RedisCluster)
 
 
 # A member no video id can be: the viewer's structure was loaded from PostgreSQL.
@@ -83,7 +106,7 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
         return 0
     last = client.incrby(_sequence_key(user_id), len(fresh))
     first = last - len(fresh) + 1
-    pipe = client.pipeline()
+    pipe = client.pipeline(transaction=True)
     pipe.zadd(key, {str(video_id): first + index for index, video_id in enumerate(fresh)})
     # Capped: the oldest positions (long since served) fall off.
     pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
@@ -205,7 +228,7 @@ def for_you_take(user_id: int, *, after: float | None, limit: int, move_head: bo
 
 def viewer_set_fill(user_id: int, name: str, members: Iterable[int], *, version: str = "") -> None:
     key = user_key(user_id, name)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.delete(key)
     pipe.sadd(key, _LOADED + version, *(str(member) for member in members))
     pipe.expire(key, settings.FEED_VIEWER_SET_TTL_S)
@@ -263,7 +286,7 @@ def for_you_ids(user_id: int) -> set[int]:
 def following_fill(user_id: int, posts: Iterable[tuple[int, float]]) -> None:
     """Load a viewer's following feed with (video id, publish time) pairs, newest kept."""
     key = feed_key(user_id, FOLLOWING)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.zadd(key, {_LOADED: 0, **{str(video_id): published_ts for video_id, published_ts in posts}})
     pipe.zremrangebyrank(key, 1, -settings.FEED_CAP - 1)  # rank 0 is the marker
     pipe.expire(key, settings.FEED_TTL_S)
@@ -307,7 +330,7 @@ def following_page(user_id: int, *, before: float, limit: int) -> list[tuple[int
 
 def mark_seen(user_id: int, video_ids: Sequence[int]) -> None:
     if video_ids:
-        pipe = redis().pipeline()
+        pipe = redis().pipeline(transaction=True)
         _seen_add(pipe, user_id, video_ids)
         pipe.execute()
 
@@ -336,7 +359,10 @@ def cards_and_hidden(video_ids: Sequence[int]) -> tuple[dict[int, Card], set[int
     if not video_ids:
         return {}, set()
     cards, hidden = {}, set()
-    for video_id, stored in zip(video_ids, redis().mget([card_key(video_id) for video_id in video_ids]), strict=True):
+    client, keys = redis(), [card_key(video_id) for video_id in video_ids]
+    # Cards are spread over the cluster: one MGET per slot, sent to each node in one round trip.
+    values = client.mget_nonatomic(keys) if _is_cluster(client) else client.mget(keys)
+    for video_id, stored in zip(video_ids, values, strict=True):
         if stored == _TOMBSTONE:
             hidden.add(video_id)
         elif stored:
@@ -381,10 +407,19 @@ def _run_id_key() -> str:
     return _key("redis_run_id")
 
 
+def _run_id(client) -> str:
+    """The run id of the server, or those of every primary of a cluster (a restarted primary, or a
+    replica promoted in its place, has a new one)."""
+    if not _is_cluster(client):
+        return client.info("server")["run_id"]
+    replies = client.info("server", target_nodes=RedisCluster.PRIMARIES)
+    return ",".join(sorted(reply["run_id"] for reply in replies.values()))
+
+
 def restarted_since_checked() -> str | None:
     """The running Redis's run id when it is not the one last acknowledged (a restart or a failover)."""
     client = redis()
-    run_id = client.info("server")["run_id"]
+    run_id = _run_id(client)
     known = client.get(_run_id_key())
     return None if known is not None and known.decode() == run_id else run_id
 
@@ -416,7 +451,7 @@ def trending_key() -> str:
 
 
 def trending_set(scores: dict[int, float]) -> None:
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     pipe.delete(trending_key())
     if scores:
         pipe.zadd(trending_key(), {str(video_id): score for video_id, score in scores.items()})
@@ -427,14 +462,27 @@ def trending_ids(limit: int) -> list[int]:
     return [int(member) for member in redis().zrevrange(trending_key(), 0, limit - 1)]
 
 
-def _counters_key(*parts: str) -> str:
-    # One hash tag for the live hash, its batches and their register: one cluster slot,
-    # so a batch is taken and registered by one script.
-    return _key("{counters}", *parts)
+def _counters_key(*parts: str, shard: int = 0) -> str:
+    # One hash tag for a shard's live hash, its batches and their register: one cluster slot,
+    # so a batch is taken and registered by one script. Counters are spread over
+    # ``FEED_COUNTER_SHARDS`` shards by video, so a cluster spreads their writes over its primaries
+    # (shard 0 keeps the names of the single hash there was before shards).
+    return _key("{counters}" if shard == 0 else f"{{counters:{shard}}}", *parts)
 
 
-def counters_key() -> str:
-    return _counters_key("live")
+def counters_key(shard: int = 0) -> str:
+    return _counters_key("live", shard=shard)
+
+
+def _counter_shard(field: str) -> int:
+    """The shard of a counter field ``"<video id>:<metric>"``."""
+    return int(field.partition(":")[0]) % settings.FEED_COUNTER_SHARDS
+
+
+def _batch_shard(batch_id: str) -> int:
+    """Batches of shard n > 0 are named ``<batch id>.<n>``."""
+    _, dot, shard = batch_id.rpartition(".")
+    return int(shard) if dot and shard.isdigit() else 0
 
 
 def _events_key(user_id: int, day: date) -> str:
@@ -513,7 +561,7 @@ def events_apply(user_id: int, increments: dict[str, int], seen_video_ids: Seque
     """Add to the live counters and mark the viewer's impressions seen, in one round trip."""
     pipe = redis().pipeline(transaction=False)
     for field, amount in increments.items():
-        pipe.hincrby(counters_key(), field, amount)
+        pipe.hincrby(counters_key(_counter_shard(field)), field, amount)
     if seen_video_ids:
         _seen_add(pipe, user_id, seen_video_ids)
     pipe.execute()
@@ -531,24 +579,35 @@ return 1
 
 
 def counters_take(batch_id: str) -> bool:
-    """Move the live counters aside as batch ``batch_id``; False when there are none."""
-    keys = [counters_key(), _counters_key("batch", batch_id), _counters_key("batches")]
-    return bool(redis().eval(_TAKE_COUNTERS_SCRIPT, len(keys), *keys, batch_id))
+    """Move the live counters of every shard aside as batch ``batch_id`` (``<batch id>.<n>`` for shard n > 0);
+    False when there were none."""
+    client, taken = redis(), False
+    for shard in range(settings.FEED_COUNTER_SHARDS):
+        shard_batch = f"{batch_id}.{shard}" if shard else batch_id
+        keys = [counters_key(shard), _counters_key("batch", shard_batch, shard=shard),
+                _counters_key("batches", shard=shard)]  # fmt: skip
+        taken |= bool(client.eval(_TAKE_COUNTERS_SCRIPT, len(keys), *keys, shard_batch))
+    return taken
 
 
 def counter_batches() -> list[str]:
-    """Ids of the batches taken but not dropped yet: applied or not, a flush decides."""
-    return sorted(member.decode() for member in redis().smembers(_counters_key("batches")))
+    """Ids of the batches taken but not dropped yet, of every shard: applied or not, a flush decides."""
+    pipe = redis().pipeline(transaction=False)
+    for shard in range(settings.FEED_COUNTER_SHARDS):
+        pipe.smembers(_counters_key("batches", shard=shard))
+    return sorted(member.decode() for members in pipe.execute() for member in members)
 
 
 def counters_read(batch_id: str) -> dict[str, int]:
-    return {field.decode(): int(value) for field, value in redis().hgetall(_counters_key("batch", batch_id)).items()}
+    stored = redis().hgetall(_counters_key("batch", batch_id, shard=_batch_shard(batch_id)))
+    return {field.decode(): int(value) for field, value in stored.items()}
 
 
 def counters_drop(batch_id: str) -> None:
-    pipe = redis().pipeline()
-    pipe.delete(_counters_key("batch", batch_id))
-    pipe.srem(_counters_key("batches"), batch_id)
+    shard = _batch_shard(batch_id)
+    pipe = redis().pipeline(transaction=True)
+    pipe.delete(_counters_key("batch", batch_id, shard=shard))
+    pipe.srem(_counters_key("batches", shard=shard), batch_id)
     pipe.execute()
 
 
@@ -561,7 +620,7 @@ def teen_cards_add(user_id: int, video_ids: Sequence[int]) -> int:
     """Count these videos as served to a minor today, each once (a retried page counts nothing more);
     returns how many were served today."""
     key = _teen_key(user_id)
-    pipe = redis().pipeline()
+    pipe = redis().pipeline(transaction=True)
     if video_ids:
         pipe.sadd(key, *(str(video_id) for video_id in video_ids))
     pipe.expire(key, 2 * 24 * 3600)

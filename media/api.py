@@ -5,8 +5,10 @@ import json
 
 import django_filters
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -16,6 +18,7 @@ from rest_framework.views import APIView
 from backend.core.errors import DomainError, Forbidden, NotFound, PayloadTooLarge
 from backend.core.parsers import LimitedJSONParser, check_depth
 from backend.core.responses import created
+from backend.core.schema import error_codes
 from backend.videos import selectors as video_selectors
 from backend.videos.models import Video
 from media import provenance_lookup, selectors, services
@@ -43,13 +46,18 @@ class RenderRequestInput(serializers.Serializer):
 
     def validate_reference_image(self, image):
         if image.size > settings.RENDER_REFERENCE_IMAGE_MAX_BYTES:
-            raise serializers.ValidationError("The reference image is too large.", code="file_too_large")
+            raise serializers.ValidationError(_("The reference image is too large."), code="file_too_large")
         return image
+
+
+class RenderErrorOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable: why the render failed or was refused.")
+    message = serializers.CharField()
 
 
 class RenderJobOutput(serializers.ModelSerializer):
     cameo_ids = serializers.SerializerMethodField()
-    error = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="Why it failed, was refused or cancelled; null otherwise.")
 
     class Meta:
         model = RenderJob
@@ -62,20 +70,46 @@ class RenderJobOutput(serializers.ModelSerializer):
     def get_cameo_ids(self, job: RenderJob) -> list[int]:
         return sorted(cameo.id for cameo in job.cameos.all())
 
-    @extend_schema(responses={"type": "object", "nullable": True})
+    @extend_schema_field(RenderErrorOutput(allow_null=True))
     def get_error(self, job: RenderJob) -> dict | None:
         if not job.error_code:
             return None
-        return {"code": job.error_code, "message": job.error_message}
+        # A worker stores its message in English: a message of the catalogue is read in the reader's language.
+        return {"code": job.error_code, "message": gettext(job.error_message) if job.error_message else ""}
+
+
+RENDER_EXAMPLE_JOB = {
+    "id": "0b9f6c1e-5d2a-4c55-9a51-3f1a2e7c9d10", "kind": "generate", "status": "queued", "stage": "", "progress": 0,
+    "attempts": 0, "error": None, "prompt": "a cat skateboarding down a rainy street at dusk, neon reflections",
+    "duration_s": 8, "aspect": "9:16", "resolution": "720p", "cameo_ids": [12], "source_video_id": None,
+    "result_video_id": None, "provider": "preview", "created_at": "2026-11-30T18:04:11Z", "started_at": None,
+    "finished_at": None,
+}  # fmt: skip
+
+# What a render or remix request may be refused with, beyond what every write may meet.
+RENDER_REQUEST_ERRORS = {
+    400: ["idempotency_key_required", "invalid_idempotency_key", "render_spec_refused", "file_too_large"],
+    403: ["render_refused", "duration_over_tier_cap", "cameo_not_allowed", "reference_not_allowed",
+          "prompt_blocked", "prompt_flagged", "character_not_allowed", "protected_likeness"],
+    404: ["cameo_not_found"],
+    409: ["idempotency_key_reused"],
+    429: ["concurrent_render_limit", "daily_render_limit"],
+}  # fmt: skip
+RENDER_REQUEST_RESPONSES = {
+    201: RenderJobOutput,
+    200: OpenApiResponse(RenderJobOutput, description="A retry with the same Idempotency-Key: the same job."),
+}
 
 
 def idempotency_key_from(request) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
-        raise DomainError("Send an Idempotency-Key header with each render request.", code="idempotency_key_required")
+        raise DomainError(
+            _("Send an Idempotency-Key header with each render request."), code="idempotency_key_required"
+        )
     if len(key) > 100 or not key.isprintable():
         raise DomainError(
-            "The Idempotency-Key must be at most 100 printable characters.", code="invalid_idempotency_key"
+            _("The Idempotency-Key must be at most 100 printable characters."), code="invalid_idempotency_key"
         )
     return key
 
@@ -104,7 +138,26 @@ class RenderListCreateView(generics.ListAPIView):
     def get_queryset(self):
         return selectors.render_jobs_of(user=self.request.user)
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RenderRequestInput, responses={201: RenderJobOutput})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=RenderRequestInput,
+        responses=RENDER_REQUEST_RESPONSES,
+        extensions=error_codes(RENDER_REQUEST_ERRORS),
+        examples=[
+            OpenApiExample(
+                "An 8 s portrait clip with my cameo",
+                request_only=True,
+                value={
+                    "prompt": RENDER_EXAMPLE_JOB["prompt"],
+                    "duration_s": 8,
+                    "aspect": "9:16",
+                    "resolution": "720p",
+                    "cameo_ids": [12],
+                },
+            ),
+            OpenApiExample("Queued", response_only=True, status_codes=["201"], value=RENDER_EXAMPLE_JOB),
+        ],
+    )
     def post(self, request):
         key = idempotency_key_from(request)
         data = RenderRequestInput(data=request.data)
@@ -120,7 +173,7 @@ class RenderDetailView(APIView):
 
 
 class RenderCancelView(APIView):
-    @extend_schema(request=None, responses=RenderJobOutput)
+    @extend_schema(request=None, responses=RenderJobOutput, extensions=error_codes({409: ["render_finished"]}))
     def post(self, request, render_id):
         job = selectors.render_job_of(user=request.user, job_id=render_id)
         return Response(RenderJobOutput(services.render_job_cancel(job=job)).data)
@@ -134,7 +187,32 @@ class RemixRequestInput(RenderRequestInput):
 class VideoRemixView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY], request=RemixRequestInput, responses={201: RenderJobOutput})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=RemixRequestInput,
+        responses=RENDER_REQUEST_RESPONSES,
+        extensions=error_codes(
+            {**RENDER_REQUEST_ERRORS, 403: [*RENDER_REQUEST_ERRORS[403], "remix_disabled", "remix_not_allowed"]}
+        ),
+        examples=[
+            OpenApiExample(
+                "The same scene, at night",
+                request_only=True,
+                value={"prompt": "the same street at night, snow falling", "duration_s": 8},
+            ),
+            OpenApiExample(
+                "Queued",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    **RENDER_EXAMPLE_JOB,
+                    "kind": "remix",
+                    "prompt": "the same street at night, snow falling",
+                    "source_video_id": 481,
+                },
+            ),
+        ],
+    )
     def post(self, request, video_id: int):
         key = idempotency_key_from(request)
         data = RemixRequestInput(data=request.data)
@@ -160,7 +238,9 @@ class CogWebhookParser(JSONParser):
         limit = settings.COG_WEBHOOK_MAX_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"Webhook bodies may be at most {limit} bytes.", details={"max_bytes": limit})
+            raise PayloadTooLarge(
+                _("Webhook bodies may be at most %(bytes)d bytes.") % {"bytes": limit}, details={"max_bytes": limit}
+            )
         check_depth(raw)
         return super().parse(io.BytesIO(raw), media_type, parser_context)
 
@@ -180,7 +260,7 @@ class CogWebhookView(ProviderCallbackView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses={204: None}, exclude=True)
     def post(self, request, prediction_id: str):
         if cog.webhook_prediction_id(request.query_params.get("token", "")) != prediction_id:
-            raise NotFound("No such prediction.")
+            raise NotFound(_("No such prediction."))
         if _content_length(request) > settings.COG_WEBHOOK_MAX_BYTES:
             # The whole video came inline and will not fit: the job fails now, saying how to fix it,
             # rather than waiting for a result that can never be read.
@@ -188,9 +268,9 @@ class CogWebhookView(ProviderCallbackView):
                 provider=cog.NAME, prediction_id=prediction_id, status="failed",
                 error="Cog sent its output inline and it is too large: start Cog with --upload-url (see README).",
             )  # fmt: skip
-            raise PayloadTooLarge("The webhook body is too large.")
+            raise PayloadTooLarge(_("The webhook body is too large."))
         if not isinstance(request.data, dict):
-            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook")
         predictions.cog_webhook_receive(prediction_id=prediction_id, payload=request.data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -208,12 +288,14 @@ class CogUploadView(ProviderCallbackView):
     @extend_schema(request=OpenApiTypes.BINARY, responses={201: None}, exclude=True)
     def put(self, request, token: str, filename: str):
         if not cog.upload_token_valid(token):
-            raise NotFound("No such upload URL.")
+            raise NotFound(_("No such upload URL."))
         length, limit = _content_length(request), settings.COG_UPLOAD_MAX_BYTES
         if length > limit:
-            raise PayloadTooLarge(f"Uploads may be at most {limit} bytes.", details={"max_bytes": limit})
+            raise PayloadTooLarge(
+                _("Uploads may be at most %(bytes)d bytes.") % {"bytes": limit}, details={"max_bytes": limit}
+            )
         if length == 0:
-            raise DomainError("Send the file as the body, with its Content-Length.", code="empty_upload")
+            raise DomainError(_("Send the file as the body, with its Content-Length."), code="empty_upload")
         try:
             name = cog.upload_store(request.stream, filename=filename, length=length)
         except ValueError as error:
@@ -233,14 +315,14 @@ class ReplicateWebhookView(ProviderCallbackView):
         secret = settings.RENDER_PROVIDER_OPTIONS.get(replicate.NAME, {}).get("webhook_signing_secret", "")
         body = request.body
         if not replicate.webhook_signature_valid(headers=request.headers, body=body, secret=secret):
-            raise Forbidden("The webhook signature is missing, wrong or too old.", code="invalid_webhook_signature")
+            raise Forbidden(_("The webhook signature is missing, wrong or too old."), code="invalid_webhook_signature")
         check_depth(body)
         try:
             payload = json.loads(body)
         except ValueError as error:
-            raise DomainError("Expected a prediction object.", code="invalid_webhook") from error
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook") from error
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
-            raise DomainError("Expected a prediction object.", code="invalid_webhook")
+            raise DomainError(_("Expected a prediction object."), code="invalid_webhook")
         job_key = replicate.webhook_job_key(request.query_params.get("job", ""))
         predictions.replicate_webhook_receive(payload=payload, job_key=job_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -250,13 +332,71 @@ class ProvenanceLookupInput(serializers.Serializer):
     file = serializers.FileField()
 
 
+class ProvenanceLineageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    creator_handle = serializers.CharField()
+
+
+class ProvenanceVideoOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    creator_handle = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    match_score = serializers.FloatField(help_text="How closely the upload matches the video's fingerprint.")
+    lineage = ProvenanceLineageOutput(many=True, help_text="Its ancestors you may see, up to the root.")
+
+
+class C2paMetadataOutput(serializers.Serializer):
+    """What this service writes into the content credentials of a video it made; only the keys the
+    file carries (a file made elsewhere may carry none of them)."""
+
+    render_id = serializers.CharField(required=False)
+    creator = serializers.CharField(required=False)
+    prompt_sha256 = serializers.CharField(required=False)
+    cameo_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    parent_video_id = serializers.CharField(required=False, allow_null=True)
+    provider = serializers.CharField(required=False)
+
+    def to_representation(self, instance):
+        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
+
+
+class C2paOutput(serializers.Serializer):
+    claim_generator = serializers.CharField(allow_null=True)
+    validation_state = serializers.CharField(
+        allow_null=True, help_text="`Trusted` when signed by a certificate this service trusts."
+    )
+    metadata = C2paMetadataOutput(allow_null=True)
+
+
+class ProvenanceLookupOutput(serializers.Serializer):
+    made_here = serializers.BooleanField()
+    video = ProvenanceVideoOutput(allow_null=True, help_text="The video it matches, if you may see it.")
+    c2pa = C2paOutput(allow_null=True, help_text="The file's content credentials, if it carries any.")
+
+
+def _c2pa_metadata(raw: object) -> dict | None:
+    """The known keys of a manifest's metadata, as text: the file is untrusted and may hold anything."""
+    if not isinstance(raw, dict):
+        return None
+    keys = [field for field in C2paMetadataOutput().fields if field in raw]
+    metadata = {key: None if raw[key] is None else str(raw[key]) for key in keys if key != "cameo_ids"}
+    if "cameo_ids" in raw:
+        metadata["cameo_ids"] = [str(item) for item in raw["cameo_ids"]] if isinstance(raw["cameo_ids"], list) else []
+    return metadata
+
+
 class ProvenanceLookupView(APIView):
     """Upload a clip or a frame: was it made here, by whom, when, from what."""
 
     parser_classes = [MultiPartParser, FormParser]
     throttle_scope = "provenance"
 
-    @extend_schema(request=ProvenanceLookupInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=ProvenanceLookupInput,
+        responses=ProvenanceLookupOutput,
+        extensions=error_codes({400: ["unreadable_media"]}),
+    )
     def post(self, request):
         data = ProvenanceLookupInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -280,6 +420,6 @@ class ProvenanceLookupView(APIView):
             body["c2pa"] = {
                 "claim_generator": manifest["claim_generator"],
                 "validation_state": manifest["validation_state"],
-                "metadata": manifest["metadata"],
+                "metadata": _c2pa_metadata(manifest["metadata"]),
             }
-        return Response(body)
+        return Response(ProvenanceLookupOutput(body).data)

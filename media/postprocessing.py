@@ -4,12 +4,13 @@ One FFmpeg run decodes the original once, draws the visible watermark once ("Rem
 drifting around the frame so it cannot be cropped away) and splits the watermarked frames into:
 
 - one encode per rung of the ladder (the 360p and 720p rungs below the source, and the source
-  size itself as the top rung), keyframes every 2 s on every rung, written as CMAF (fragmented
-  MP4 segments) with an HLS playlist per rung and a master playlist;
+  size itself as the top rung; each lower rung scaled from the one above it), keyframes every 2 s
+  on every rung, written as CMAF (fragmented MP4 segments) with an HLS playlist per rung, one
+  audio rendition (encoded once) that every rung plays, and a master playlist;
 - the poster, three thumbnails and the frames of the perceptual fingerprint (one a second).
 
-The MP4 a user downloads is the top rung's encode remuxed (init and segments joined, then
-``-c copy`` with ``+faststart``), never encoded again, and signed with a C2PA manifest. The
+The MP4 a user downloads is the top rung's encode and the audio rendition remuxed (init and
+segments joined, then ``-c copy`` with ``+faststart``), never encoded again, and signed with a C2PA manifest. The
 segments are handed to ``provenance.sign_fragments`` for their own credentials (see there for
 what this build of c2pa-python can do). The encoder is ``MEDIA_ENCODER`` (libx264 by default).
 """
@@ -37,15 +38,26 @@ logger = logging.getLogger(__name__)
 # lower rungs, which are encoded at that average bitrate (as before), and the base of every cap.
 HLS_LADDER = (360, 720, 1080)
 HLS_BITRATES_KBPS = {360: 800, 720: 2800, 1080: 5000}
-# The top rung is also the download: constant quality, uncapped, as the download always was
-# (CRF 22; a cap at 1.6x nominal cost grainy clips SSIM). Lower rungs peak at 1.6x their bitrate.
-TOP_RUNG_CRF = 22
+# The top rung is also the download: constant quality, uncapped (a cap at 1.6x nominal cost grainy
+# clips SSIM). Lower rungs peak at 1.6x their bitrate.
+TOP_RUNG_CRF = 25.5
 MAXRATE_FACTOR, BUFSIZE_FACTOR = 1.6, 2.0
+# libx264 settings per rung, chosen for CPU time at the old pipeline's quality or better (VMAF in
+# tests/media/test_postprocessing.py, SSIM in bench/bench_postprocess.py). The top rung: ultrafast's
+# speed (no B-frames, no sub-pixel refinement, one reference) with what buys the most bits back,
+# CABAC, the deblocking filter and adaptive quantisation, at CRF 25.5 (the old download's veryfast
+# CRF 22 took 2.5x its CPU for about a quarter fewer bytes). Middle rungs: superfast at their bitrate. The
+# smallest rung stays veryfast: it is cheap, and superfast lost SSIM there. One encoder thread
+# each below the top, as the rungs already run side by side (threads cost CPU on two cores).
+X264_TOP = {"preset": "ultrafast", "threads": 0, "params": "cabac=1:deblock=1,0:aq-mode=1"}
+X264_LOWER = {"preset": "superfast", "threads": 1, "params": ""}
+X264_SMALLEST = {"preset": "veryfast", "threads": 1, "params": ""}
 SEGMENT_SECONDS = 2  # one keyframe at the start of every segment, on every rung
-AUDIO_KBPS = {"top": 128, "other": 96}
+AUDIO_KBPS = 128  # one AAC rendition (HLS audio group) shared by every rung, and the download's
+AUDIO_RENDITION = "audio"
 # The MEDIA_ENCODER choices and their options (speed, rate control, no scene-cut keyframes).
 _ENCODER_OPTIONS = {
-    "libx264": ["-preset", "veryfast", "-sc_threshold", "0"],
+    "libx264": ["-sc_threshold", "0"],  # the preset per rung: X264_TOP, X264_LOWER, X264_SMALLEST
     "h264_nvenc": ["-preset", "p4", "-rc", "vbr", "-no-scenecut", "1"],
     "h264_qsv": ["-preset", "veryfast"],
     "h264_vaapi": ["-rc_mode", "VBR"],
@@ -197,55 +209,70 @@ def transcode(
     has_audio = info.audio_codec is not None
     gop = max(1, round(info.frame_rate * SEGMENT_SECONDS))
     upload = ",format=nv12,hwupload" if encoder == "h264_vaapi" else ""
-    branches = len(rungs) + 3  # + poster, thumbnails, fingerprint frames
-    graph = [
-        f"[0:v][1:v]{_watermark_overlay()},format=yuv420p,split={branches}"
-        + "".join(f"[w{i}]" for i in range(branches))
-    ]
-    for i, rung in enumerate(rungs):
-        same = (rung.width, rung.height) == (info.width, info.height)
-        graph.append(f"[w{i}]{'null' if same else f'scale={rung.width}:{rung.height}'}{upload}[v{i}]")
-    poster_at, thumb_times = still_times(info.duration_s)
     n = len(rungs)
-    graph.append(f"[w{n}]select='{_first_frames_at([poster_at])}'[poster]")
-    graph.append(f"[w{n + 1}]select='{_first_frames_at(thumb_times)}',scale=240:-2[thumbs]")
+    # The watermarked frames go to the top rung, the stills, the fingerprint and (when there are lower
+    # rungs) down the ladder: each lower rung is scaled from the one above it, not from the source.
+    top_size = (rungs[-1].width, rungs[-1].height)
+    top_scale = "" if top_size == (info.width, info.height) else f",scale={top_size[0]}:{top_size[1]}"
+    branches = ["top", "poster", "thumbs", "frames"] + (["down"] if n > 1 else [])
+    graph = [
+        f"[0:v][1:v]{_watermark_overlay()},format=yuv420p{top_scale},split={len(branches)}"
+        + "".join(f"[{name}]" for name in branches),
+        f"[top]null{upload}[v{n - 1}]",
+    ]
+    above = "down"
+    for i in range(n - 2, -1, -1):  # from the rung under the top one down to the smallest
+        scaled = f"[{above}]scale={rungs[i].width}:{rungs[i].height}"
+        if i == 0:
+            graph.append(f"{scaled}{upload}[v0]")
+        else:  # the rung below is scaled from this one's frames
+            graph += [f"{scaled},split=2[s{i}][down{i}]", f"[s{i}]null{upload}[v{i}]"]
+            above = f"down{i}"
+    poster_at, thumb_times = still_times(info.duration_s)
+    graph.append(f"[poster]select='{_first_frames_at([poster_at])}'[poster_out]")
+    graph.append(f"[thumbs]select='{_first_frames_at(thumb_times)}',scale=240:-2[thumbs_out]")
     # One frame a second, as fingerprint.video_hashes samples a file; small, since a hash is 32x32.
     smallest = rungs[0]
-    graph.append(f"[w{n + 2}]select='isnan(prev_selected_t)+gte(t+0.000001-prev_selected_t,1)',"
-                 f"scale={smallest.width}:{smallest.height}[frames]")  # fmt: skip
+    graph.append(f"[frames]select='isnan(prev_selected_t)+gte(t+0.000001-prev_selected_t,1)',"
+                 f"scale={smallest.width}:{smallest.height}[frames_out]")  # fmt: skip
     video_args: list[str] = []
     stream_map = []
     for i, rung in enumerate(rungs):
         video_args += ["-map", f"[v{i}]"]
-        if has_audio:
-            video_args += ["-map", "0:a:0", f"-b:a:{i}", f"{AUDIO_KBPS['top' if rung.top else 'other']}k"]
         maxrate, bufsize = int(rung.bitrate_kbps * MAXRATE_FACTOR), int(rung.bitrate_kbps * BUFSIZE_FACTOR)
+        if encoder == "libx264":
+            tuning = X264_TOP if rung.top else X264_SMALLEST if i == 0 else X264_LOWER
+            video_args += [f"-preset:v:{i}", tuning["preset"], f"-threads:v:{i}", str(tuning["threads"])]
+            video_args += [f"-x264-params:v:{i}", tuning["params"]] if tuning["params"] else []
         if rung.top and encoder == "libx264":
             video_args += [f"-crf:v:{i}", str(TOP_RUNG_CRF)]
         else:  # a hardware encoder's top rung aims at the cap
             video_args += [f"-b:v:{i}", f"{maxrate if rung.top else rung.bitrate_kbps}k"]
             video_args += [f"-maxrate:v:{i}", f"{maxrate}k", f"-bufsize:v:{i}", f"{bufsize}k"]
-        stream_map.append(f"v:{i},a:{i},name:{rung.name}" if has_audio else f"v:{i},name:{rung.name}")
+        stream_map.append(f"v:{i},agroup:audio,name:{rung.name}" if has_audio else f"v:{i},name:{rung.name}")
+    if has_audio:  # one audio rendition, encoded once, that every rung plays
+        video_args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k"]
+        stream_map.insert(0, f"a:0,agroup:audio,name:{AUDIO_RENDITION},default:yes")
     device = ["-vaapi_device", VAAPI_DEVICE] if encoder == "h264_vaapi" else []
-    init_name = "%v_init.mp4" if len(rungs) > 1 else f"{rungs[0].name}_init.mp4"  # one variant: no %v there
+    one = len(stream_map) == 1  # one variant: no %v in its init segment's name
+    init_name = f"{rungs[0].name}_init.mp4" if one else "%v_init.mp4"
     ffmpeg(
         *device, "-i", str(source), "-i", str(watermark_png),
         "-filter_complex", ";".join(graph),
         *video_args,
         "-c:v", encoder, *_ENCODER_OPTIONS[encoder], "-g", str(gop), "-keyint_min", str(gop),
         "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
-        *(["-c:a", "aac"] if has_audio else []),
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", init_name,
         "-hls_segment_filename", str(hls_dir / "%v_%03d.m4s"),
         "-master_pl_name", "master.m3u8",
         "-var_stream_map", " ".join(stream_map),
         str(hls_dir / "%v.m3u8"),
-        "-map", "[poster]", "-fps_mode", "passthrough", "-frames:v", "1", "-q:v", "3",
+        "-map", "[poster_out]", "-fps_mode", "passthrough", "-frames:v", "1", "-q:v", "3",
         str(workdir / "poster.jpg"),
-        "-map", "[thumbs]", "-fps_mode", "passthrough", "-frames:v", "3", "-q:v", "4", "-start_number", "0",
+        "-map", "[thumbs_out]", "-fps_mode", "passthrough", "-frames:v", "3", "-q:v", "4", "-start_number", "0",
         str(thumbs_dir / "%d.jpg"),
-        "-map", "[frames]", "-fps_mode", "passthrough", "-frames:v", "120", "-start_number", "0",
+        "-map", "[frames_out]", "-fps_mode", "passthrough", "-frames:v", "120", "-start_number", "0",
         str(frames_dir / "%03d.bmp"),
     )  # fmt: skip
     return hls_dir / "master.m3u8", rungs
@@ -256,16 +283,26 @@ def rung_segments(hls_dir: Path, name: str) -> tuple[Path, list[Path]]:
     return hls_dir / f"{name}_init.mp4", sorted(hls_dir.glob(f"{name}_*.m4s"))
 
 
-def remux_download(hls_dir: Path, rung: Rung, destination: Path) -> None:
-    """The top rung's encode as one progressive MP4 (moov first): joined and remuxed, not re-encoded."""
-    init, segments = rung_segments(hls_dir, rung.name)
-    joined = destination.with_name("joined.mp4")
-    with open(joined, "wb") as target:
+def _join(hls_dir: Path, name: str, destination: Path) -> Path:
+    init, segments = rung_segments(hls_dir, name)
+    with open(destination, "wb") as target:
         for part in (init, *segments):
             with open(part, "rb") as chunk:
                 shutil.copyfileobj(chunk, target)
-    ffmpeg("-i", str(joined), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(destination))
-    joined.unlink()
+    return destination
+
+
+def remux_download(hls_dir: Path, rung: Rung, destination: Path) -> None:
+    """The top rung's encode (and the audio rendition, when there is one) as one progressive MP4
+    (moov first): joined and remuxed, not re-encoded."""
+    inputs = [_join(hls_dir, rung.name, destination.with_name("joined-video.mp4"))]
+    if (hls_dir / f"{AUDIO_RENDITION}_init.mp4").exists():
+        inputs.append(_join(hls_dir, AUDIO_RENDITION, destination.with_name("joined-audio.mp4")))
+    command = [arg for joined in inputs for arg in ("-i", str(joined))]
+    command += ["-map", "0:v"] + (["-map", "1:a"] if len(inputs) > 1 else [])
+    ffmpeg(*command, "-c", "copy", "-movflags", "+faststart", str(destination))
+    for joined in inputs:
+        joined.unlink()
 
 
 def _signing_material() -> tuple[bytes, bytes]:
@@ -322,12 +359,18 @@ def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, c
     )
 
 
+def renditions(hls_dir: Path, rungs: list[Rung]) -> list[str]:
+    """The names of every rendition's segments: each rung's, and the audio rendition's when there is one."""
+    audio = [AUDIO_RENDITION] if (hls_dir / f"{AUDIO_RENDITION}_init.mp4").exists() else []
+    return [rung.name for rung in rungs] + audio
+
+
 def sign_segments(hls_dir: Path, rungs: list[Rung], credentials: dict) -> bool:
-    """Put content credentials on every rung's init and media segments, in place; False when this
-    build cannot (the segments then play unsigned, and the download keeps its manifest)."""
+    """Put content credentials on every rendition's init and media segments, in place; False when
+    this build cannot (the segments then play unsigned, and the download keeps its manifest)."""
     try:
-        for rung in rungs:
-            init, segments = rung_segments(hls_dir, rung.name)
+        for name in renditions(hls_dir, rungs):
+            init, segments = rung_segments(hls_dir, name)
             provenance.sign_fragments(init=init, segments=segments, **credentials)
     except NotImplementedError as reason:
         logger.debug("HLS segments left unsigned: %s", reason)

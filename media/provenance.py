@@ -116,10 +116,14 @@ def sign_fragments(*, init: Path, segments: list[Path], title: str, metadata: di
     """Sign a rung's CMAF init segment and every media segment, in place (c2pa-rs
     ``Builder::sign_fragmented_files``: the manifest in the init segment, a Merkle box per fragment).
 
-    c2pa-python 0.38 does not expose it: its C library has no fragmented signing call (it reads
-    fragments, ``Reader.with_fragment``, but cannot write them), and c2patool, whose ``fragment``
-    command does it, is neither a PyPI package nor reachable from where this was built. Until one
-    is, segments play unsigned and the download MP4 alone carries the manifest.
+    Nothing reachable from here exposes it (checked again on 2026-11-30, against PyPI, npm and Debian):
+    c2pa-python 0.38.1, the newest release the package index serves here, has a C library that
+    reads fragments (``c2pa_reader_with_fragment``, ``Reader.with_fragment``) but has no call that
+    signs them; @contentauth/c2pa-node 0.9.8 (npm, prebuilt) signs whole files only
+    (``Builder.sign``/``signFile``/``signAsync``); @contentauth/c2pa-wasm 0.13.3 only reads fragments
+    (``fromBlobFragment``); @trustnxt/c2pa-ts 0.9.4 validates BMFF hashes but signs no fragments;
+    Debian has no C2PA package, and no PyPI package ships c2patool (whose ``fragment`` command does
+    it). Until one does, segments play unsigned and the download MP4 alone carries the manifest.
     """
     raise NotImplementedError("c2pa-python exposes no fragmented-MP4 signing (sign_fragmented_files)")
 

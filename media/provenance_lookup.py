@@ -16,6 +16,7 @@ import av
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from backend.cameos.uploads import UploadTooLarge
@@ -28,7 +29,7 @@ MIN_FRAME_SHARE = 0.5  # of the query's frames that must match one video
 
 class UnreadableMedia(DomainError):
     default_code = "unreadable_media"
-    default_detail = "Upload a video clip or a still image."
+    default_detail = _("Upload a video clip or a still image.")
 
 
 @dataclass
@@ -67,7 +68,7 @@ def query_hashes(path: Path) -> list[int]:
         try:
             hashes = fingerprint.video_hashes(path)
         except av.FFmpegError as error:
-            raise UnreadableMedia("The clip could not be decoded.") from error
+            raise UnreadableMedia(_("The clip could not be decoded.")) from error
         if hashes:
             return hashes
     try:
@@ -139,7 +140,7 @@ def cmaf_parts(data: bytes) -> tuple[bytes, list[bytes]] | None:
     if not starts:
         return None
     if "moov" not in kinds[: kinds.index(first)]:
-        raise UnreadableMedia("A media segment cannot be read alone: upload it after its init segment.")
+        raise UnreadableMedia(_("A media segment cannot be read alone: upload it after its init segment."))
     ends = [*starts[1:], len(data)]
     return data[: starts[0]], [data[start:end] for start, end in zip(starts, ends, strict=True)]
 
@@ -160,12 +161,12 @@ def lookup(upload) -> dict:
     """The match (video, creator, when, lineage) and the file's own C2PA manifest, if any: a whole
     file, or HLS/CMAF segments after their init segment."""
     if upload.size > settings.PROVENANCE_MAX_BYTES:
-        raise UploadTooLarge(f"Files may be at most {settings.PROVENANCE_MAX_BYTES // 2**20} MB.")
+        raise UploadTooLarge(_("Files may be at most %(mb)d MB.") % {"mb": settings.PROVENANCE_MAX_BYTES // 2**20})
     with tempfile.TemporaryDirectory() as workdir:
         path = _saved(upload, workdir)
         parts = cmaf_parts(path.read_bytes())  # before decoding: a media segment alone is refused
         hashes = query_hashes(path)
-        _, _, anchor = provenance.ensure_dev_certificate(settings.VAR_DIR / "c2pa")
+        _cert, _key, anchor = provenance.ensure_dev_certificate(settings.VAR_DIR / "c2pa")
         manifest = _manifest(path, parts, Path(settings.C2PA_TRUST_ANCHORS_PATH or anchor).read_text())
     match = best_match(hashes)
     return {"match": match, "c2pa": manifest}

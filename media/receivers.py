@@ -4,6 +4,7 @@ import logging
 
 from django.db import DatabaseError
 from django.dispatch import receiver
+from django.utils.translation import gettext_noop
 
 from backend.cameos.events import consent_withdrawn
 from backend.core import outbox
@@ -33,7 +34,7 @@ def cancel_renders_of_deactivated_account(sender, *, user_id: int, **kwargs) -> 
     # Their own renders; renders by others with their cameos stop through ``consent_withdrawn``.
     # A cancelled render is not resumed if the account is restored.
     render_jobs_cancel_of_requester(
-        requester_id=user_id, reason="account_deactivated", message="The account is being deleted."
+        requester_id=user_id, reason="account_deactivated", message=gettext_noop("The account is being deleted.")
     )
 
 

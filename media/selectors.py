@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import NotFound
 from backend.creators.models import User
@@ -18,7 +19,7 @@ def render_job_of(*, user: User, job_id) -> RenderJob:
     """The requester's own job; anyone else's is a 404."""
     job = render_jobs_of(user=user).filter(id=job_id).first()
     if job is None:
-        raise NotFound("No such render.")
+        raise NotFound(_("No such render."))
     return job
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core import storage
+from backend.core.pagination import PAGE_PARAMETERS, page_body, page_serializer, page_size_from
+from backend.core.private_media import media_file_url
 from backend.creators.models import User
 from notifications import selectors, services
 from notifications.models import Channel, Kind, Notification
 
-CURSOR_MAX_LENGTH = 500
 MARK_READ_MAX_IDS = 500
 
 
@@ -22,7 +23,7 @@ class ActorOutput(serializers.Serializer):
     avatar = serializers.SerializerMethodField()
 
     def get_avatar(self, user: User) -> str | None:
-        return storage.public().url(user.avatar.name) if user.avatar else None
+        return media_file_url(user.avatar.name, public=True) if user.avatar else None
 
 
 class TargetOutput(serializers.Serializer):
@@ -30,11 +31,30 @@ class TargetOutput(serializers.Serializer):
     id = serializers.CharField(source="target_id")
 
 
+class NotificationDataOutput(serializers.Serializer):
+    """The facts of a kind; only those the kind has are present."""
+
+    video_id = serializers.IntegerField(required=False)
+    comment_id = serializers.IntegerField(required=False)
+    approval_id = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, allow_null=True, help_text="A reason code.")
+    decision = serializers.CharField(required=False, help_text="`removed` or `restored`.")
+    outcome = serializers.CharField(required=False)
+    target_type = serializers.CharField(required=False)
+    active_strikes = serializers.IntegerField(required=False)
+    expires_at = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    period = serializers.CharField(required=False, help_text="YYYY-MM")
+
+    def to_representation(self, instance):
+        return {key: value for key, value in super().to_representation(instance).items() if key in instance}
+
+
 class NotificationOutput(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=Kind.choices, help_text="The stable code of the kind.")
     actors = ActorOutput(many=True, read_only=True, help_text="Up to 3, newest first.")
     target = TargetOutput(source="*")
-    data = serializers.DictField(help_text="Codes and counts of the kind (a reason code, a strike count).")
+    data = NotificationDataOutput(help_text="Codes and counts of the kind (a reason code, a strike count).")
     read = serializers.SerializerMethodField()
 
     class Meta:
@@ -46,14 +66,9 @@ class NotificationOutput(serializers.ModelSerializer):
         return notification.read_at is not None
 
 
-class InboxOutput(serializers.Serializer):
-    results = NotificationOutput(many=True)
-    next = serializers.CharField(allow_null=True, help_text="The cursor of the next page; null on the last.")
-    unread_count = serializers.IntegerField()
-
-
-class InboxQuery(serializers.Serializer):
-    cursor = serializers.CharField(required=False, max_length=CURSOR_MAX_LENGTH)
+InboxOutput = page_serializer(
+    "InboxOutput", NotificationOutput(many=True), unread_count=serializers.IntegerField(help_text="Of all items.")
+)
 
 
 class MarkReadInput(serializers.Serializer):
@@ -64,7 +79,7 @@ class MarkReadInput(serializers.Serializer):
 
     def validate(self, attrs):
         if ("ids" in attrs) == bool(attrs.get("all")):
-            raise serializers.ValidationError('Give either "ids" or "all": true.', code="ids_or_all")
+            raise serializers.ValidationError(_('Give either "ids" or "all": true.'), code="ids_or_all")
         return attrs
 
 
@@ -89,18 +104,21 @@ def _marked(request, marked: int) -> Response:
 
 class NotificationListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", str, description="`next` of the previous page")],
+        parameters=PAGE_PARAMETERS,
         responses=InboxOutput,
     )
     def get(self, request):
-        query = InboxQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = selectors.inbox(user=request.user, cursor=query.validated_data.get("cursor"))
-        return Response(
-            InboxOutput(
-                {"results": page.items, "next": page.next, "unread_count": selectors.unread_count(user=request.user)}
-            ).data
+        page = selectors.inbox(
+            user=request.user,
+            cursor=request.query_params.get("cursor") or None,
+            limit=page_size_from(request, default=selectors.INBOX_PAGE),
         )
+        body = page_body(
+            NotificationOutput(page.items, many=True).data,
+            page.next,
+            unread_count=selectors.unread_count(user=request.user),
+        )
+        return Response(body)
 
 
 class NotificationsReadView(APIView):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from backend.core import metrics
+from backend.core.i18n import supported
 from backend.creators.models import Block, User
 from notifications import selectors
 from notifications.models import Channel, Device, Kind, Notification, PushFailure
@@ -132,6 +133,7 @@ class _Claim:
     notification: Notification
     devices: list[Device]
     actor: str | None
+    language: str = ""  # the recipient's, from their profile; else each phone's own
 
 
 def push_send(*, notification_id: int, device_ids: list[int] | None = None, pushed_at: str | None = None) -> int:
@@ -151,7 +153,7 @@ def push_send(*, notification_id: int, device_ids: list[int] | None = None, push
         for device in claim.devices:
             _failure(notification, device, settings.PUSH_PROVIDER, error, permanent=True)
         return 0
-    for locale, devices in _by_locale(claim.devices).items():
+    for locale, devices in _by_locale(claim.devices, language=claim.language).items():
         with translation.override(locale):
             message = push_message(notification, actor=claim.actor)
         for device in devices:
@@ -220,7 +222,8 @@ def _claim(*, notification_id: int, device_ids: list[int] | None, pushed_at: str
     if recipient is None:
         return None
     devices = [device for device in devices.order_by("id") if not (recipient.is_teen and _quiet(device))]
-    return _Claim(notification=notification, devices=devices, actor=_newest_actor(notification, recipient))
+    actor = _newest_actor(notification, recipient)
+    return _Claim(notification=notification, devices=devices, actor=actor, language=recipient.language)
 
 
 def _due(notification: Notification) -> bool:
@@ -255,10 +258,12 @@ def _newest_actor(notification: Notification, recipient: User) -> str | None:
     return next((handles[actor_id] for actor_id in notification.actor_ids if actor_id in handles), None)
 
 
-def _by_locale(devices: list[Device]) -> dict[str, list[Device]]:
+def _by_locale(devices: list[Device], *, language: str = "") -> dict[str, list[Device]]:
+    """Devices by the language their push is written in: the one the recipient chose on their profile, else
+    the phone's (a supported language near it: "zh-TW" is zh-hant), else LANGUAGE_CODE."""
     grouped: dict[str, list[Device]] = defaultdict(list)
     for device in devices:
-        grouped[device.locale or "en"].append(device)
+        grouped[supported(language or device.locale)].append(device)
     return grouped
 
 

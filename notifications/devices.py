@@ -12,12 +12,14 @@ import zoneinfo
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.core.errors import NotFound
+from backend.core.responses import created
 from backend.creators.models import User
 from notifications.models import Device
 
@@ -57,9 +59,9 @@ def device_register(
 @transaction.atomic
 def device_delete(*, user: User, token: str) -> None:
     """Forget ``user``'s device; 404 for a token of someone else's device, exactly as for an unknown one."""
-    deleted, _ = Device.objects.filter(user=user, token=token).delete()
+    deleted, _by_model = Device.objects.filter(user=user, token=token).delete()
     if not deleted:
-        raise NotFound("No such device.")
+        raise NotFound(_("No such device."))
 
 
 @functools.cache
@@ -80,7 +82,7 @@ class DeviceInput(serializers.Serializer):
 
     def validate_time_zone(self, value: str) -> str:
         if value and value not in _time_zones():
-            raise serializers.ValidationError("Not an IANA time zone.", code="invalid_time_zone")
+            raise serializers.ValidationError(_("Not an IANA time zone."), code="invalid_time_zone")
         return value
 
 
@@ -97,8 +99,10 @@ class DeviceListView(APIView):
     def post(self, request):
         data = DeviceInput(data=request.data)
         data.is_valid(raise_exception=True)
-        device, created = device_register(user=request.user, **data.validated_data)
-        return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        device, is_new = device_register(user=request.user, **data.validated_data)
+        if is_new:
+            return created(request, DeviceOutput(device).data, view_name="device", token=device.token)
+        return Response(DeviceOutput(device).data)
 
 
 class DeviceView(APIView):

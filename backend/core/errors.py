@@ -22,6 +22,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from django_redis.exceptions import ConnectionInterrupted
@@ -37,7 +38,7 @@ class DomainError(exceptions.APIException):
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid_request"
-    default_detail = "The request cannot be carried out."
+    default_detail = _("The request cannot be carried out.")
 
     def __init__(
         self,
@@ -58,19 +59,19 @@ class NotFound(DomainError):
 
     status_code = status.HTTP_404_NOT_FOUND
     default_code = "not_found"
-    default_detail = "Not found."
+    default_detail = _("Not found.")
 
 
 class Conflict(DomainError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
-    default_detail = "The request conflicts with the current state."
+    default_detail = _("The request conflicts with the current state.")
 
 
 class Forbidden(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "forbidden"
-    default_detail = "You may not do this."
+    default_detail = _("You may not do this.")
 
 
 class AccountSuspended(DomainError):
@@ -78,7 +79,7 @@ class AccountSuspended(DomainError):
 
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "account_suspended"
-    default_detail = "This account is suspended."
+    default_detail = _("This account is suspended.")
 
 
 class EmailUnverified(DomainError):
@@ -86,18 +87,18 @@ class EmailUnverified(DomainError):
 
     status_code = status.HTTP_403_FORBIDDEN
     default_code = "email_unverified"
-    default_detail = "Verify your email address first: follow the link we sent you."
+    default_detail = _("Verify your email address first: follow the link we sent you.")
 
 
 class PayloadTooLarge(DomainError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "payload_too_large"
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
 
 
 class TooDeeplyNested(DomainError):
     default_code = "too_deeply_nested"
-    default_detail = "The JSON body is nested too deeply."
+    default_detail = _("The JSON body is nested too deeply.")
 
 
 class ServiceUnavailable(DomainError):
@@ -105,7 +106,7 @@ class ServiceUnavailable(DomainError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
-    default_detail = "The service is unavailable for a moment; try again shortly."
+    default_detail = _("The service is unavailable for a moment; try again shortly.")
 
 
 # OperationalError also covers a lost or refused connection (psycopg's), InterfaceError a
@@ -117,9 +118,9 @@ _CACHE_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionInterrupted)
 
 def _as_unavailable(exc: BaseException) -> ServiceUnavailable | None:
     if isinstance(exc, _DATABASE_DOWN):
-        return ServiceUnavailable("The database is unavailable; try again shortly.", code="database_unavailable")
+        return ServiceUnavailable(_("The database is unavailable; try again shortly."), code="database_unavailable")
     if isinstance(exc, _CACHE_DOWN):
-        return ServiceUnavailable("The cache is unavailable; try again shortly.", code="cache_unavailable")
+        return ServiceUnavailable(_("The cache is unavailable; try again shortly."), code="cache_unavailable")
     return None
 
 
@@ -167,14 +168,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Any:
             logging.getLogger("django.request").error(
                 "Internal Server Error: %s", request.path, exc_info=(type(exc), exc, exc.__traceback__)
             )
-            message = "Something went wrong on our side."
+            message = _("Something went wrong on our side.")
             return JsonResponse(error_body(code="server_error", message=message), status=500)
         return None  # a bug: let Django report the 500 (handler500 answers the envelope)
 
     if isinstance(exc, DomainError):
         body = error_body(code=exc.detail.code, message=str(exc.detail), details=exc.details)
     elif isinstance(exc, exceptions.ValidationError):
-        body = error_body(code="invalid", message="The input is not valid.", details=response.data)
+        body = error_body(code="invalid", message=_("The input is not valid."), details=response.data)
     elif isinstance(exc, exceptions.Throttled):
         body = error_body(
             code="throttled",
@@ -208,14 +209,14 @@ def _is_api(request) -> bool:
 
 def not_found_view(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+        return JsonResponse(error_body(code="not_found", message=_("Not found.")), status=404)
     return defaults.page_not_found(request, exception)
 
 
 @csrf_exempt
 def api_not_found_view(request, *args, **kwargs):
     """The last /api/ route: any unmatched path, any method, is a 404 in the envelope, DEBUG or not."""
-    return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    return JsonResponse(error_body(code="not_found", message=_("Not found.")), status=404)
 
 
 def server_error_view(request):
@@ -225,7 +226,7 @@ def server_error_view(request):
     if unavailable is not None:
         return _unavailable_response(request, unavailable)
     if _is_api(request):
-        message = "Something went wrong on our side."
+        message = _("Something went wrong on our side.")
         return JsonResponse(error_body(code="server_error", message=message), status=500)
     return defaults.server_error(request)
 
@@ -242,12 +243,12 @@ def _unavailable_response(request, unavailable: ServiceUnavailable) -> HttpRespo
 
 def bad_request_view(request, exception=None):
     if _is_api(request):
-        return JsonResponse(error_body(code="bad_request", message="Bad request."), status=400)
+        return JsonResponse(error_body(code="bad_request", message=_("Bad request.")), status=400)
     return defaults.bad_request(request, exception)
 
 
 def permission_denied_view(request, exception=None):
     if _is_api(request):
-        message = "You may not do this."
+        message = _("You may not do this.")
         return JsonResponse(error_body(code="permission_denied", message=message), status=403)
     return defaults.permission_denied(request, exception)

@@ -21,13 +21,13 @@ import uuid
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
-from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from backend.core import outbox
+from backend.core.i18n import supported
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def mail_queue(*, to: str, template: str, context: dict, language: str = "") -> 
 
 
 def message_build(*, to: str, template: str, context: dict, language: str = "") -> EmailMultiAlternatives:
-    with translation.override(language or settings.LANGUAGE_CODE):
+    with translation.override(supported(language)):  # a language no longer offered: LANGUAGE_CODE
         # A subject is one line, whatever the template's layout.
         subject = " ".join(render_to_string(f"{template}.subject.txt", context).split())
         text = render_to_string(f"{template}.txt", context)

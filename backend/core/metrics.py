@@ -90,12 +90,23 @@ NOTIFICATION_DELIVERIES = Counter(
 
 def queue_depths_record() -> None:
     """Read each Celery queue's length on the broker into ``QUEUE_DEPTH`` (beat's task, every 30 s)."""
+    names = [queue.name for queue in current_app.conf.task_queues]
     with current_app.connection_for_read() as connection:
-        # kombu's client adds the broker's key prefix. No task sets a priority, so every message
-        # waits on the queue's own list (kombu keeps one list per priority).
-        client = connection.default_channel.client
-        for queue in current_app.conf.task_queues:
-            QUEUE_DEPTH.labels(queue=queue.name).set(client.llen(queue.name))
+        if connection.transport.driver_type == "redis":
+            # kombu's client adds the broker's key prefix. No task sets a priority, so every message
+            # waits on the queue's own list (kombu keeps one list per priority).
+            client = connection.default_channel.client
+            depths = {name: client.llen(name) for name in names}
+        else:  # RabbitMQ: a passive declare answers the count of messages ready (not those a worker holds)
+            depths = {}
+            for name in names:
+                try:
+                    with connection.channel() as channel:
+                        depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except connection.channel_errors:  # not declared yet: no worker took from it, nothing waits
+                    depths[name] = 0
+    for name, depth in depths.items():
+        QUEUE_DEPTH.labels(queue=name).set(depth)
 
 
 def _registry() -> CollectorRegistry:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 from anyascii import anyascii
 from confusable_homoglyphs import confusables
+from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import OSA
 
 # Unicode 15.1 DerivedCoreProperties.txt, Default_Ignorable_Code_Point.
@@ -359,6 +360,25 @@ def names_in(names: NameList, text: str) -> list[Entry]:
 
 TextGuard = Callable[..., None]
 _guards: dict[str, TextGuard] = {}
+
+
+# What a refusal calls the field it found a name in, in the reader's language.
+FIELD_LABELS = {
+    "prompt": _("prompt"),
+    "caption": _("caption"),
+    "body": _("comment text"),
+    "display_name": _("display name"),
+    "appearance_notes": _("appearance notes"),
+    "restrictions": _("restrictions"),
+    "handle": _("handle"),
+    "bio": _("bio"),
+    "name": _("name"),
+    "aliases": _("aliases"),
+}
+
+
+def field_label(field_name: str) -> str:
+    return str(FIELD_LABELS.get(field_name, field_name.replace("_", " ")))
 
 
 def register_text_guard(name: str, guard: TextGuard) -> None:

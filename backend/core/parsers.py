@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
@@ -64,7 +65,10 @@ def nesting_depth(raw: bytes, *, limit: int) -> int:
 def check_depth(raw: bytes) -> None:
     limit = max_depth()
     if nesting_depth(raw, limit=limit) > limit:
-        raise TooDeeplyNested(f"The JSON body is nested more than {limit} levels deep.", details={"max_depth": limit})
+        raise TooDeeplyNested(
+            _("The JSON body is nested more than %(levels)d levels deep.") % {"levels": limit},
+            details={"max_depth": limit},
+        )
 
 
 class LimitedJSONParser(JSONParser):
@@ -76,7 +80,9 @@ class LimitedJSONParser(JSONParser):
         limit = max_bytes()
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
-            raise PayloadTooLarge(f"JSON bodies may be at most {limit} bytes.", details={"max_bytes": limit})
+            raise PayloadTooLarge(
+                _("JSON bodies may be at most %(bytes)d bytes.") % {"bytes": limit}, details={"max_bytes": limit}
+            )
         check_depth(raw)
         try:
             text = raw.decode(encoding)
@@ -85,4 +91,4 @@ class LimitedJSONParser(JSONParser):
         except RecursionError:
             raise TooDeeplyNested() from None
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_("JSON parse error - %s") % exc) from None

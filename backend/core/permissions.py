@@ -12,6 +12,7 @@ or ask for someone else's (``VERIFIED_EMAIL_REQUIRED``). Services keep their own
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from backend.core.errors import AccountSuspended, EmailUnverified
@@ -64,7 +65,8 @@ def require_not_suspended(user, *, action: str) -> None:
     until = getattr(user, "suspended_until", None)
     if until is not None and until > timezone.now():
         raise AccountSuspended(
-            f"Your account is suspended until {until:%Y-%m-%d %H:%M} UTC; you cannot {action} until then.",
+            _("Your account is suspended until %(until)s UTC; you cannot %(action)s until then.")
+            % {"until": f"{until:%Y-%m-%d %H:%M}", "action": action},
             details={"until": until.isoformat()},
         )
 
@@ -78,7 +80,7 @@ class NotSuspendedForWrites(BasePermission):
         url_name = request.resolver_match.url_name if request.resolver_match is not None else None
         if request.method not in ALLOWED_WHILE_SUSPENDED.get(url_name, ()):
             # Raised rather than returning False, so the envelope carries the code and the date it ends.
-            require_not_suspended(request.user, action="make changes")
+            require_not_suspended(request.user, action=_("make changes"))
         if request.method in VERIFIED_EMAIL_REQUIRED.get(url_name, ()):
             user = request.user
             if user.is_authenticated and user.email_verified_at is None:

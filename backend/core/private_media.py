@@ -7,11 +7,15 @@ refuses a bad or expired signature with a 404.
 
 Public media is never signed: the public store's URLs are plain and stable (settings,
 ``MEDIA_PUBLIC_BASE_URL``), so CDNs and the apps cache them.
+
+``media_file_url`` is the one way a response names a stored file, public or private: every URL it gives
+is absolute (S3 and CDN URLs already are; a path is put under ``SITE_URL``), so the apps never resolve one.
 """
 
 from __future__ import annotations
 
 import mimetypes
+from urllib.parse import urljoin
 
 from django.conf import settings
 from django.core import signing
@@ -33,11 +37,17 @@ def private_media_url(name: str) -> str:
 
 
 def media_file_url(name: str, *, public: bool) -> str | None:
-    """The URL of a stored file: in the public store, its plain (CDN-cacheable) URL; in the private one,
-    a signed link that expires. ``public`` says which store holds it (``Video.media_public``)."""
+    """The absolute URL of a stored file: in the public store, its plain (CDN-cacheable) URL; in the private
+    one, a signed link that expires. ``public`` says which store holds it (``Video.media_public``; avatars
+    are public)."""
     if not name:
         return None
-    return storage.public().url(name) if public else private_media_url(name)
+    return absolute_url(storage.public().url(name) if public else private_media_url(name))
+
+
+def absolute_url(url: str) -> str:
+    """``url`` as clients reach it: unchanged when absolute, else under ``SITE_URL``."""
+    return urljoin(f"{settings.SITE_URL}/", url)
 
 
 @require_GET

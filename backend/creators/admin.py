@@ -10,18 +10,27 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from backend.core.admin import ChangedFieldsOnly, ModerateActions, ReasonActionForm, ServiceActionsOnly, run_each
+from backend.core.admin import (
+    ChangedFieldsOnly,
+    IndexedSearch,
+    ModerateActions,
+    ReasonActionForm,
+    ServiceActionsOnly,
+    run_each,
+)
 from backend.creators import services
 from backend.creators.models import Block, Follow, InviteCode, InviteRedemption, User
 
 
 @admin.register(User)
-class UserAdmin(ModerateActions, ChangedFieldsOnly, DjangoUserAdmin):
+class UserAdmin(IndexedSearch, ModerateActions, ChangedFieldsOnly, DjangoUserAdmin):
     ordering = ["-created_at"]
     list_display = ["handle", "email", "display_name", "tier", "follower_count", "is_active", "is_staff",
                     "suspended_until", "created_at"]  # fmt: skip
     list_filter = ["tier", "is_active", "is_staff", "created_at"]
     search_fields = ["handle", "email", "display_name"]
+    indexed_search_fields = ("handle", "display_name")  # backend.core.admin.IndexedSearch: the trigram indexes
+    indexed_search_exact = ("email",)
     readonly_fields = ["follower_count", "following_count", "suspended_until", "created_at", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "handle", "password"]}),

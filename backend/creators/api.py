@@ -5,7 +5,13 @@ import secrets
 import jwt
 from django.conf import settings
 from django.utils import translation
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -16,9 +22,11 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from backend.core import storage
+from backend.core.conditional import conditional_read
 from backend.core.parsers import LimitedJSONParser
+from backend.core.private_media import media_file_url
 from backend.core.responses import created
+from backend.core.schema import error_codes
 from backend.creators import quotas, selectors, services
 from backend.creators.models import Follow, User, handle_validator
 from backend.creators.throttles import AccountRateThrottle
@@ -73,7 +81,7 @@ class ProfileUpdateInput(serializers.Serializer):
 
 
 def _avatar_url(user: User) -> str | None:
-    return storage.public().url(user.avatar.name) if user.avatar else None
+    return media_file_url(user.avatar.name, public=True) if user.avatar else None
 
 
 class CreatorOutput(serializers.ModelSerializer):
@@ -147,7 +155,7 @@ class MeOutput(serializers.ModelSerializer):
     def get_email_verified(self, user: User) -> bool:
         return user.email_verified_at is not None
 
-    @extend_schema(responses=QuotasOutput)
+    @extend_schema_field(QuotasOutput)
     def get_quotas(self, user: User) -> dict:
         return QuotasOutput(
             {
@@ -174,7 +182,7 @@ class FollowerOutput(serializers.ModelSerializer):
         model = Follow
         fields = ["creator", "created_at"]
 
-    @extend_schema(responses=CreatorOutput)
+    @extend_schema_field(CreatorOutput)
     def get_creator(self, edge: Follow) -> dict:
         return CreatorOutput(getattr(edge, self.context["side"])).data
 
@@ -206,7 +214,58 @@ class RegisterView(APIView):
     throttle_scope = "auth"
     throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
-    @extend_schema(request=RegisterInput, responses={201: RegisterOutput}, operation_id="auth_register")
+    @extend_schema(
+        request=RegisterInput,
+        responses={201: RegisterOutput},
+        operation_id="auth_register",
+        extensions=error_codes(
+            {400: ["invite_required", "invite_invalid", "invite_expired", "invite_exhausted"], 409: ["account_taken"]}
+        ),
+        examples=[
+            OpenApiExample(
+                "Sign up",
+                request_only=True,
+                value={
+                    "email": "maya@example.com",
+                    "password": "correct horse battery staple",
+                    "handle": "maya",
+                    "display_name": "Maya",
+                    "birth_date": "1998-04-12",
+                },
+            ),
+            OpenApiExample(
+                "Signed up",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "user": {
+                        "id": 41,
+                        "email": "maya@example.com",
+                        "email_verified": False,
+                        "language": "en",
+                        "handle": "maya",
+                        "display_name": "Maya",
+                        "bio": "",
+                        "avatar_url": None,
+                        "birth_date": "1998-04-12",
+                        "is_teen": False,
+                        "tier": "free",
+                        "quotas": {
+                            "max_render_seconds": 15,
+                            "daily_renders": 2,
+                            "concurrent_renders": 2,
+                            "character_cameos": 3,
+                            "renders_left_today": 2,
+                        },
+                        "follower_count": 0,
+                        "following_count": 0,
+                        "created_at": "2026-11-30T18:00:00Z",
+                    },
+                    "tokens": {"access": "eyJhbGciOiJIUzI1NiIs...", "refresh": "eyJhbGciOiJIUzI1NiIs..."},
+                },
+            ),
+        ],
+    )
     def post(self, request):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -224,6 +283,21 @@ class TokenView(TokenObtainPairView):
     throttle_scope = "auth"
     throttle_classes = [*APIView.throttle_classes, AccountRateThrottle]
 
+    @extend_schema(
+        extensions=error_codes({401: ["no_active_account"]}),
+        examples=[
+            OpenApiExample(
+                "Sign in",
+                request_only=True,
+                value={"email": "maya@example.com", "password": "correct horse battery staple"},
+            ),
+            OpenApiExample(
+                "A token pair",
+                response_only=True,
+                value={"access": "eyJhbGciOiJIUzI1NiIs...", "refresh": "eyJhbGciOiJIUzI1NiIs..."},
+            ),
+        ],
+    )
     def post(self, request, *args, **kwargs):
         data = request.data if isinstance(request.data, dict) else {}  # the parent answers 400 to the rest
         email, password = data.get("email"), data.get("password")
@@ -232,6 +306,7 @@ class TokenView(TokenObtainPairView):
         return super().post(request, *args, **kwargs)
 
 
+@extend_schema_view(post=extend_schema(extensions=error_codes({401: ["token_not_valid"]})))
 class TokenRefreshOnceView(TokenRefreshView):
     """A refresh token for a new pair; the old refresh token stops working."""
 
@@ -339,6 +414,7 @@ class MeView(APIView):
     parser_classes = [LimitedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(responses=MeOutput)
+    @conditional_read
     def get(self, request):
         return Response(MeOutput(request.user).data)
 
@@ -354,12 +430,13 @@ class CreatorView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses=CreatorOutput)
+    @conditional_read
     def get(self, request, handle: str):
         return Response(CreatorOutput(selectors.creator_get(viewer=request.user, handle=handle)).data)
 
 
 class FollowView(APIView):
-    @extend_schema(request=None, responses=CreatorOutput)
+    @extend_schema(request=None, responses=CreatorOutput, extensions=error_codes({400: ["cannot_follow_self"]}))
     def post(self, request, handle: str):
         followee = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.follow_create(follower=request.user, followee=followee)
@@ -378,7 +455,7 @@ BlockOutput = inline_serializer(
 
 
 class BlockView(APIView):
-    @extend_schema(request=None, responses=BlockOutput)
+    @extend_schema(request=None, responses=BlockOutput, extensions=error_codes({400: ["cannot_block_self"]}))
     def post(self, request, handle: str):
         blocked = selectors.creator_for_relationship(viewer=request.user, handle=handle)
         services.block_create(blocker=request.user, blocked=blocked)

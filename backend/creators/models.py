@@ -10,11 +10,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 HANDLE_PATTERN = r"^(?!.*\.\.)(?!\.)(?!.*\.$)[A-Za-z0-9_.]{3,30}$"
 handle_validator = RegexValidator(
     HANDLE_PATTERN,
-    message="3 to 30 letters, digits, underscores or dots; no leading, trailing or double dots.",
+    message=_("3 to 30 letters, digits, underscores or dots; no leading, trailing or double dots."),
     code="invalid_handle",
 )
 # Handles that would be confused with the platform itself or with API paths.

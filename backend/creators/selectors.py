@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from backend.core.db_router import lag_tolerant
 from backend.core.errors import NotFound
 from backend.creators.models import Block, Follow, User
 
@@ -32,6 +34,7 @@ def are_mutuals(user_a_id: int, user_b_id: int) -> bool:
     )
 
 
+@lag_tolerant
 def creator_get(*, viewer: User | None, handle: str) -> User:
     """An active creator by handle, as ``viewer`` may see them; 404 when blocked either way."""
     # The posts anyone may see (``Video.objects.shown_to_everyone``): nothing withdrawn is counted.
@@ -53,7 +56,7 @@ def creator_get(*, viewer: User | None, handle: str) -> User:
         )
     creator = creators.first()
     if creator is None or getattr(creator, "hidden", False):
-        raise NotFound("No creator with this handle.")
+        raise NotFound(_("No creator with this handle."))
     if creator.suspended_until and creator.suspended_until > timezone.now():  # posts shown to nobody meanwhile
         creator.video_count = 0
     return creator
@@ -63,7 +66,7 @@ def creator_for_relationship(*, viewer: User, handle: str) -> User:
     """A creator to follow, block or unblock, found whatever the blocks: the service decides."""
     creator = User.objects.filter(handle__iexact=handle, is_active=True).first()
     if creator is None:
-        raise NotFound("No creator with this handle.")
+        raise NotFound(_("No creator with this handle."))
     return creator
 
 

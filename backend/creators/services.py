@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenError
@@ -33,7 +34,7 @@ PURGED_HANDLE_PREFIX = "deleted_"
 
 class InviteError(DomainError):
     default_code = "invite_invalid"
-    default_detail = "This invite code cannot be used."
+    default_detail = _("This invite code cannot be used.")
 
 
 def _invalid(field: str, message: str, code: str) -> exceptions.ValidationError:
@@ -42,36 +43,36 @@ def _invalid(field: str, message: str, code: str) -> exceptions.ValidationError:
 
 def _check_handle_free(handle: str, *, exclude_user_id: int | None = None) -> None:
     if handle.lower() in RESERVED_HANDLES or handle.lower().startswith(PURGED_HANDLE_PREFIX):
-        raise _invalid("handle", "This handle is reserved.", "handle_reserved")
+        raise _invalid("handle", _("This handle is reserved."), "handle_reserved")
     taken = User.objects.filter(handle__iexact=handle).exclude(id=exclude_user_id)
     if taken.exists():
-        raise _invalid("handle", "This handle is taken.", "handle_taken")
+        raise _invalid("handle", _("This handle is taken."), "handle_taken")
 
 
 def _check_birth_date(birth_date: date | None) -> None:
     if birth_date is None:
         return
     if birth_date > timezone.localdate():
-        raise _invalid("birth_date", "The birth date is in the future.", "birth_date_future")
+        raise _invalid("birth_date", _("The birth date is in the future."), "birth_date_future")
     probe = User(birth_date=birth_date)
     if probe.age_years < settings.MINIMUM_AGE_YEARS:
         raise _invalid(
             "birth_date",
-            f"You must be at least {settings.MINIMUM_AGE_YEARS} to use Remix.",
+            _("You must be at least %(years)d to use Remix.") % {"years": settings.MINIMUM_AGE_YEARS},
             "too_young",
         )
 
 
 def _redeem_invite(*, code: str | None, user: User, dry_run: bool = False) -> None:
     if not code:
-        raise InviteError("An invite code is required to sign up.", code="invite_required")
+        raise InviteError(_("An invite code is required to sign up."), code="invite_required")
     invite = InviteCode.objects.select_for_update().filter(code=code).first()
     if invite is None or not invite.is_active:
-        raise InviteError("This invite code does not exist.", code="invite_invalid")
+        raise InviteError(_("This invite code does not exist."), code="invite_invalid")
     if invite.expires_at is not None and invite.expires_at <= timezone.now():
-        raise InviteError("This invite code has expired.", code="invite_expired")
+        raise InviteError(_("This invite code has expired."), code="invite_expired")
     if invite.uses_left <= 0:
-        raise InviteError("This invite code has been used up.", code="invite_exhausted")
+        raise InviteError(_("This invite code has been used up."), code="invite_exhausted")
     if dry_run:
         return
     invite.use_count = F("use_count") + 1
@@ -120,7 +121,7 @@ def user_register(
         with transaction.atomic():
             user.save()
     except IntegrityError as error:
-        raise Conflict("This email or handle was just taken.", code="account_taken") from error
+        raise Conflict(_("This email or handle was just taken."), code="account_taken") from error
     if settings.INVITE_ONLY:
         _redeem_invite(code=invite_code, user=user)
     _email_verification_mail(user)
@@ -177,7 +178,7 @@ def email_verify(*, token: str) -> User:
 
 def _check_password(user: User, password: str) -> None:
     if not user.check_password(password):
-        raise _invalid("password", "The password is not right.", "password_incorrect")
+        raise _invalid("password", _("The password is not right."), "password_incorrect")
 
 
 def _password_set(user: User, new_password: str, *, field: str) -> None:
@@ -227,7 +228,7 @@ def email_change_request(*, user: User, new_email: str, password: str) -> None:
     _check_password(user, password)
     new_email = User.objects.normalize_email(new_email).lower()
     if new_email == user.email.lower():
-        raise _invalid("new_email", "This is your address already.", "email_unchanged")
+        raise _invalid("new_email", _("This is your address already."), "email_unchanged")
     _mail(user, "email_change_notice", new_email=new_email)
     owner = User.objects.filter(email__iexact=new_email).first()
     if owner is not None:
@@ -263,7 +264,7 @@ def refresh_token_blacklist(*, refresh: str) -> None:
     try:
         RefreshToken(refresh).blacklist()
     except TokenError as error:
-        raise tokens.TokenInvalid("This refresh token is not valid (any more).") from error
+        raise tokens.TokenInvalid(_("This refresh token is not valid (any more).")) from error
 
 
 @transaction.atomic
@@ -281,20 +282,20 @@ def refresh_tokens_blacklist(*, user: User) -> int:
 def _avatar_file(upload) -> ContentFile:
     """Re-encode the upload: proves it is an image and drops EXIF (GPS) data."""
     if upload.size > settings.AVATAR_MAX_BYTES:
-        raise _invalid("avatar", "The image is larger than 5 MB.", "file_too_large")
+        raise _invalid("avatar", _("The image is larger than 5 MB."), "file_too_large")
     try:
         with Image.open(upload) as probe:
             probe.verify()
         upload.seek(0)
         with Image.open(upload) as image:
             if image.width * image.height > settings.AVATAR_MAX_PIXELS:
-                raise _invalid("avatar", "The image has too many pixels.", "image_too_large")
+                raise _invalid("avatar", _("The image has too many pixels."), "image_too_large")
             image = ImageOps.exif_transpose(image).convert("RGB")
             image = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE))
             out = io.BytesIO()
             image.save(out, format="JPEG", quality=88)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
-        raise _invalid("avatar", "The file is not a readable image.", "invalid_image") from error
+        raise _invalid("avatar", _("The file is not a readable image."), "invalid_image") from error
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
 
 
@@ -332,7 +333,7 @@ def profile_update(
     if birth_date is not None and birth_date != user.birth_date:
         # Set once: otherwise a minor could leave the teen-safety rules by editing it.
         if user.birth_date is not None:
-            raise _invalid("birth_date", "The birth date can only be changed by support.", "birth_date_locked")
+            raise _invalid("birth_date", _("The birth date can only be changed by support."), "birth_date_locked")
         _check_birth_date(birth_date)
         user.birth_date = birth_date
         changed.append("birth_date")
@@ -357,7 +358,7 @@ def profile_update(
         if stored_name:
             storage.public().delete(stored_name)  # no orphaned upload
         if isinstance(error, IntegrityError):
-            raise Conflict("This handle was just taken.", code="handle_taken") from error
+            raise Conflict(_("This handle was just taken."), code="handle_taken") from error
         raise
     return user
 
@@ -365,7 +366,7 @@ def profile_update(
 @transaction.atomic
 def follow_create(*, follower: User, followee: User) -> Follow:
     if follower.id == followee.id:
-        raise DomainError("You cannot follow yourself.", code="cannot_follow_self")
+        raise DomainError(_("You cannot follow yourself."), code="cannot_follow_self")
     if selectors.is_blocked_between(follower.id, followee.id):
         raise NotFound()
     follow = Follow.objects.filter(follower=follower, followee=followee).first()
@@ -404,7 +405,7 @@ def follow_delete(*, follower: User, followee: User) -> None:
 def block_create(*, blocker: User, blocked: User) -> Block:
     """Block someone: follows both ways end, and each disappears for the other."""
     if blocker.id == blocked.id:
-        raise DomainError("You cannot block yourself.", code="cannot_block_self")
+        raise DomainError(_("You cannot block yourself."), code="cannot_block_self")
     # Lock both users in primary-key order so two people blocking each other at
     # the same moment cannot deadlock.
     list(User.objects.select_for_update().filter(id__in=[blocker.id, blocked.id]).order_by("id"))
@@ -443,7 +444,7 @@ def account_suspend(*, user, by, reason: str, days: int | None = None):
 
 class PasswordInvalid(DomainError):
     default_code = "password_invalid"
-    default_detail = "The password is not right."
+    default_detail = _("The password is not right.")
 
 
 @transaction.atomic

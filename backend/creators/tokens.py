@@ -15,6 +15,7 @@ from django.core import signing
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import DomainError
 from backend.creators.models import User
@@ -27,12 +28,12 @@ class TokenInvalid(DomainError):
     """Tampered, another purpose's, already used or superseded: all look the same to the caller."""
 
     default_code = "token_invalid"
-    default_detail = "This link is not valid (any more). Ask for a new one."
+    default_detail = _("This link is not valid (any more). Ask for a new one.")
 
 
 class TokenExpired(DomainError):
     default_code = "token_expired"
-    default_detail = "This link has expired. Ask for a new one."
+    default_detail = _("This link has expired. Ask for a new one.")
 
 
 def signed_make(payload: dict, *, salt: str) -> str:

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from backend.cameos import services as cameo_services
-from backend.core.admin import ReasonActionForm, ServiceActionsOnly
+from backend.core.admin import IndexedSearch, ReasonActionForm, ServiceActionsOnly
 from backend.core.errors import DomainError
 from backend.core.models import AuditLogEntry
 from backend.core.private_media import media_file_url
@@ -57,7 +57,7 @@ class TargetTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Case)
-class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
+class CaseAdmin(IndexedSearch, ServiceActionsOnly, admin.ModelAdmin):
     """The review queue: open cases, most urgent first; every action needs a reason.
 
     View-only (a form save would overwrite the priority and counts that new reports
@@ -68,6 +68,8 @@ class CaseAdmin(ServiceActionsOnly, admin.ModelAdmin):
                     "created_at"]  # fmt: skip
     list_filter = ["status", TargetTypeFilter, "reports__reason"]
     search_fields = ["object_id", "reports__details"]
+    indexed_search_fields = ("reports__details",)  # backend.core.admin.IndexedSearch
+    indexed_search_ids = ("pk", "object_id")  # a number finds the case, or the cases about that target
     ordering = ["-priority", "created_at"]
     readonly_fields = ["target_type", "target_id", "status", "priority", "reporter_count", "created_at",
                        "resolved_at", "resolved_by", "resolution", "target_preview",

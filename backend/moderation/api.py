@@ -1,9 +1,10 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.moderation import services
+from backend.core.responses import created
+from backend.moderation import selectors, services
 from backend.moderation.models import Case, Report
 
 
@@ -31,4 +32,12 @@ class ReportView(APIView):
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.report_create(reporter=request.user, **data.validated_data)
-        return Response(ReportOutput(report).data, status=status.HTTP_201_CREATED)
+        return created(request, ReportOutput(report).data, view_name="report", report_id=report.id)
+
+
+class ReportDetailView(APIView):
+    """One's own report, as filed (the ``Location`` of its 201)."""
+
+    @extend_schema(responses=ReportOutput)
+    def get(self, request, report_id: int):
+        return Response(ReportOutput(selectors.report_of(reporter=request.user, report_id=report_id)).data)

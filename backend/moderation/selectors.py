@@ -1,23 +1,24 @@
-"""Moderation reads: the blocked-terms list and what a reporter may report."""
+"""Moderation reads: the blocked-terms list, what a reporter may report, and their own reports."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.models import Cameo
 from backend.core import names
 from backend.core.errors import DomainError, NotFound
 from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
-from backend.moderation.models import BlockedTerm
+from backend.moderation.models import BlockedTerm, Report
 from backend.videos.models import Comment, Video
 
 
 class PromptRefused(DomainError):
     status_code = 403
     default_code = "prompt_blocked"
-    default_detail = "This prompt is not allowed."
+    default_detail = _("This prompt is not allowed.")
 
 
 def _blocked_version() -> tuple:
@@ -43,7 +44,7 @@ def prompt_blocklist_check(*, text: str, field: str = "prompt", user=None) -> No
     found = names.names_in(BLOCKED_TERMS, text)
     if found:
         raise PromptRefused(
-            f"The {field.replace('_', ' ')} uses a blocked term.",
+            _("The %(field)s uses a blocked term.") % {"field": names.field_label(field)},
             details={"field": field, "term": found[0].label, "label": found[0].label},
         )
 
@@ -78,5 +79,13 @@ def report_target(*, target_type: str, target_id: int, reporter=None):
     """The reported object, if it exists and the reporter may see it; else 404."""
     target = reportable_by(target_type=target_type, reporter=reporter).filter(id=target_id).first()
     if target is None:
-        raise NotFound("Nothing to report there.")
+        raise NotFound(_("Nothing to report there."))
     return target
+
+
+def report_of(*, reporter: User, report_id: int) -> Report:
+    """One of ``reporter``'s own reports; 404 for anyone else's, exactly as for one that does not exist."""
+    report = Report.objects.select_related("case").filter(reporter=reporter, id=report_id).first()
+    if report is None:
+        raise NotFound("No such report.")
+    return report

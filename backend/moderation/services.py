@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.models import Appearance
 from backend.core.audit import audit_record
@@ -45,7 +46,7 @@ def _reprioritise(case: Case) -> None:
 @transaction.atomic
 def report_create(*, reporter, target_type: str, target_id: int, reason: str, details: str = "") -> Report:
     """File a report; a second report by the same person on the same object updates the first."""
-    require_not_suspended(reporter, action="report")
+    require_not_suspended(reporter, action=_("report"))
     target = selectors.report_target(target_type=target_type, target_id=target_id, reporter=reporter)
     about = Case.about(target_type, target_id)
     case = Case.objects.select_for_update().filter(**about, status=Case.Status.OPEN).first()

@@ -8,8 +8,10 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from django.db.models import Count, Max, Sum
+from django.utils.translation import gettext_lazy as _
 
 from backend.core import names
+from backend.core.db_router import lag_tolerant
 from backend.core.errors import DomainError
 from backend.rights.models import Character, LedgerEntry, UsageApproval, VideoCharacter
 
@@ -17,7 +19,7 @@ from backend.rights.models import Character, LedgerEntry, UsageApproval, VideoCh
 class CharacterRefused(DomainError):
     status_code = 403
     default_code = "character_not_allowed"
-    default_detail = "This character may not be used."
+    default_detail = _("This character may not be used.")
 
 
 # --- Policy ---------------------------------------------------------------------
@@ -46,7 +48,7 @@ def characters_in(*, text: str, character_ids: list[int] | tuple = ()) -> list[C
     """Characters picked explicitly, plus those a text names (the one name matcher, ``backend.core.names``)."""
     found = {c.id: c for c in Character.objects.filter(id__in=character_ids).select_related("holder")}
     if len(found) != len(set(character_ids)):
-        raise DomainError("No such character.", code="character_not_found")
+        raise DomainError(_("No such character."), code="character_not_found")
     named = [entry.id for entry in names.names_in(CHARACTERS, text) if entry.id not in found]
     if named:
         found.update((c.id, c) for c in Character.objects.filter(id__in=named).select_related("holder").order_by("id"))
@@ -59,7 +61,8 @@ def character_text_check(*, user, text: str, field: str) -> None:
     for character in characters_in(text=text):
         if not character.allowed:
             raise CharacterRefused(
-                f"{character.name} may not be used in the {field.replace('_', ' ')}.",
+                _("%(character)s may not be used in the %(field)s.")
+                % {"character": character.name, "field": names.field_label(field)},
                 details={"field": field, "character_id": character.id, "label": character.name},
             )
 
@@ -71,10 +74,13 @@ def character_policy_check(*, user, characters: list[Character], source_video=No
     """Refuse unless every character's policy allows this use by ``user`` now."""
     for character in characters:
         if not character.allowed:
-            raise CharacterRefused(f"{character.name} may not be used.", details={"character_id": character.id})
+            raise CharacterRefused(
+                _("%(character)s may not be used.") % {"character": character.name},
+                details={"character_id": character.id},
+            )
         if character.scope == Character.Scope.OFFICIAL_REMIXES and not _is_official_remix(character, source_video):
             raise CharacterRefused(
-                f"{character.name} may only appear in remixes of official videos.",
+                _("%(character)s may only appear in remixes of official videos.") % {"character": character.name},
                 code="character_official_remixes_only",
                 details={"character_id": character.id},
             )
@@ -85,7 +91,8 @@ def character_policy_check(*, user, characters: list[Character], source_video=No
             ).exists()
         ):
             raise CharacterRefused(
-                f"{character.holder.name} must approve each use of {character.name}; your request is waiting.",
+                _("%(holder)s must approve each use of %(character)s; your request is waiting.")
+                % {"holder": character.holder.name, "character": character.name},
                 code="character_needs_approval",
                 details={"character_id": character.id},
             )
@@ -132,6 +139,7 @@ def holder_statement(*, holder, year: int, month: int) -> dict:
             "per_character": dict(per_character)}  # fmt: skip
 
 
+@lag_tolerant
 def statement(*, user, year: int, month: int) -> dict:
     """What ``user`` (and the rights holders they belong to) earned in a month, per video and per character."""
     start, end = month_bounds(year, month)

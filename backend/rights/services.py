@@ -22,6 +22,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.models import Appearance
 from backend.core.audit import audit_record
@@ -53,7 +54,7 @@ def usage_approval_decide(*, approval: UsageApproval, by, approve: bool) -> Usag
 
     approval = UsageApproval.objects.select_for_update().select_related("character").get(id=approval.id)
     if not (by.is_staff or approval.character.holder.members.filter(id=by.id).exists()):
-        raise NotFound("No such approval request.")
+        raise NotFound(_("No such approval request."))
     status = UsageApproval.Status.APPROVED if approve else UsageApproval.Status.DENIED
     if approval.status == status:
         return approval
@@ -139,9 +140,9 @@ def revenue_event_record(
     if existing is not None:
         return existing, False
     if video.status != video.Status.PUBLISHED:
-        raise DomainError("Only published videos earn revenue.", code="video_not_published")
+        raise DomainError(_("Only published videos earn revenue."), code="video_not_published")
     if amount_minor <= 0:
-        raise DomainError("The amount must be positive.", code="invalid_amount")
+        raise DomainError(_("The amount must be positive."), code="invalid_amount")
     try:
         with transaction.atomic():
             event = RevenueEvent.objects.create(video=video, kind=kind, amount_minor=amount_minor,

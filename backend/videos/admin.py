@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from backend.core.admin import ReasonActionForm, ServiceActionsOnly, action_reason, run_each
+from backend.core.admin import IndexedSearch, ReasonActionForm, ServiceActionsOnly, action_reason, run_each
 from backend.core.private_media import media_file_url
 from backend.videos import services
 from backend.videos.models import Comment, Hashtag, Video
@@ -22,11 +22,14 @@ def _video_label(video: Video) -> str:
 
 
 @admin.register(Video)
-class VideoAdmin(ServiceActionsOnly, admin.ModelAdmin):
+class VideoAdmin(IndexedSearch, ServiceActionsOnly, admin.ModelAdmin):
     list_display = ["id", "owner", "status", "visibility", "caption", "parent_link", "root_link", "remix_count",
                     "like_count", "published_at"]  # fmt: skip
     list_filter = ["status", "visibility", "safe_for_teens", "remix_allowed", "published_at"]
     search_fields = ["id", "owner__handle", "caption", "prompt"]
+    # backend.core.admin.IndexedSearch: caption and prompt word by word (full-text index), the owner's handle.
+    indexed_search_fields = ("owner__handle",)
+    indexed_search_document = True
     list_select_related = ["owner"]
     # The page is view-only (ServiceActionsOnly): every field is shown read-only.
     readonly_fields = ["player"]
@@ -96,12 +99,13 @@ class CommentAdmin(ServiceActionsOnly, admin.ModelAdmin):
 
 
 @admin.register(Hashtag)
-class HashtagAdmin(admin.ModelAdmin):
+class HashtagAdmin(IndexedSearch, admin.ModelAdmin):
     """Challenges are curated here; a tag's name and which videos carry it are the services'."""
 
     list_display = ["name", "is_challenge", "title", "created_at"]
     list_filter = ["is_challenge"]
     search_fields = ["name", "title"]
+    indexed_search_fields = ("name",)
 
     def get_readonly_fields(self, request, obj=None):
         return ["name", "created_at"] if obj else ["created_at"]

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
@@ -15,11 +17,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.core.cursors import cursor_read, cursor_sign
+from backend.core.conditional import conditional_read
+from backend.core.cursors import InvalidCursor, cursor_read, cursor_sign
 from backend.core.errors import Forbidden, NotFound
+from backend.core.pagination import NEXT_HELP, PAGE_PARAMETERS, page_body, page_serializer, page_size_from
 from backend.core.permissions import NotSuspendedForWrites
 from backend.core.private_media import media_file_url
 from backend.core.responses import created
+from backend.core.schema import error_codes
 from backend.creators import selectors as creator_selectors
 from backend.videos import selectors, services
 from backend.videos.models import Comment, Video
@@ -215,6 +220,7 @@ class VideoDetailView(APIView):
     permission_classes = [IsAuthenticatedOrReadOnly, NotSuspendedForWrites]
 
     @extend_schema(responses=VideoOutput)
+    @conditional_read
     def get(self, request, video_id: int):
         video = selectors.video_visible_to(viewer=_viewer(request), video_id=video_id)
         return Response(video_body(video, _viewer(request)))
@@ -231,13 +237,65 @@ class VideoDetailView(APIView):
     def delete(self, request, video_id: int):
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         if video.owner_id != request.user.id:
-            raise Forbidden("Only the owner can delete a video; cameo owners remove appearances.")
+            raise Forbidden(_("Only the owner can delete a video; cameo owners remove appearances."))
         services.video_remove(video=video, by=request.user, reason="deleted by its owner")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class VideoPublishView(APIView):
-    @extend_schema(request=PublishInput, responses=VideoOutput)
+    @extend_schema(
+        request=PublishInput,
+        responses=VideoOutput,
+        extensions=error_codes(
+            {
+                400: ["visibility_wider_than_source"],
+                403: [
+                    "publish_refused",
+                    "cameo_not_allowed",
+                    *(f"{why}_withdrawn" for why in Video.Withdrawal.values),
+                    "character_not_allowed",
+                ],
+                409: ["video_removed", "source_unavailable"],
+            }
+        ),
+        examples=[
+            OpenApiExample(
+                "Publish to everyone",
+                request_only=True,
+                value={"caption": "rainy night run #skatecat", "visibility": "public"},
+            ),
+            OpenApiExample(
+                "Published",
+                response_only=True,
+                value={
+                    "id": 481,
+                    "owner": {"handle": "maya", "display_name": "Maya"},
+                    "prompt": "a cat skateboarding down a rainy street at dusk, neon reflections",
+                    "caption": "rainy night run #skatecat",
+                    "status": "published",
+                    "visibility": "public",
+                    "remix_allowed": True,
+                    "duration_s": 8.0,
+                    "width": 720,
+                    "height": 1280,
+                    "mp4_url": "https://media.example.com/public/videos/481/video.mp4",
+                    "hls_url": "https://media.example.com/public/videos/481/hls/master.m3u8",
+                    "poster_url": "https://media.example.com/public/videos/481/poster.jpg",
+                    "like_count": 0,
+                    "comment_count": 0,
+                    "remix_count": 0,
+                    "view_count": 0,
+                    "liked": False,
+                    "parent_id": None,
+                    "root_id": None,
+                    "depth": 0,
+                    "ai_generated": True,
+                    "created_at": "2026-11-30T18:05:12Z",
+                    "published_at": "2026-11-30T18:10:00Z",
+                },
+            ),
+        ],
+    )
     def post(self, request, video_id: int):
         data = PublishInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -282,7 +340,9 @@ class VideoCommentsView(ListAPIView):
         video = selectors.video_visible_to(viewer=_viewer(self.request), video_id=self.kwargs["video_id"])
         return selectors.comments_of(viewer=_viewer(self.request), video=video)
 
-    @extend_schema(request=CommentInput, responses={201: CommentOutput})
+    @extend_schema(
+        request=CommentInput, responses={201: CommentOutput}, extensions=error_codes({400: ["comment_empty"]})
+    )
     def post(self, request, video_id: int):
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -299,86 +359,109 @@ class CommentDetailView(APIView):
         video = selectors.video_visible_to(viewer=request.user, video_id=video_id)
         comment = selectors.comments_of(viewer=request.user, video=video).filter(id=comment_id).first()
         if comment is None:
-            raise NotFound("No such comment.")
+            raise NotFound(_("No such comment."))
         services.comment_delete(comment=comment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-LINEAGE_PAGE = 20
-
-
 class LineageOutput(serializers.Serializer):
+    """The video's place in its remix tree, and a page of its direct remixes (``results``, ``next``)."""
+
     video = LineageNodeOutput()
     depth = serializers.IntegerField()
     descendant_count = serializers.IntegerField()
-    ancestors = LineageNodeOutput(many=True)
-    remixes = LineageNodeOutput(many=True)
-    remixes_next = serializers.CharField(allow_null=True)
-
-
-LINEAGE_CURSOR_SALT = "videos.lineage"
-
-
-CURSOR = OpenApiParameter("cursor", str, description="Opaque cursor from the previous page.")
+    ancestors = LineageNodeOutput(many=True, help_text="From the root down to the parent: never paginated.")
+    results = LineageNodeOutput(many=True, help_text="A page of the direct remixes, oldest first.")
+    next = serializers.CharField(allow_null=True, help_text=NEXT_HELP)
 
 
 # A page of a video's lineage after the request's cursor; 404 unless the viewer may see its lineage.
 class _LineagePageView(APIView):
     permission_classes = [AllowAny]
+    cursor_salt: str  # a cursor holds a position in one list of one video
+
+    def position(self, payload):
+        """The position a cursor's payload names; raise InvalidCursor unless it is one of this list's."""
+        raise NotImplementedError
 
     def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
         raise NotImplementedError
 
-    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
+    def body(self, *, viewer, video: Video, rows: list, next_cursor: str | None) -> dict:
+        raise NotImplementedError
+
+    def last_position(self, row):
         raise NotImplementedError
 
     def get(self, request, video_id: int):
         viewer = _viewer(request)
         video = selectors.video_for_lineage(viewer=viewer, video_id=video_id)
+        salt = f"{self.cursor_salt}:{video.id}"
         token = request.query_params.get("cursor")
-        after = cursor_read(token, salt=LINEAGE_CURSOR_SALT) if token else None
-        rows = self.rows_after(viewer=viewer, video=video, after=after, limit=LINEAGE_PAGE + 1)
-        return Response(self.body(viewer=viewer, video=video, rows=rows[:LINEAGE_PAGE], more=len(rows) > LINEAGE_PAGE))
+        after = self.position(cursor_read(token, salt=salt)) if token else None
+        size = page_size_from(request)
+        rows = self.rows_after(viewer=viewer, video=video, after=after, limit=size + 1)
+        rows, more = rows[:size], len(rows) > size
+        next_cursor = cursor_sign(self.last_position(rows[-1]), salt=salt) if more else None
+        return Response(self.body(viewer=viewer, video=video, rows=rows, next_cursor=next_cursor))
 
 
-@extend_schema_view(get=extend_schema(parameters=[CURSOR], responses=LineageOutput))
+@extend_schema_view(get=extend_schema(parameters=PAGE_PARAMETERS, responses=LineageOutput))
 class VideoLineageView(_LineagePageView):
+    cursor_salt = "videos.lineage.remixes"
+
+    def position(self, payload):
+        if not isinstance(payload, int) or isinstance(payload, bool):
+            raise InvalidCursor()
+        return payload
+
+    def last_position(self, row):
+        return row.id
+
     def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
         return selectors.lineage_direct_remixes(viewer=viewer, video=video, after=after, limit=limit)
 
-    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
+    def body(self, *, viewer, video: Video, rows: list, next_cursor: str | None) -> dict:
         return {
             "video": lineage_nodes([video])[0],
             "depth": video.depth,
             "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
             "ancestors": lineage_nodes(selectors.lineage_ancestors(viewer=viewer, video=video)),
-            "remixes": lineage_nodes(rows),
-            "remixes_next": cursor_sign(rows[-1].id, salt=LINEAGE_CURSOR_SALT) if more else None,
+            **page_body(lineage_nodes(rows), next_cursor),
         }
 
 
-class SubtreeOutput(serializers.Serializer):
-    results = LineageNodeOutput(many=True)
-    next = serializers.CharField(allow_null=True)
-    descendant_count = serializers.IntegerField()
+SubtreeOutput = page_serializer(
+    "SubtreeOutput",
+    LineageNodeOutput(many=True),
+    descendant_count=serializers.IntegerField(help_text="Remixes at any depth the viewer may list."),
+)
 
 
-@extend_schema_view(get=extend_schema(parameters=[CURSOR], responses=SubtreeOutput))
+@extend_schema_view(get=extend_schema(parameters=PAGE_PARAMETERS, responses=SubtreeOutput))
 class VideoRemixesView(_LineagePageView):
     """The whole remix subtree, breadth first, one page at a time."""
 
-    def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
-        return selectors.lineage_subtree_page(
-            viewer=viewer, video=video, after=tuple(after) if after else None, limit=limit
-        )
+    cursor_salt = "videos.lineage.subtree"
 
-    def body(self, *, viewer, video: Video, rows: list, more: bool) -> dict:
-        last = [rows[-1].depth, rows[-1].descendant_id] if more else None
-        return {
-            "results": lineage_nodes([row.descendant for row in rows]),
-            "next": cursor_sign(last, salt=LINEAGE_CURSOR_SALT) if more else None,
-            "descendant_count": selectors.lineage_descendant_count(viewer=viewer, video=video),
-        }
+    def position(self, payload):
+        valid = isinstance(payload, list) and len(payload) == 2
+        if not valid or not all(isinstance(part, int) and not isinstance(part, bool) for part in payload):
+            raise InvalidCursor()
+        return tuple(payload)
+
+    def last_position(self, row):
+        return [row.depth, row.descendant_id]
+
+    def rows_after(self, *, viewer, video: Video, after, limit: int) -> list:
+        return selectors.lineage_subtree_page(viewer=viewer, video=video, after=after, limit=limit)
+
+    def body(self, *, viewer, video: Video, rows: list, next_cursor: str | None) -> dict:
+        return page_body(
+            lineage_nodes([row.descendant for row in rows]),
+            next_cursor,
+            descendant_count=selectors.lineage_descendant_count(viewer=viewer, video=video),
+        )
 
 
 class _PublicVideoListView(ListAPIView):

@@ -7,6 +7,7 @@ import re
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors as cameo_selectors
 from backend.core import names
@@ -25,7 +26,7 @@ MAX_HASHTAGS = 10
 class PublishRefused(DomainError):
     status_code = 403
     default_code = "publish_refused"
-    default_detail = "This video cannot be published."
+    default_detail = _("This video cannot be published.")
 
 
 def hashtags_in(text: str) -> list[str]:
@@ -46,7 +47,7 @@ def _set_hashtags(video: Video, caption: str) -> None:
 class SourceUnavailable(DomainError):
     status_code = 409
     default_code = "source_unavailable"
-    default_detail = "A video this one is made from may no longer be used."
+    default_detail = _("A video this one is made from may no longer be used.")
 
 
 _AUDIENCE_WIDTH = {Video.Visibility.PRIVATE: 0, Video.Visibility.FOLLOWERS: 1, Video.Visibility.PUBLIC: 2}
@@ -124,18 +125,18 @@ def video_publish(*, video: Video, by: User, caption: str | None = None, visibil
     names.text_guard(user=by, fields={"caption": caption})  # its hashtags are public pages
     video = _lock(video)
     if video.owner_id != by.id:
-        raise NotFound("No such video.")
-    require_not_suspended(by, action="publish")
+        raise NotFound(_("No such video."))
+    require_not_suspended(by, action=_("publish"))
     if video.status == Video.Status.PUBLISHED:
         return video
     if video.status == Video.Status.REMOVED:
-        raise Conflict("A removed video cannot be published.", code="video_removed")
+        raise Conflict(_("A removed video cannot be published."), code="video_removed")
     if video.withdrawn_at is not None:
-        raise PublishRefused("This video was withdrawn.", code=f"{video.withdrawn_reason}_withdrawn")
+        raise PublishRefused(_("This video was withdrawn."), code=f"{video.withdrawn_reason}_withdrawn")
     refusals = cameo_selectors.cameo_refusals_for_video(user=by, video_id=video.id)
     if refusals:
         raise PublishRefused(
-            "A cameo in this video may no longer be used by you.",
+            _("A cameo in this video may no longer be used by you."),
             code="cameo_not_allowed",
             details={"cameos": refusals},
         )
@@ -166,7 +167,7 @@ def _visibility_within_sources(video: Video, *, requested: str | None) -> str:
         return min(video.visibility, cap, key=_AUDIENCE_WIDTH.__getitem__)
     if _AUDIENCE_WIDTH[requested] > _AUDIENCE_WIDTH[cap]:
         raise DomainError(
-            f"A remix is shown at most as widely as what it is made from ({cap}).",
+            _("A remix is shown at most as widely as what it is made from (%(visibility)s).") % {"visibility": cap},
             code="visibility_wider_than_source",
             details={"max_visibility": cap},
         )
@@ -186,7 +187,7 @@ def video_update(
     names.text_guard(user=by, fields={"caption": caption})
     video = _lock(video)
     if video.owner_id != by.id or video.is_removed:
-        raise NotFound("No such video.")
+        raise NotFound(_("No such video."))
     if visibility is not None:
         visibility = _visibility_within_sources(video, requested=visibility)
     changes = {"prompt_hidden": prompt_hidden, "visibility": visibility, "remix_allowed": remix_allowed}
@@ -239,7 +240,7 @@ def video_remove(*, video: Video, by: User | None, reason: str) -> Video:
 class RestoreRefused(DomainError):
     status_code = 409
     default_code = "restore_refused"
-    default_detail = "This video cannot be restored."
+    default_detail = _("This video cannot be restored.")
 
 
 def _restore_refusal(video: Video) -> RestoreRefused | None:
@@ -249,16 +250,16 @@ def _restore_refusal(video: Video) -> RestoreRefused | None:
     )
     if removed_by_cameo_owner:
         return RestoreRefused(
-            "The owner of a cameo in this video removed it.",
+            _("The owner of a cameo in this video removed it."),
             code="appearance_removed_by_owner",
             details={"cameos": list(removed_by_cameo_owner)},
         )
     if video.withdrawn_reason == Video.Withdrawal.CONSENT:
-        return RestoreRefused("A likeness in this video was withdrawn.", code="consent_withdrawn")
+        return RestoreRefused(_("A likeness in this video was withdrawn."), code="consent_withdrawn")
     refusals = cameo_selectors.cameo_refusals_for_video(user=video.owner, video_id=video.id)
     if refusals:
         return RestoreRefused(
-            "A cameo in this video may no longer be used by its creator.",
+            _("A cameo in this video may no longer be used by its creator."),
             code="cameo_not_allowed",
             details={"cameos": refusals},
         )
@@ -271,7 +272,7 @@ def _restore_refusal(video: Video) -> RestoreRefused | None:
     for source in sources_of(video):
         if not source_holds(source=source, owner_id=video.owner_id, visibility=visibility):
             return RestoreRefused(
-                f"Video {source.id}, which this one is made from, is no longer shown.",
+                _("Video %(id)s, which this one is made from, is no longer shown.") % {"id": source.id},
                 code="source_unavailable",
                 details={"video_id": source.id},
             )
@@ -413,7 +414,7 @@ def videos_restrict_for_teens(*, video_ids: list[int]) -> None:
 
 def _require_published(video: Video) -> None:
     if video.status != Video.Status.PUBLISHED:
-        raise DomainError("Only published videos take reactions.", code="video_not_published")
+        raise DomainError(_("Only published videos take reactions."), code="video_not_published")
 
 
 @transaction.atomic
@@ -446,11 +447,11 @@ def like_delete(*, video: Video, user: User) -> bool:
 def comment_create(*, video: Video, author: User, body: str) -> Comment:
 
     names.text_guard(user=author, fields={"body": body})
-    require_not_suspended(author, action="comment")
+    require_not_suspended(author, action=_("comment"))
     _require_published(video)
     body = body.strip()
     if not body:
-        raise DomainError("A comment cannot be empty.", code="comment_empty")
+        raise DomainError(_("A comment cannot be empty."), code="comment_empty")
     comment = Comment.objects.create(video=video, author=author, body=body)
     Video.objects.filter(id=video.id).update(comment_count=F("comment_count") + 1)
     events.comment_created.send_on_commit(comment_id=comment.id)
@@ -461,7 +462,7 @@ def comment_create(*, video: Video, author: User, body: str) -> Comment:
 def comment_delete(*, comment: Comment, by: User) -> None:
     """The author or the video's owner may delete a comment."""
     if by.id not in (comment.author_id, comment.video.owner_id):
-        raise Forbidden("Only the author or the video's owner can delete this comment.")
+        raise Forbidden(_("Only the author or the video's owner can delete this comment."))
     _comment_delete_counted(comment)
 
 

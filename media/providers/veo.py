@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.http import TIMEOUT, ProviderPermanentError, download, request, require_provider_host
 from media.providers.base import ProviderJob, RenderSpec, SpecRefused
@@ -88,31 +89,34 @@ class VeoProvider:
         limits = self.spec_limits
         if spec.duration_s > max(limits.durations):
             raise SpecRefused(
-                f"This video model makes videos of at most {max(limits.durations)} seconds.",
+                _("This video model makes videos of at most %(seconds)d seconds.") % {"seconds": max(limits.durations)},
                 code="duration_not_supported",
                 details={"max_duration_s": max(limits.durations)},
             )
         if spec.aspect not in limits.resolutions:
             raise SpecRefused(
-                f"This video model renders only {' or '.join(limits.resolutions)} videos.",
+                _("This video model renders only these aspects: %(aspects)s.")
+                % {"aspects": ", ".join(limits.resolutions)},
                 code="aspect_not_supported",
                 details={"aspects": list(limits.resolutions)},
             )
         resolution = self._resolution(spec)
         if resolution not in limits.resolutions[spec.aspect]:
             raise SpecRefused(
-                f"This video model renders {spec.aspect} videos at {', '.join(limits.resolutions[spec.aspect])}.",
+                _("This video model renders %(aspect)s videos at %(resolutions)s.")
+                % {"aspect": spec.aspect, "resolutions": ", ".join(limits.resolutions[spec.aspect])},
                 code="resolution_not_supported",
                 details={"resolutions": list(limits.resolutions[spec.aspect])},
             )
         if spec.reference_images and not limits.reference_images:
             raise SpecRefused(
-                "This video model takes no reference images: render without cameos or a reference image.",
+                _("This video model takes no reference images: render without cameos or a reference image."),
                 code="reference_images_not_supported",
             )
         if len(spec.reference_images) > MAX_REFERENCE_IMAGES:
             raise SpecRefused(
-                f"This video model takes at most {MAX_REFERENCE_IMAGES} reference images (cameos and an upload).",
+                _("This video model takes at most %(count)d reference images (cameos and an upload).")
+                % {"count": MAX_REFERENCE_IMAGES},
                 code="too_many_reference_images",
                 details={"max_reference_images": MAX_REFERENCE_IMAGES},
             )

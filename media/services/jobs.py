@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
@@ -83,7 +84,9 @@ def job_consent_recheck(job: RenderJob) -> None:
         if not video_services.source_holds(
             source=source, owner_id=job.requester_id, visibility=Video.Visibility.PRIVATE
         ):
-            render_job_cancel(job=job, reason="source_unavailable", message=f"Video {source.id} is no longer shown.")
+            render_job_cancel(
+                job=job, reason="source_unavailable", message=_("Video %(id)s is no longer shown.") % {"id": source.id}
+            )
             raise JobCancelled()
     for cameo in job.cameos.select_related("owner"):
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
@@ -166,7 +169,7 @@ def render_job_cancel(*, job: RenderJob, reason: str = "cancelled_by_user", mess
     if job.status == RenderJob.Status.CANCELLED:
         return job
     if job.is_finished:
-        raise Conflict("This render has already finished.", code="render_finished")
+        raise Conflict(_("This render has already finished."), code="render_finished")
     if job.status == RenderJob.Status.QUEUED:
         job_provider_job_abandon(job)  # a running job's worker cancels its own at the next stage
     job_finish(job, RenderJob.Status.CANCELLED, code=reason, message=message or reason.replace("_", " "))

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
@@ -56,7 +58,7 @@ def render_jobs_cancel_with_character(*, character_id: int, requester_id: int | 
     jobs = RenderJob.objects.filter(characters__id=character_id, status__in=RenderJob.ACTIVE)
     if requester_id is not None:
         jobs = jobs.filter(requester_id=requester_id)
-    message = "The rights holder withdrew permission."
+    message = gettext_noop("The rights holder withdrew permission.")
     return sum(
         _cancel_unless_finished(job, reason="character_not_allowed", message=message) for job in jobs.order_by("id")
     )
@@ -79,7 +81,9 @@ def render_jobs_reap() -> dict[str, int]:
                 counts["requeued"] += 1
             elif job.attempts >= settings.RENDER_MAX_ATTEMPTS:
                 job_provider_job_abandon(job)
-                job_finish(job, RenderJob.Status.FAILED, code="worker_lost", message="The render worker stopped.")
+                job_finish(
+                    job, RenderJob.Status.FAILED, code="worker_lost", message=gettext_noop("The render worker stopped.")
+                )
                 counts["failed"] += 1
             else:
                 job.status = RenderJob.Status.QUEUED
@@ -162,7 +166,7 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     """
     job = RenderJob.objects.select_for_update().get(id=job.id)
     if job.status not in (RenderJob.Status.FAILED, RenderJob.Status.CANCELLED):
-        raise Conflict("Only failed or cancelled renders can be retried.", code="render_not_retryable")
+        raise Conflict(_("Only failed or cancelled renders can be retried."), code="render_not_retryable")
     if job.original:
         old_original = job.original
         job.original = ""

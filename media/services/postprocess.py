@@ -7,6 +7,7 @@ import shutil
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from backend.cameos import services as cameo_services
 from backend.core import storage
@@ -71,7 +72,7 @@ def render_job_postprocess(*, job_id: str) -> None:
         # A bug or a broken dependency: fail the job rather than re-queue it forever.
         for name in published:
             storage.private().delete(name)
-        render_job_fail(job_id=job.id, code="post_processing_failed", message="Post-processing failed.")
+        render_job_fail(job_id=job.id, code="post_processing_failed", message=gettext_noop("Post-processing failed."))
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -93,7 +94,10 @@ def _complete(job: RenderJob, *, outputs, published: list[str]) -> bool:
     except video_services.SourceUnavailable:
         # Kept (not rolled back with an exception): the job ends cancelled, its files go.
         job_finish(
-            locked, RenderJob.Status.CANCELLED, code="source_unavailable", message="A source is no longer shown."
+            locked,
+            RenderJob.Status.CANCELLED,
+            code="source_unavailable",
+            message=gettext_noop("A source is no longer shown."),
         )
         return False
     for cameo in job.cameos.all():

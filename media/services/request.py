@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
@@ -32,7 +33,7 @@ from media.services.jobs import job_reference_names, job_render_spec
 class RenderRefused(DomainError):
     status_code = 403
     default_code = "render_refused"
-    default_detail = "This render is not allowed."
+    default_detail = _("This render is not allowed.")
 
 
 class RenderSpecRefused(DomainError):
@@ -40,7 +41,7 @@ class RenderSpecRefused(DomainError):
 
     status_code = 400
     default_code = "render_spec_refused"
-    default_detail = "The video model cannot render this request."
+    default_detail = _("The video model cannot render this request.")
 
 
 # A 429 for a render still running: come back in about the time a short render takes.
@@ -50,7 +51,7 @@ CONCURRENT_RETRY_AFTER_S = 30
 class QuotaExceeded(DomainError):
     status_code = 429
     default_code = "quota_exceeded"
-    default_detail = "You have reached a render limit."
+    default_detail = _("You have reached a render limit.")
 
 
 def _request_fingerprint(**fields) -> str:
@@ -62,21 +63,21 @@ def _check_quotas(*, requester: User, duration_s: int) -> None:
     quotas = settings.TIER_QUOTAS[requester.tier]
     if duration_s > quotas["max_render_seconds"]:
         raise RenderRefused(
-            f"Your tier renders at most {quotas['max_render_seconds']} seconds.",
+            _("Your tier renders at most %(seconds)d seconds.") % {"seconds": quotas["max_render_seconds"]},
             code="duration_over_tier_cap",
             details={"max_render_seconds": quotas["max_render_seconds"]},
         )
     jobs = RenderJob.objects.filter(requester=requester).exclude(status=RenderJob.Status.BLOCKED)
     if jobs.filter(status__in=RenderJob.ACTIVE).count() >= quotas["concurrent_renders"]:
         raise QuotaExceeded(
-            "Wait for a render to finish before starting another.",
+            _("Wait for a render to finish before starting another."),
             code="concurrent_render_limit",
             details={"concurrent_renders": quotas["concurrent_renders"]},
             retry_after_s=CONCURRENT_RETRY_AFTER_S,
         )
     if selectors.renders_used_today(user=requester) >= quotas["daily_renders"]:
         raise QuotaExceeded(
-            "You have used today's renders.",
+            _("You have used today's renders."),
             code="daily_render_limit",
             details={"daily_renders": quotas["daily_renders"]},
             retry_after_s=selectors.daily_render_frees_in_s(user=requester),
@@ -88,7 +89,7 @@ def _require_cameo_consent(*, user: User, cameos: list[Cameo]) -> None:
         permission = cameo_selectors.cameo_permission(user=user, cameo=cameo)
         if not permission.allowed:
             raise RenderRefused(
-                "You may not use this cameo.",
+                _("You may not use this cameo."),
                 code="cameo_not_allowed",
                 details={"cameo_id": cameo.id, "reason": permission.reason},
             )
@@ -143,7 +144,7 @@ def _reference_video(*, requester: User, reference_image) -> Video | None:
     if not usable or not video_services.source_holds(
         source=video, owner_id=requester.id, visibility=Video.Visibility.PRIVATE
     ):
-        raise RenderRefused("This reference comes from a video you may not reuse.", code="reference_not_allowed")
+        raise RenderRefused(_("This reference comes from a video you may not reuse."), code="reference_not_allowed")
     return video
 
 
@@ -170,7 +171,7 @@ def render_job_request(
     video made here that the reference image is recognised as, is part of the render, and the
     requester needs consent and policy for each, whatever the request lists.
     """
-    require_not_suspended(requester, action="render")
+    require_not_suspended(requester, action=_("render"))
     cameo_ids = sorted(set(cameo_ids))
     reference_digest = _file_digest(reference_image) if reference_image else ""
     fingerprint = _request_fingerprint(
@@ -201,7 +202,7 @@ def render_job_request(
             User.objects.select_for_update().filter(id=requester.id).first()
             cameos = list(Cameo.objects.filter(id__in=cameo_ids).select_related("owner"))
             if len(cameos) != len(cameo_ids):
-                raise NotFound("No such cameo.", code="cameo_not_found")
+                raise NotFound(_("No such cameo."), code="cameo_not_found")
             _require_cameo_consent(user=requester, cameos=cameos)
             characters = rights_selectors.characters_in(text=prompt, character_ids=character_ids)
             rights_selectors.character_policy_check(user=requester, characters=characters, source_video=source_video)
@@ -265,13 +266,13 @@ def remix_request(*, requester: User, idempotency_key: str, source: Video, **ren
     Others' videos may be remixed only while they are shown to everyone; one's own while published.
     """
     if not source.is_visible_to(requester):
-        raise NotFound("No such video.")
+        raise NotFound(_("No such video."))
     if not source.remix_allowed:
-        raise RenderRefused("The owner turned remixing off for this video.", code="remix_disabled")
+        raise RenderRefused(_("The owner turned remixing off for this video."), code="remix_disabled")
     if source.status != Video.Status.PUBLISHED or not video_services.source_holds(
         source=source, owner_id=requester.id, visibility=Video.Visibility.PRIVATE
     ):
-        raise RenderRefused("Only public posts can be remixed (and your own posts).", code="remix_not_allowed")
+        raise RenderRefused(_("Only public posts can be remixed (and your own posts)."), code="remix_not_allowed")
     return render_job_request(
         requester=requester, idempotency_key=idempotency_key, source_video=source, **render_fields
     )
@@ -280,7 +281,7 @@ def remix_request(*, requester: User, idempotency_key: str, source: Video, **ren
 def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
     if job.request_fingerprint != fingerprint:
         raise Conflict(
-            "This Idempotency-Key was used for a different request.",
+            _("This Idempotency-Key was used for a different request."),
             code="idempotency_key_reused",
             details={"render_id": str(job.id)},
         )
@@ -299,7 +300,7 @@ def _prompt_policy_refusal(*, requester: User, prompt: str) -> tuple[DomainError
     verdict = prompt_moderation(prompt)
     if verdict.refuse:
         refusal = moderation_selectors.PromptRefused(
-            "This prompt was refused by content moderation.", code="prompt_flagged",
+            _("This prompt was refused by content moderation."), code="prompt_flagged",
             details={"categories": verdict.categories},
         )  # fmt: skip
         return refusal, verdict.categories

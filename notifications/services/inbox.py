@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, Max, QuerySet, Value, When, Window
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.core.errors import DomainError
 from backend.creators.models import Block, Follow, User
@@ -138,7 +139,7 @@ def notifications_mark_read(*, user: User, ids: list[int] | None) -> int:
 
 class MandatoryKind(DomainError):
     default_code = "notification_kind_mandatory"
-    default_detail = "Notifications of every use of your likeness cannot be switched off."
+    default_detail = _("Notifications of every use of your likeness cannot be switched off.")
 
 
 @transaction.atomic
@@ -147,9 +148,13 @@ def preferences_set(*, user: User, changes: list[tuple[str, str, bool]]) -> None
     wanted: dict[tuple[str, str], bool] = {}
     for kind, channel, enabled in changes:
         if kind not in Kind.values:
-            raise DomainError(f"Unknown notification kind “{kind}”.", code="notification_kind_unknown")
+            raise DomainError(
+                _("Unknown notification kind “%(kind)s”.") % {"kind": kind}, code="notification_kind_unknown"
+            )
         if channel not in Channel.values:
-            raise DomainError(f"Unknown channel “{channel}”.", code="notification_channel_unknown")
+            raise DomainError(
+                _("Unknown channel “%(channel)s”.") % {"channel": channel}, code="notification_channel_unknown"
+            )
         if kind in MANDATORY:
             if not enabled:
                 raise MandatoryKind(details={"kind": kind, "channel": channel})

@@ -139,6 +139,7 @@ class TestVerification:
             format="multipart",
         )
         assert (answered.status_code, answered.data["status"]) == (201, "submitted")
+        assert answered["Location"] == f"http://testserver{url(person.id, 'verification')}"
         reused = client.post(
             url(person.id, "verification"),
             {"challenge_id": challenge["challenge_id"], "clip": upload(clips["good"])},

@@ -212,7 +212,8 @@ class TestCreators:
             services.follow_create(follower=fan, followee=star)
         first = api_client.get(creator_url(star.handle, "followers")).data
         assert len(first["results"]) == 20
-        second = api_client.get(first["next"]).data
+        second = api_client.get(creator_url(star.handle, "followers"), {"cursor": first["next"]}).data
+        assert second["next"] is None
         handles = {edge["creator"]["handle"] for edge in first["results"] + second["results"]}
         assert handles == {fan.handle for fan in fans}
         following = api_client.get(creator_url(fans[0].handle, "following")).data["results"]

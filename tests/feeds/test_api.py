@@ -152,11 +152,11 @@ def test_a_tampered_or_foreign_cursor_is_refused(client_for):
     cursor = client_for(ana).get(FEED).json()["next"]
     assert client_for(bea).get(FEED, {"cursor": cursor}).json()["error"]["code"] == "invalid_cursor"
     assert client_for(ana).get(FEED, {"cursor": cursor[:-3] + "abc"}).status_code == 400
+    too_long = client_for(ana).get(FEED, {"cursor": "x" * 2001})  # refused before its signature is computed
+    assert (too_long.status_code, too_long.json()["error"]["code"]) == (400, "invalid_cursor")
 
 
-@pytest.mark.parametrize(
-    ("query", "field"), [({"kind": "trending"}, "kind"), ({"kind": ""}, "kind"), ({"cursor": "x" * 2001}, "cursor")]
-)
+@pytest.mark.parametrize(("query", "field"), [({"kind": "trending"}, "kind"), ({"kind": ""}, "kind")])
 def test_a_bad_query_is_400_naming_the_field(client_for, query, field):
     response = client_for(UserFactory()).get(FEED, query)
     assert response.status_code == 400

@@ -1,4 +1,5 @@
-"""POST /api/v1/reports: anonymous, refused and allowed reports, and how they group into cases."""
+"""POST /api/v1/reports: anonymous, refused and allowed reports, and how they group into cases; GET
+/api/v1/reports/{id}: one's own report."""
 
 import pytest
 
@@ -36,3 +37,15 @@ class TestReports:
         assert report(client, "planet", 1).status_code == 400
         assert report(client, "video", VideoFactory().id, "because").status_code == 400
         assert report(api_client, "video", 1).status_code == 401
+
+
+class TestOwnReport:
+    def test_the_reporter_reads_it_and_nobody_else_does(self, client_for, api_client):
+        video, reporter = VideoFactory(), UserFactory()
+        filed = report(client_for(reporter), "video", video.id, "spam", details="a link farm")
+        path = f"/api/v1/reports/{filed.data['id']}"
+        assert client_for(reporter).get(path).json() == filed.json()
+        for other in (client_for(UserFactory()), client_for(video.owner)):
+            response = other.get(path)
+            assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+        assert api_client.get(path).status_code == 401

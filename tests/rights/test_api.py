@@ -32,7 +32,7 @@ class TestStatements:
         period = RevenueEvent.objects.get().created_at.strftime("%Y-%m")
         creator = client_for(video.owner).get("/api/v1/rights/statements", {"period": period}).data
         assert creator["totals"] == {"EUR": 3300}
-        assert creator["per_video"][video.id]["EUR"]["creator"] == 3300
+        assert creator["per_video"][str(video.id)]["EUR"]["creator"] == 3300  # JSON object keys are text
         studio_view = client_for(member).get("/api/v1/rights/statements", {"period": period}).data
         assert studio_view["per_character"] == {"Captain Comet": {"EUR": 1200}}
         csv = client_for(member).get("/api/v1/rights/statements", {"period": period, "export": "csv"})

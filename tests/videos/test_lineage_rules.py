@@ -188,7 +188,7 @@ def test_lineage_and_remixes_hide_drafts_and_private_remixes_from_others(client_
     private = remix_of(source, owner=UserFactory(), visibility="private")
     for client, expected in ((api_client, {public.id}), (client_for(private.owner), {public.id, private.id})):
         lineage = client.get(f"/api/v1/videos/{source.id}/lineage").data
-        assert {node["id"] for node in lineage["remixes"]} == expected
+        assert {node["id"] for node in lineage["results"]} == expected
         assert lineage["descendant_count"] == len(expected)
         subtree = client.get(f"/api/v1/videos/{source.id}/remixes").data
         assert {node["id"] for node in subtree["results"]} == expected

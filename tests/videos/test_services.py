@@ -90,7 +90,7 @@ class TestLineage:
         ]
         assert body["ancestors"][1]["caption"] is None
         tomb = api_client.get(f"/api/v1/videos/{middle.id}/lineage").data
-        assert [node["id"] for node in tomb["remixes"]] == [leaf.id]
+        assert ([node["id"] for node in tomb["results"]], tomb["next"]) == ([leaf.id], None)
         subtree = api_client.get(f"/api/v1/videos/{root.id}/remixes").data
         assert [node["id"] for node in subtree["results"]] == [middle.id, leaf.id]
         assert subtree["descendant_count"] == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.events import appearances_taken_down
 from backend.cameos.models import Appearance, Cameo
@@ -22,10 +23,10 @@ def appearance_remove(*, cameo: Cameo, by: User, video_id: int) -> Appearance:
     """The cameo's owner takes down a video that uses their likeness, for everyone (audited by
     ``video_remove``). Idempotent."""
     if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     appearance = Appearance.objects.select_related("video").filter(cameo=cameo, video_id=video_id).first()
     if appearance is None:
-        raise NotFound("This video does not use this cameo.")
+        raise NotFound(_("This video does not use this cameo."))
     appearances_taken_down.send(
         sender=None, video_ids=[video_id], by=by, reason=f"removed by the owner of cameo {cameo.id}"
     )

@@ -27,6 +27,7 @@ from django.core.files import File
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import tasks, uploads
 from backend.cameos.models import Upload
@@ -69,12 +70,14 @@ def upload_request(*, owner, kind: str, content_type: str, size: int) -> tuple[U
     types, max_bytes = _limits(kind)
     if content_type not in types:
         raise DomainError(
-            f"A {kind} upload may be one of: {', '.join(sorted(types))}.",
+            _("A %(kind)s upload may be one of: %(types)s.") % {"kind": kind, "types": ", ".join(sorted(types))},
             code="unsupported_content_type",
             details={"content_types": sorted(types)},
         )
     if size > max_bytes:
-        raise uploads.UploadTooLarge(f"This upload may be at most {max_bytes} bytes.", details={"max_bytes": max_bytes})
+        raise uploads.UploadTooLarge(
+            _("This upload may be at most %(bytes)d bytes.") % {"bytes": max_bytes}, details={"max_bytes": max_bytes}
+        )
     upload_id = uuid.uuid4()
     upload = Upload.objects.create(
         id=upload_id, owner=owner, kind=kind, key=f"uploads/{owner.id}/{upload_id}", content_type=content_type,
@@ -121,7 +124,7 @@ def upload_of(*, owner, upload_id, lock: bool = False) -> Upload:
     uploads_of_owner = Upload.objects.filter(owner=owner)
     upload = (uploads_of_owner.select_for_update() if lock else uploads_of_owner).filter(id=upload_id).first()
     if upload is None:
-        raise NotFound("No such upload.")
+        raise NotFound(_("No such upload."))
     return upload
 
 
@@ -145,7 +148,7 @@ def upload_complete(*, owner, upload_id, parts: list[dict] | None = None) -> Upl
         key = _object_key(upload)
         if upload.multipart_id:
             if not parts:
-                raise DomainError("Send the ETag of every part.", code="parts_required")
+                raise DomainError(_("Send the ETag of every part."), code="parts_required")
             ordered = sorted(({"PartNumber": int(p["number"]), "ETag": str(p["etag"])} for p in parts),
                              key=lambda part: part["PartNumber"])  # fmt: skip
             try:
@@ -153,18 +156,18 @@ def upload_complete(*, owner, upload_id, parts: list[dict] | None = None) -> Upl
                     Bucket=bucket, Key=key, UploadId=upload.multipart_id, MultipartUpload={"Parts": ordered}
                 )
             except client.exceptions.ClientError as error:
-                raise DomainError("The parts do not make the file; send the missing ones again.",
+                raise DomainError(_("The parts do not make the file; send the missing ones again."),
                                   code="incomplete_upload") from error  # fmt: skip
         try:
             head = client.head_object(Bucket=bucket, Key=key)
         except client.exceptions.ClientError as error:
-            raise Conflict("The file has not arrived yet.", code="upload_missing") from error
+            raise Conflict(_("The file has not arrived yet."), code="upload_missing") from error
         if head["ContentLength"] > upload.size or head.get("ContentType", upload.content_type) != upload.content_type:
             # S3's policy binds both for a form; a multipart upload's parts are bound only here.
             _reject(upload, reason="file_too_large: larger than declared, or of another type")
             return upload
     elif not storage.private().exists(upload.key):
-        raise Conflict("The file has not arrived yet.", code="upload_missing")
+        raise Conflict(_("The file has not arrived yet."), code="upload_missing")
     upload.received_at = timezone.now()
     upload.save(update_fields=["received_at"])
     _queue_verify(upload)
@@ -181,17 +184,17 @@ def upload_receive(*, upload_id, token: str, file, content_type: str) -> Upload:
         if signing.loads(token, salt=_SALT, max_age=settings.DIRECT_UPLOAD_EXPIRY_S) != str(upload_id):
             raise signing.BadSignature()
     except signing.BadSignature:
-        raise NotFound("No such upload.") from None
+        raise NotFound(_("No such upload.")) from None
     with transaction.atomic():
         upload = Upload.objects.select_for_update().filter(id=upload_id).first()
         if upload is None:
-            raise NotFound("No such upload.")
+            raise NotFound(_("No such upload."))
         if upload.received_at is not None:
             return upload
         if not 0 < file.size <= upload.size:
-            raise uploads.UploadTooLarge("The file is larger than declared.", details={"max_bytes": upload.size})
+            raise uploads.UploadTooLarge(_("The file is larger than declared."), details={"max_bytes": upload.size})
         if content_type != upload.content_type:
-            raise DomainError("The file is not of the declared type.", code="unsupported_content_type")
+            raise DomainError(_("The file is not of the declared type."), code="unsupported_content_type")
         storage.private().save(upload.key, file)
         upload.received_at = timezone.now()
         upload.save(update_fields=["received_at"])
@@ -256,11 +259,14 @@ def upload_open(*, owner, upload_id, kinds: set[str]) -> Iterator[File]:
     and object deleted) once the caller's write commits."""
     upload = upload_of(owner=owner, upload_id=upload_id)
     if upload.kind not in kinds:
-        raise DomainError(f"This field takes a {' or '.join(sorted(kinds))} upload.", code="upload_wrong_kind")
+        kinds_list = ", ".join(sorted(kinds))
+        raise DomainError(_("This field takes an upload of this kind: %(kinds)s.") % {"kinds": kinds_list},
+                          code="upload_wrong_kind")  # fmt: skip
     if upload.status == Upload.Status.REJECTED:
-        raise DomainError(f"This upload was rejected ({upload.reason}).", code="upload_rejected")
+        raise DomainError(_("This upload was rejected (%(reason)s).") % {"reason": upload.reason},
+                          code="upload_rejected")  # fmt: skip
     if upload.status != Upload.Status.VERIFIED:
-        raise Conflict("This upload is still being checked; try again shortly.", code="upload_not_verified",
+        raise Conflict(_("This upload is still being checked; try again shortly."), code="upload_not_verified",
                        retry_after_s=2)  # fmt: skip
     with storage.private().open(upload.key, "rb") as handle:
         yield handle

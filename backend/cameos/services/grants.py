@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos.events import consent_withdrawn, grant_decided, grant_requested
 from backend.cameos.models import Cameo, CameoGrant
@@ -21,7 +22,7 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
     Anyone who may not ask (the owner, someone blocked either way, a cameo that is
     not active or not under ``approved``) gets ``NotFound``: nothing is revealed.
     """
-    require_not_suspended(by, action="ask for cameo access")
+    require_not_suspended(by, action=_("ask for cameo access"))
     cameo = Cameo.objects.filter(id=cameo.id).first()
     if (
         cameo is None
@@ -30,7 +31,7 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
         or cameo.owner_id == by.id
         or is_blocked_between(by.id, cameo.owner_id)
     ):
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     try:
         with transaction.atomic():
             grant, created = CameoGrant.objects.get_or_create(cameo=cameo, grantee=by)
@@ -44,7 +45,7 @@ def grant_request(*, cameo: Cameo, by: User) -> CameoGrant:
 def _owned_grant(grant: CameoGrant, by: User) -> CameoGrant:
     grant = CameoGrant.objects.select_for_update().select_related("cameo").get(id=grant.id)
     if grant.cameo.owner_id != by.id or grant.cameo.status == Cameo.Status.DELETED:
-        raise NotFound("No such grant.")  # never reveal someone else's cameo
+        raise NotFound(_("No such grant."))  # never reveal someone else's cameo
     return grant
 
 
@@ -55,7 +56,7 @@ def grant_approve(*, grant: CameoGrant, by: User) -> CameoGrant:
     if grant.status == CameoGrant.Status.APPROVED:
         return grant
     if is_blocked_between(grant.grantee_id, by.id):
-        raise Conflict("You and this person have blocked each other's access.", code="blocked")
+        raise Conflict(_("You and this person have blocked each other's access."), code="blocked")
     grant.status = CameoGrant.Status.APPROVED
     grant.decided_at = timezone.now()
     grant.revoked_at = None
@@ -71,7 +72,7 @@ def grant_deny(*, grant: CameoGrant, by: User) -> CameoGrant:
     if grant.status == CameoGrant.Status.DENIED:
         return grant
     if grant.status == CameoGrant.Status.APPROVED:
-        raise Conflict("This grant is approved; revoke it instead.", code="grant_approved")
+        raise Conflict(_("This grant is approved; revoke it instead."), code="grant_approved")
     grant.status = CameoGrant.Status.DENIED
     grant.decided_at = timezone.now()
     grant.save(update_fields=["status", "decided_at"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors
 from backend.cameos.events import appearances_taken_down, consent_withdrawn
@@ -38,12 +39,14 @@ def _check_texts(*, by: User, display_name: str | None, appearance_notes: str | 
 def _check_can_create(*, owner: User, kind: str, display_name: str) -> None:
     if kind == Cameo.Kind.PERSON:
         if selectors.cameos_of(owner=owner).filter(kind=Cameo.Kind.PERSON).exists():
-            raise Conflict("You already have a person cameo.", code="person_cameo_exists")
+            raise Conflict(_("You already have a person cameo."), code="person_cameo_exists")
     else:
         quota = settings.TIER_QUOTAS[owner.tier]["character_cameos"]
         if selectors.cameos_of(owner=owner).filter(kind=Cameo.Kind.CHARACTER).count() >= quota:
             raise DomainError(
-                f"Your tier allows {quota} character cameos.", code="character_quota", details={"quota": quota}
+                _("Your tier allows %(quota)d character cameos.") % {"quota": quota},
+                code="character_quota",
+                details={"quota": quota},
             )
     _check_name(owner=owner, kind=kind, status=None, display_name=display_name)
 
@@ -65,7 +68,7 @@ def cameo_create(
     Refusals: ``person_cameo_exists`` (409), ``character_quota`` (400), ``protected_likeness`` (403),
     and the upload codes of ``backend.cameos.uploads``.
     """
-    require_not_suspended(owner, action="create a cameo")
+    require_not_suspended(owner, action=_("create a cameo"))
     _check_texts(by=owner, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     _check_can_create(owner=owner, kind=kind, display_name=display_name)  # before the slow media checks
     media = {"reference_image": reference_image, "reference_clip": reference_clip, "voice_sample": voice_sample}
@@ -84,7 +87,7 @@ def cameo_create(
                     restrictions=restrictions,
                 )
         except IntegrityError:  # the one-person-cameo constraint, raced
-            raise Conflict("You already have a person cameo.", code="person_cameo_exists") from None
+            raise Conflict(_("You already have a person cameo."), code="person_cameo_exists") from None
         files.store_media(cameo, ready, stored)
     return cameo
 
@@ -109,12 +112,12 @@ def cameo_update(
     """The owner changes settings or media. Narrowing the audience sends ``consent_withdrawn`` (user_id None)."""
     media = {"reference_image": reference_image, "reference_clip": reference_clip, "voice_sample": voice_sample}
     if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     _check_texts(by=by, display_name=display_name, appearance_notes=appearance_notes, restrictions=restrictions)
     with files.checked_media(**media) as ready, files.removing_stored_on_failure() as stored, transaction.atomic():
         cameo = Cameo.objects.select_for_update().get(id=cameo.id)
         if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
-            raise NotFound("No such cameo.")
+            raise NotFound(_("No such cameo."))
         if display_name is not None and display_name != cameo.display_name:
             _check_name(owner=by, kind=cameo.kind, status=cameo.status, display_name=display_name)
         old_audience = cameo.audience
@@ -146,7 +149,7 @@ def cameo_delete(*, cameo: Cameo, by: User) -> None:
 
     cameo = Cameo.objects.select_for_update().get(id=cameo.id)
     if cameo.owner_id != by.id:
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     if cameo.status == Cameo.Status.DELETED:
         return
     before = {"status": cameo.status, "audience": cameo.audience}

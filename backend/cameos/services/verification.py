@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.cameos import selectors, uploads
 from backend.cameos.events import verification_decided
@@ -33,9 +34,9 @@ def _new_phrase() -> str:
 
 def _require_needs_verification(cameo: Cameo, by: User) -> None:
     if cameo.owner_id != by.id or cameo.status == Cameo.Status.DELETED:
-        raise NotFound("No such cameo.")
+        raise NotFound(_("No such cameo."))
     if cameo.kind != Cameo.Kind.PERSON or cameo.status != Cameo.Status.PENDING_VERIFICATION:
-        raise Conflict("This cameo does not need verification.", code="verification_not_needed")
+        raise Conflict(_("This cameo does not need verification."), code="verification_not_needed")
 
 
 @transaction.atomic
@@ -63,11 +64,11 @@ def _open_challenge(*, cameo: Cameo, by: User, challenge_id: int, lock: bool) ->
     verifications = CameoVerification.objects.filter(id=challenge_id, cameo_id=cameo.id)
     verification = (verifications.select_for_update() if lock else verifications).first()
     if verification is None or cameo.owner_id != by.id:
-        raise NotFound("No such challenge.")
+        raise NotFound(_("No such challenge."))
     if verification.status != CameoVerification.Status.ISSUED:
-        raise Conflict("This challenge was already answered; ask for a new one.", code="challenge_used")
+        raise Conflict(_("This challenge was already answered; ask for a new one."), code="challenge_used")
     if verification.expires_at <= timezone.now():
-        raise DomainError("This challenge has expired; ask for a new one.", code="challenge_expired")
+        raise DomainError(_("This challenge has expired; ask for a new one."), code="challenge_expired")
     return verification
 
 
@@ -116,13 +117,14 @@ def verification_approve(
     verification = CameoVerification.objects.select_for_update().get(id=verification.id)
     cameo = Cameo.objects.select_for_update().get(id=verification.cameo_id)
     if verification.status != CameoVerification.Status.SUBMITTED:
-        raise Conflict("Only a submitted verification can be approved.", code="verification_not_submitted")
+        raise Conflict(_("Only a submitted verification can be approved."), code="verification_not_submitted")
     if cameo.status != Cameo.Status.PENDING_VERIFICATION:
-        raise Conflict("This cameo is not waiting for verification.", code="verification_not_needed")
+        raise Conflict(_("This cameo is not waiting for verification."), code="verification_not_needed")
     named = selectors.protected_likeness_match(text=cameo.display_name)
     if named is not None and protected_likeness is None:
         raise Conflict(
-            f"The cameo's name matches the protected likeness “{named.name}”; confirm it is them, or reject.",
+            _("The cameo's name matches the protected likeness “%(name)s”; confirm it is them, or reject.")
+            % {"name": named.name},
             code="protected_likeness_unconfirmed",
             details={"protected_likeness": named.name, "protected_likeness_id": named.id},
         )
@@ -150,7 +152,7 @@ def verification_reject(*, verification: CameoVerification, by: User | None, not
 
     verification = CameoVerification.objects.select_for_update().get(id=verification.id)
     if verification.status != CameoVerification.Status.SUBMITTED:
-        raise Conflict("Only a submitted verification can be rejected.", code="verification_not_submitted")
+        raise Conflict(_("Only a submitted verification can be rejected."), code="verification_not_submitted")
     verification.status = CameoVerification.Status.REJECTED
     verification.reviewed_by = by
     verification.reviewed_at = timezone.now()

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.utils import timezone
+
+from backend.creators.models import User
+from backend.videos.models import Hashtag, Video
+
+
+class HashtagStats(models.Model):
+    """How many posts anyone may see carry a hashtag, in all and of late: what search shows next to a
+    hashtag and what ``discover`` ranks by. Refreshed set-based by beat (``search.hashtag_stats_refresh``),
+    so a search never counts thousands of rows; counts may lag by one refresh."""
+
+    hashtag = models.OneToOneField(Hashtag, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    video_count = models.PositiveIntegerField(default=0)
+    # Posts published within SEARCH_TRENDING_WINDOW_DAYS, weighted by their likes and remixes.
+    recent_count = models.PositiveIntegerField(default=0)
+    trending_score = models.FloatField(default=0)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["-trending_score"], name="hashtagstats_trending")]
+        verbose_name_plural = "hashtag stats"
+
+    def __str__(self) -> str:
+        return f"#{self.hashtag_id}: {self.video_count}"
+
+
+class VideoDocument(models.Model):
+    """A video's search document (``search_video_document``: caption, hashtags included, then the prompt
+    unless hidden), stored so that matching and ranking read it instead of computing it again per row.
+
+    Kept by the database itself, like an index: triggers on videos_video (search's migration 0003)
+    write it with every insert and every change of caption, prompt or prompt_hidden, and delete it with
+    the video, whatever path wrote the video (services, admin, bulk SQL). Nothing in Python writes it.
+    """
+
+    # No foreign key: a trigger removes the document with its video, so deleting videos costs Django no
+    # extra query and a TRUNCATE of videos_video (benchmarks) is not refused.
+    video = models.OneToOneField(
+        Video, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_document"
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="search_videodocument_gin")]
+
+    def __str__(self) -> str:
+        return f"document of video {self.video_id}"
+
+
+class CreatorName(models.Model):
+    """A creator's handle and display name folded (``search_fold``: lower case, accents dropped), stored so
+    that matching and ranking compare plain text instead of folding every candidate again (unaccent costs
+    tens of microseconds a call). Kept by triggers on creators_user (search's migration 0004)."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_name"
+    )
+    handle = models.TextField()  # folded text may be longer than typed ("ß" is "ss")
+    name = models.TextField()
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"

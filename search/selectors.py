@@ -1,0 +1,374 @@
+"""Every search and discovery read, each taking the viewer.
+
+What a viewer finds is what they may see, by the one rule of each kind: videos through
+``Video.objects.visible_to`` (drafts, private and followers-only posts of strangers, blocks either way,
+age-restricted posts for teens, withdrawn and removed posts, suspended or deleted authors), creators
+active, not suspended and not blocked either way. A query naming a protected person or a blocked term
+finds nothing, and no suggestion names one (``backend.core.names``, the lists the name guard reads).
+
+The seam for a search server (OpenSearch, when PostgreSQL no longer keeps up): the ``*_search`` and
+``suggest`` functions here take a query and return rows in order; another engine returns ids in
+order and these hydrate them through the same visibility rules (README, "Search").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
+from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, Value, When, Window
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Greatest, Ln, RowNumber
+from django.db.models.lookups import GreaterThanOrEqual
+from django.utils import timezone
+
+from backend.cameos.selectors import PROTECTED_LIKENESSES
+from backend.core import names
+from backend.core import textsearch as text
+from backend.core.errors import NotFound
+from backend.creators.models import User
+from backend.creators.selectors import blocked_user_ids
+from backend.moderation.selectors import BLOCKED_TERMS
+from backend.videos.models import Hashtag, Video
+from search.models import VideoDocument
+
+# A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
+TRIGRAM_THRESHOLD = 0.2
+# A word of a name alike at this or more counts ("mya" in "Maya García": 0.29).
+WORD_THRESHOLD = 0.25
+# Shorter queries match by prefix only: one or two letters share trigrams with half the names.
+TYPO_MIN_LENGTH = 3
+# Deeper than this, a search is a crawl: refine the query instead.
+MAX_RESULTS = 500
+
+
+def _viewer_id(viewer: User | None) -> int | None:
+    return viewer.id if viewer is not None and viewer.is_authenticated else None
+
+
+def _trigram_match(expression, value: str) -> Q:
+    """``a % b``, the match the GIN trigram indexes serve (at TRIGRAM_THRESHOLD, inside ``_TrigramScope``);
+    without pg_trgm, the same measure in plain SQL row by row (search's migration 0002)."""
+    if not trigram_available():
+        return Q(GreaterThanOrEqual(_similarity(expression, value), TRIGRAM_THRESHOLD))
+    return Q(
+        Func(
+            expression,
+            Value(value),
+            template="(%(expressions)s)",
+            arg_joiner=" OPERATOR(public.%%) ",
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _similarity(expression, value: str) -> Func:
+    function = "public.similarity" if trigram_available() else "public.search_similarity"
+    return Func(expression, Value(value), function=function, output_field=FloatField())
+
+
+_trigram_databases: dict[str, bool] = {}
+
+
+def trigram_available() -> bool:
+    """Whether this database has pg_trgm (the embedded server has not: prefix and word matches only)."""
+    key = connection.settings_dict["NAME"]
+    if key not in _trigram_databases:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+            _trigram_databases[key] = cursor.fetchone() is not None
+    return _trigram_databases[key]
+
+
+class _TrigramScope:
+    def __enter__(self):
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        if trigram_available():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
+                    "set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                    [str(TRIGRAM_THRESHOLD), str(WORD_THRESHOLD)],
+                )
+        return self
+
+    def __exit__(self, *exc):
+        return self._atomic.__exit__(*exc)
+
+
+# --- Protected names ------------------------------------------------------------------
+
+_GUARDED_LISTS = (PROTECTED_LIKENESSES, BLOCKED_TERMS)
+
+
+@dataclass
+class Guard:
+    """The protected-name lists, compiled once per request (one version query each)."""
+
+    indexes: list
+
+    @classmethod
+    def load(cls) -> Guard:
+        return cls([names.index_for(name_list) for name_list in _GUARDED_LISTS])
+
+    def names_any(self, *texts: str) -> bool:
+        return any(index.match(value) for value in texts if value and value.strip() for index in self.indexes)
+
+
+# --- Creators -------------------------------------------------------------------------
+
+
+def _findable_creators(viewer: User | None) -> QuerySet[User]:
+    creators = User.objects.filter(is_active=True, purged_at__isnull=True).exclude(suspended_until__gt=timezone.now())
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        creators = creators.exclude(id__in=blocked_user_ids(viewer_id))
+    return creators
+
+
+def _word_match(column: str, folded: str) -> Q:
+    """``folded`` is like a word of ``column`` (pg_trgm's ``<%``, served by the GIN trigram index, at
+    WORD_THRESHOLD inside ``_TrigramScope``); without pg_trgm, the whole-text measure in plain SQL."""
+    if not trigram_available():
+        return Q(GreaterThanOrEqual(_word_likeness(column, folded), TRIGRAM_THRESHOLD))
+    return Q(
+        Func(
+            Value(folded),
+            F(column),
+            template="(%(expressions)s)",
+            arg_joiner=" OPERATOR(public.<%%) ",
+            output_field=BooleanField(),
+        )
+    )
+
+
+def _word_likeness(column: str, folded: str) -> Func:
+    if trigram_available():
+        return Func(Value(folded), F(column), function="public.word_similarity", output_field=FloatField())
+    return Func(F(column), Value(folded), function="public.search_similarity", output_field=FloatField())
+
+
+def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
+    """Exact handle first, then handle and display name prefixes, then alike words (typos), more followers
+    first among equals: on the folded names ``CreatorName`` stores."""
+    folded = text.fold(query).lstrip("@").strip()
+    handle, name = "search_name__handle", "search_name__name"
+    matches = Q(**{f"{handle}__startswith": folded}) | Q(**{f"{name}__startswith": folded})
+    if len(folded) >= TYPO_MIN_LENGTH:
+        matches |= _word_match(handle, folded) | _word_match(name, folded)
+    exact = Case(When(**{handle: folded}, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
+    prefix = Case(
+        When(**{f"{handle}__startswith": folded}, then=Value(1.0)),
+        When(**{f"{name}__startswith": folded}, then=Value(0.8)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    likeness = Greatest(_word_likeness(handle, folded), _word_likeness(name, folded))
+    popularity = Ln(F("follower_count") + 1.0) * 0.02
+    return (
+        _findable_creators(viewer)
+        .filter(matches)
+        .annotate(score=exact + prefix + likeness + popularity)
+        .order_by("-score", "id")
+    )
+
+
+def creators_search(*, viewer: User | None, query: str, offset: int, limit: int) -> list[User]:
+    """Creators by handle and display name: exact, then prefix, then alike (typos, "mya" finds "maya"),
+    accents ignored ("ines" finds "Inès"); more followers rank higher among equals."""
+    with _TrigramScope():
+        return list(_creators_matching(viewer, query)[offset : offset + limit])
+
+
+# --- Hashtags and challenges ----------------------------------------------------------
+
+
+def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hashtag]:
+    """Prefix matches first, the more used before the less; then alike names (typos)."""
+    folded = text.fold(query).lstrip("#").strip()
+    name = text.SearchFold(F("name"))
+    hashtags = Hashtag.objects.alias(name_folded=name)
+    if challenges is not None:
+        hashtags = hashtags.filter(is_challenge=challenges)
+    # Only hashtags on posts anyone may see, and challenges (pages of their own): a tag found only on
+    # drafts or private posts would tell of them.
+    hashtags = hashtags.filter(Q(stats__video_count__gt=0) | Q(is_challenge=True))
+    matches = Q(name_folded__startswith=folded)
+    if len(folded) >= TYPO_MIN_LENGTH:
+        matches |= _trigram_match(name, folded)
+    likeness = _similarity(name, folded)
+    prefix = Case(When(name_folded__startswith=folded, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+    video_count = Coalesce(F("stats__video_count"), 0)
+    return (
+        hashtags.filter(matches)
+        .annotate(video_count=video_count, score=prefix + likeness * 0.3 + Ln(video_count + 1.0) * 0.1)
+        .order_by("-score", "-video_count", "id")
+    )
+
+
+def hashtags_search(*, viewer: User | None, query: str, challenges: bool, offset: int, limit: int) -> list[Hashtag]:
+    """Hashtags (or challenges) by prefix, then alike, with how many posts anyone may see carry them."""
+    with _TrigramScope():
+        return list(_hashtags_matching(query, challenges=challenges)[offset : offset + limit])
+
+
+# --- Videos ---------------------------------------------------------------------------
+
+
+# A query matching more posts than this ranks the newest this many of them: ranking every post that
+# holds a common word would cost a second, and the newest are the ones a swipe app's users look for.
+MAX_CANDIDATES = 1000
+
+
+def videos_search(*, viewer: User | None, query: str, as_of: datetime, offset: int, limit: int) -> list[Video]:
+    """Posts ``viewer`` may see whose caption (hashtags included) or shown prompt hold every word of
+    ``query`` (the last as a prefix; scripts without spaces by character pairs), ranked by text relevance
+    (a caption match above a prompt one) times engagement (likes, remixes) and freshness as of ``as_of``
+    (the first page's time, so later pages rank alike); among the newest MAX_CANDIDATES matches.
+
+    Reads the stored documents (``VideoDocument``): the planner takes the GIN index for a rare word
+    and walks the newest documents for a common one."""
+    terms = text.tsquery(query)
+    if not terms:
+        return []
+    search_query = SearchQuery(terms, config="simple", search_type="raw")
+    candidates = (
+        VideoDocument.objects.filter(document=search_query).order_by("-video_id").values("video_id")[:MAX_CANDIDATES]
+    )
+    age_days = RawSQL(
+        "GREATEST(EXTRACT(EPOCH FROM (%s::timestamptz - videos_video.published_at)), 0) / 86400.0",
+        [as_of],
+        output_field=FloatField(),
+    )
+    engagement = Ln(F("like_count") + F("remix_count") * 2.0 + 1.0) * 0.3 + 1.0
+    freshness = Value(1.0) / (age_days / 30.0 + 1.0)
+    score = SearchRank(F("search_document__document"), search_query) * engagement * freshness
+    videos = (
+        Video.objects.visible_to(viewer)
+        .filter(status=Video.Status.PUBLISHED, withdrawn_at__isnull=True, id__in=candidates)
+        .annotate(score=score)
+        .select_related("owner")
+        .order_by("-score", "-id")
+    )
+    return list(videos[offset : offset + limit])
+
+
+# --- Suggestions ----------------------------------------------------------------------
+
+SUGGEST_CREATORS = 4
+SUGGEST_HASHTAGS = 4
+
+
+@dataclass
+class Suggestion:
+    kind: str  # "creator", "hashtag" or "challenge"
+    item: object
+
+
+def suggest(*, viewer: User | None, query: str) -> list[Suggestion]:
+    """Type-ahead: a few creators, then a few hashtags and challenges, in one constant number of queries;
+    nothing when the query names a protected person or a blocked term, and no suggestion that does."""
+    guard = Guard.load()
+    if guard.names_any(query):
+        return []
+    with _TrigramScope():
+        creators = list(_creators_matching(viewer, query)[:SUGGEST_CREATORS])
+        hashtags = list(_hashtags_matching(query, challenges=None)[:SUGGEST_HASHTAGS])
+    found = [
+        Suggestion("creator", creator)
+        for creator in creators
+        if not guard.names_any(creator.handle, creator.display_name)
+    ]
+    found += [
+        Suggestion("challenge" if tag.is_challenge else "hashtag", tag)
+        for tag in hashtags
+        if not guard.names_any(tag.name, tag.title)
+    ]
+    return found
+
+
+def query_is_guarded(query: str) -> bool:
+    return Guard.load().names_any(query)
+
+
+# --- Discovery ------------------------------------------------------------------------
+
+TRENDING = 10
+LEADERBOARD_PREVIEW = 3
+
+
+def trending_hashtags(*, challenges: bool, limit: int = TRENDING) -> list[Hashtag]:
+    """Hashtags (or challenges) by how much they were posted, liked and remixed of late (``HashtagStats``)."""
+    return list(
+        Hashtag.objects.filter(is_challenge=challenges, stats__recent_count__gt=0)
+        .annotate(video_count=F("stats__video_count"), recent_count=F("stats__recent_count"))
+        .order_by("-stats__trending_score", "id")[:limit]
+    )
+
+
+def _leaderboard_order(by: str) -> tuple[str, ...]:
+    return ("-remix_count", "-like_count", "-id") if by == "remixes" else ("-like_count", "-remix_count", "-id")
+
+
+def challenge_entries(*, viewer: User | None, hashtag: Hashtag, by: str) -> QuerySet[Video]:
+    """A challenge's posts ``viewer`` may see, by remixes (then likes) or by likes (then remixes)."""
+    return (
+        Video.objects.visible_to(viewer)
+        .filter(status=Video.Status.PUBLISHED, hashtag_links__hashtag=hashtag)
+        .select_related("owner")
+        .order_by(*_leaderboard_order(by))
+    )
+
+
+def leaderboard_previews(
+    *, viewer: User | None, hashtags: list[Hashtag], by: str = "remixes"
+) -> dict[int, list[Video]]:
+    """The top LEADERBOARD_PREVIEW posts of each challenge, for ``viewer``, in one query."""
+    if not hashtags:
+        return {}
+    order = [F(field[1:]).desc() for field in _leaderboard_order(by)]
+    ranked = (
+        Video.objects.visible_to(viewer)
+        .filter(status=Video.Status.PUBLISHED, hashtag_links__hashtag__in=hashtags)
+        .annotate(
+            challenge_id=F("hashtag_links__hashtag_id"),
+            place=Window(RowNumber(), partition_by=[F("hashtag_links__hashtag_id")], order_by=order),
+        )
+        .select_related("owner")
+    )
+    previews: dict[int, list[Video]] = {tag.id: [] for tag in hashtags}
+    for video in ranked.filter(place__lte=LEADERBOARD_PREVIEW).order_by("challenge_id", "place"):
+        previews[video.challenge_id].append(video)
+    return previews
+
+
+# --- Pages ----------------------------------------------------------------------------
+
+KINDS = ("creators", "videos", "hashtags", "challenges")
+
+
+def search_page(*, viewer: User | None, kind: str, query: str, as_of: datetime, offset: int, limit: int) -> list:
+    """One page of ``kind`` for ``query``: nothing for a query naming a protected person or a blocked term,
+    and nothing on the page that names one (a name added to a list after the text was written)."""
+    guard = Guard.load()
+    if guard.names_any(query) or offset >= MAX_RESULTS:
+        return []
+    limit = min(limit, MAX_RESULTS - offset)
+    if kind == "creators":
+        rows = creators_search(viewer=viewer, query=query, offset=offset, limit=limit)
+        return [row for row in rows if not guard.names_any(row.handle, row.display_name)]
+    if kind == "videos":
+        rows = videos_search(viewer=viewer, query=query, as_of=as_of, offset=offset, limit=limit)
+        return [row for row in rows if not guard.names_any(row.caption, "" if row.prompt_hidden else row.prompt)]
+    rows = hashtags_search(viewer=viewer, query=query, challenges=kind == "challenges", offset=offset, limit=limit)
+    return [row for row in rows if not guard.names_any(row.name, row.title)]
+
+
+def challenge_get(*, name: str) -> Hashtag:
+    challenge = Hashtag.objects.filter(name__iexact=name.lstrip("#"), is_challenge=True).first()
+    if challenge is None:
+        raise NotFound("No such challenge.")
+    return challenge
