@@ -61,7 +61,8 @@ def test_the_preference_keeps_the_language_it_was_written_in():
 
 
 @pytest.mark.django_db
-def test_steering_in_japanese_shifts_the_feed(client_for):
+def test_steering_in_japanese_shifts_the_feed(client_for, settings):
+    settings.FEED_SHARED_FIRST_PAGE = False  # a shared first page knows nobody's preferences
     viewer = UserFactory()
     client = client_for(viewer)
     horror = VideoFactory(prompt="暗い地下室のホラー映画", like_count=50, impression_count=100)
