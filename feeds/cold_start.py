@@ -27,30 +27,21 @@ This module holds both the shared lists' writes and the read of a shared page, a
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.utils import timezone
 
+from backend.core.i18n import supported
 from backend.creators.models import User
 from backend.videos.models import Video
 from feeds import ranking, selectors, sources, store
 from feeds.cards import cards_build
 
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
-
-
-def _languages() -> set[str]:
-    return {code.split("-")[0].lower() for code, _ in settings.LANGUAGES}
-
 
 def locale_of(user: User) -> str:
-    """The primary language of a viewer (``User.language``, from their sign-up's Accept-Language):
-    one of ``settings.LANGUAGES``, else that of ``LANGUAGE_CODE``, so the lists stay few."""
-    language = (user.language or "").split("-")[0].split("_")[0].lower()
-    if _LANGUAGE.fullmatch(language) and language in _languages():
-        return language
-    return settings.LANGUAGE_CODE.split("-")[0].lower()
+    """The language of a viewer (``User.language``, from their sign-up's Accept-Language) as the service
+    supports it (``backend.core.i18n.supported``: one of ``LANGUAGES``, else ``LANGUAGE_CODE``), so the
+    lists stay few whatever a client sends."""
+    return supported(user.language or "")
 
 
 def shared_key(locale: str, teen: bool) -> str:
@@ -81,7 +72,7 @@ def shared_candidates_build(*, locale: str, teen: bool) -> list[int]:
     languages = dict(
         Video.objects.filter(id__in=[c.video_id for c in candidates]).values_list("owner_id", "owner__language")
     )
-    local = {author_id: 1.0 for author_id, language in languages.items() if (language or "").lower().startswith(locale)}
+    local = {author_id: 1.0 for author_id, language in languages.items() if language and supported(language) == locale}
     weights = ranking.Weights(**settings.FEED_RANKING)
     ordered = ranking.diversify(
         ranking.rank(candidates, now=timezone.now(), weights=weights, affinity=local), weights=weights
