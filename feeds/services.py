@@ -253,9 +253,10 @@ def _for_you(viewer: User, position) -> tuple[dict[int, bytes], object]:
                     if cold_start.personal_build_claim(viewer.id):
                         tasks.feed_refill.delay(user_id=viewer.id)
                     return shared, {"sh": served}
-            # A cold feed is built on the spot: the first page must not wait for a worker.
-            if not feed_build(user=viewer):
-                break
+            # A cold feed is built on the spot: the first page must not wait for a worker. Taken again
+            # even when this build added nothing: a worker's build (queued by a shared first page) may
+            # have stored the feed since the take above.
+            feed_build(user=viewer)
             taken = store.for_you_take(viewer.id, after=None, limit=settings.FEED_PAGE_SIZE - len(page))
             if taken is None:
                 break

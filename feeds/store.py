@@ -107,7 +107,9 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
     last = client.incrby(_sequence_key(user_id), len(fresh))
     first = last - len(fresh) + 1
     pipe = client.pipeline(transaction=True)
-    pipe.zadd(key, {str(video_id): first + index for index, video_id in enumerate(fresh)})
+    # NX: an id that a concurrent build appended since ``zmscore`` keeps the place it was given; moved
+    # behind the read head it would be served twice (a page built on the spot beside the worker's build).
+    pipe.zadd(key, {str(video_id): first + index for index, video_id in enumerate(fresh)}, nx=True)
     # Capped: the oldest positions (long since served) fall off.
     pipe.zremrangebyrank(key, 0, -settings.FEED_CAP - 1)
     pipe.expire(key, settings.FEED_TTL_S)

@@ -11,7 +11,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from backend.videos import services as video_services
-from feeds import cold_start, store, tasks
+from feeds import cold_start, services, store, tasks
 from tests.factories import BlockFactory, UserFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +217,32 @@ def test_beat_refreshes_every_configured_list_twice_harmlessly(settings):
         assert cold_start.shared_ids_read(locale, True) == [safe.id]
     assert set(store.cards_get([unsafe.id, safe.id])) == {unsafe.id, safe.id}  # cached for the first pages
     assert store.redis().ttl(cold_start.shared_key("en", False)) <= settings.FEED_SHARED_TTL_S
+
+
+def walk(client, first) -> list[int]:
+    served, cursor = ids(first), first["next"]
+    while cursor:
+        page = client.get(FEED, {"cursor": cursor}).json()
+        served += ids(page)
+        cursor = page["next"]
+    return served
+
+
+def test_the_workers_build_landing_between_the_second_pages_take_and_build_loses_nothing(
+    client_for, queued, monkeypatch
+):
+    made = {VideoFactory().id for _ in range(16)}
+    cold_start.shared_candidates_build(locale="en", teen=False)
+    viewer = UserFactory()
+    client = client_for(viewer)
+    first = client.get(FEED).json()
+    build_on_the_spot = services.feed_build
+
+    def worker_first(*, user):
+        run_queued(queued)  # the worker stores the personal feed just after the page found none
+        return build_on_the_spot(user=user)  # and so this build adds nothing
+
+    monkeypatch.setattr("feeds.services.feed_build", worker_first)
+    served = walk(client, first)
+
+    assert len(served) == len(set(served)) and set(served) == made

@@ -178,3 +178,12 @@ def test_what_an_event_counts_counts_once_per_viewer_and_day(monkeypatch):
     assert store.events_claim(1, [("b", "5:watch")]) == [counts]
     clock[0] += timedelta(days=1)
     assert store.events_claim(1, [("d", "5:watch")]) == [counts]  # the next day counts again
+
+
+def test_an_append_racing_another_keeps_each_ids_first_place(monkeypatch):
+    # A page built on the spot beside the worker's build: both read the feed before either wrote.
+    store.for_you_append(7, [1, 2, 3])
+    monkeypatch.setattr(store.redis(), "zmscore", lambda key, members: [None] * len(members))
+    store.for_you_append(7, [4, 3])
+    order = [int(member) for member in store.redis().zrange(store.feed_key(7, store.FOR_YOU), 0, -1)]
+    assert order == [1, 2, 3, 4]  # 3 moved behind 4 would be served again after the viewer passed it
