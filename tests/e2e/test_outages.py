@@ -70,7 +70,7 @@ def own_redis(tmp_path, settings):
     server.stop()
 
 
-def test_redis_killed_under_load_loses_and_doubles_no_like_and_the_feed_agrees_after(live_server, own_redis):
+def test_redis_killed_under_load_loses_and_doubles_no_like_and_the_feed_agrees_after(live_server, own_redis, settings):
     posts = [VideoFactory() for _ in range(24)]
     viewers = [Viewer(live_server.url, UserFactory(), posts[n:] + posts[:n], pause_s=0.2) for n in range(4)]
     for viewer in viewers:
@@ -96,6 +96,9 @@ def test_redis_killed_under_load_loses_and_doubles_no_like_and_the_feed_agrees_a
 
     # Beat's repair (every 5 s), then each viewer's next page: Redis's liked sets are PostgreSQL's.
     feed_services.redis_repairs_apply()
+    # A personal page loads the sets; a shared first page (the feeds are gone with Redis's data) leaves
+    # that to the personal build on a worker, which this test does not run.
+    settings.FEED_SHARED_FIRST_PAGE = False
     for viewer in viewers:
         assert viewer.http.get("/api/v1/feed").status_code == 200
         in_redis = {int(member) for member in store.redis().smembers(store.user_key(viewer.user.id, "liked"))
