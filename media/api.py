@@ -5,7 +5,6 @@ import json
 
 import django_filters
 from django.conf import settings
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
@@ -74,8 +73,7 @@ class RenderJobOutput(serializers.ModelSerializer):
     def get_error(self, job: RenderJob) -> dict | None:
         if not job.error_code:
             return None
-        # A worker stores its message in English: a message of the catalogue is read in the reader's language.
-        return {"code": job.error_code, "message": gettext(job.error_message) if job.error_message else ""}
+        return {"code": job.error_code, "message": job.error_text()}
 
 
 RENDER_EXAMPLE_JOB = {

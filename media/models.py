@@ -5,7 +5,10 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+
+from backend.core.i18n import Translatable
 
 RESOLUTION_SHORT_SIDE = {"480p": 480, "720p": 720, "1080p": 1080}
 
@@ -55,6 +58,7 @@ class RenderJob(models.Model):
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.BLOCKED)
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    ERROR_FIELDS = ["error_code", "error_message", "error_message_source"]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="render_jobs")
@@ -86,7 +90,9 @@ class RenderJob(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=60, blank=True)
-    error_message = models.CharField(max_length=500, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)  # in English, for moderators
+    # The message as its catalogue entry and arguments (``Translatable.as_json``), read in the reader's language.
+    error_message_source = models.JSONField(default=dict, blank=True)
     # Seconds spent in each stage of the last attempt, for the admin.
     stage_seconds = models.JSONField(default=dict, blank=True)
     # The original file the provider returned, while post-processing runs.
@@ -125,6 +131,20 @@ class RenderJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    def set_error(self, *, code: str, message: str | Promise) -> None:
+        """Record why the job stopped (the caller saves ``ERROR_FIELDS``). ``message`` is a ``Translatable``,
+        a lazy or noop-marked catalogue entry, or a provider's own text."""
+        self.error_code = code
+        with translation.override("en"):
+            self.error_message = (message.render() if isinstance(message, Translatable) else str(message))[:500]
+        self.error_message_source = message.as_json() if isinstance(message, Translatable) else {}
+
+    def error_text(self) -> str:
+        """Why the job stopped, in the language active now."""
+        if self.error_message_source:
+            return Translatable.from_json(self.error_message_source).render()
+        return translation.gettext(self.error_message) if self.error_message else ""
 
     @property
     def dimensions(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.cameos.models import Appearance, Cameo, CameoGrant, ProtectedLikeness
 from backend.core import names
 from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import Translatable
 from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import are_mutuals, is_blocked_between
 
@@ -238,8 +239,11 @@ def prompt_likeness_check(*, user: User, text: str, field: str = "prompt") -> No
     for likeness in named:
         if likeness.id not in own:
             raise ProtectedLikenessRefused(
-                _("“%(name)s” is a protected likeness and cannot be used in the %(field)s.")
-                % {"name": likeness.name, "field": names.field_label(field)},
+                Translatable(
+                    "“%(name)s” is a protected likeness and cannot be used in the %(field)s.",
+                    name=likeness.name,
+                    field=names.field_label(field),
+                ),
                 details={"field": field, "protected_likeness": likeness.name, "label": likeness.name},
             )
 

@@ -49,6 +49,8 @@ class DomainError(exceptions.APIException):
         retry_after_s: int | None = None,
     ):
         super().__init__(detail=message or self.default_detail, code=code or self.default_code)
+        # The message as given (a ``Translatable`` keeps its catalogue entry: a stored refusal is read in any language).
+        self.message = message or self.default_detail
         self.details = details or {}
         if retry_after_s is not None:
             self.wait = max(1, int(retry_after_s))  # DRF's handler sends ``wait`` as Retry-After

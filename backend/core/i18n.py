@@ -83,3 +83,49 @@ class JWTScheme(SimpleJWTScheme):
 
 class SessionScheme(spectacular_authentication.SessionScheme):
     target_class = SessionAuthentication
+
+
+class Translatable(str):
+    """A message that remembers its catalogue entry and arguments. It reads as text in the language
+    active when it is made, and ``as_json`` / ``from_json`` keep it so that it is read later in another:
+    a refusal stored on a render job is shown in the language of whoever reads the job, not of whoever
+    wrote it. An argument that is itself a ``Translatable`` (a field's label) is translated too.
+    """
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, /, **params):
+        message = super().__new__(cls, _rendered(msgid, params))
+        message.msgid = msgid
+        message.params = params
+        return message
+
+    def __reduce__(self):  # pickled (Celery, cache) as what it is made of, not as its text
+        return (_translatable_from_json, (self.as_json(),))
+
+    def render(self) -> str:
+        """The message in the language active now."""
+        return _rendered(self.msgid, self.params)
+
+    def as_json(self) -> dict:
+        return {
+            "msgid": self.msgid,
+            "params": {k: v.as_json() if isinstance(v, Translatable) else v for k, v in self.params.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Translatable:
+        params = {k: cls.from_json(v) if isinstance(v, dict) and "msgid" in v else v for k, v in data["params"].items()}
+        return cls(data["msgid"], **params)
+
+
+def _translatable_from_json(data: dict) -> Translatable:
+    return Translatable.from_json(data)
+
+
+def _rendered(msgid: str, params: dict) -> str:
+    text = translation.gettext(msgid)
+    if not params:
+        return text
+    return text % {k: v.render() if isinstance(v, Translatable) else v for k, v in params.items()}

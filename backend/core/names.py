@@ -38,8 +38,10 @@ from dataclasses import dataclass, field
 import ahocorasick
 from anyascii import anyascii
 from confusable_homoglyphs import confusables
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from rapidfuzz.distance import OSA
+
+from backend.core.i18n import Translatable
 
 # Unicode 15.1 DerivedCoreProperties.txt, Default_Ignorable_Code_Point.
 _DEFAULT_IGNORABLE = (
@@ -364,21 +366,23 @@ _guards: dict[str, TextGuard] = {}
 
 # What a refusal calls the field it found a name in, in the reader's language.
 FIELD_LABELS = {
-    "prompt": _("prompt"),
-    "caption": _("caption"),
-    "body": _("comment text"),
-    "display_name": _("display name"),
-    "appearance_notes": _("appearance notes"),
-    "restrictions": _("restrictions"),
-    "handle": _("handle"),
-    "bio": _("bio"),
-    "name": _("name"),
-    "aliases": _("aliases"),
+    "prompt": gettext_noop("prompt"),
+    "caption": gettext_noop("caption"),
+    "body": gettext_noop("comment text"),
+    "display_name": gettext_noop("display name"),
+    "appearance_notes": gettext_noop("appearance notes"),
+    "restrictions": gettext_noop("restrictions"),
+    "handle": gettext_noop("handle"),
+    "bio": gettext_noop("bio"),
+    "name": gettext_noop("name"),
+    "aliases": gettext_noop("aliases"),
 }
 
 
 def field_label(field_name: str) -> str:
-    return str(FIELD_LABELS.get(field_name, field_name.replace("_", " ")))
+    if field_name in FIELD_LABELS:
+        return Translatable(FIELD_LABELS[field_name])
+    return field_name.replace("_", " ")
 
 
 def register_text_guard(name: str, guard: TextGuard) -> None:

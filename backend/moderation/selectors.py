@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.cameos.models import Cameo
 from backend.core import names
 from backend.core.errors import DomainError, NotFound
+from backend.core.i18n import Translatable
 from backend.creators.models import User
 from backend.creators.selectors import blocked_user_ids
 from backend.moderation.models import BlockedTerm, Report
@@ -44,7 +45,7 @@ def prompt_blocklist_check(*, text: str, field: str = "prompt", user=None) -> No
     found = names.names_in(BLOCKED_TERMS, text)
     if found:
         raise PromptRefused(
-            _("The %(field)s uses a blocked term.") % {"field": names.field_label(field)},
+            Translatable("The %(field)s uses a blocked term.", field=names.field_label(field)),
             details={"field": field, "term": found[0].label, "label": found[0].label},
         )
 

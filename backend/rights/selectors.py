@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.core import names
 from backend.core.db_router import lag_tolerant
 from backend.core.errors import DomainError
+from backend.core.i18n import Translatable
 from backend.rights.models import Character, LedgerEntry, UsageApproval, VideoCharacter
 
 
@@ -61,8 +62,11 @@ def character_text_check(*, user, text: str, field: str) -> None:
     for character in characters_in(text=text):
         if not character.allowed:
             raise CharacterRefused(
-                _("%(character)s may not be used in the %(field)s.")
-                % {"character": character.name, "field": names.field_label(field)},
+                Translatable(
+                    "%(character)s may not be used in the %(field)s.",
+                    character=character.name,
+                    field=names.field_label(field),
+                ),
                 details={"field": field, "character_id": character.id, "label": character.name},
             )
 
@@ -75,12 +79,12 @@ def character_policy_check(*, user, characters: list[Character], source_video=No
     for character in characters:
         if not character.allowed:
             raise CharacterRefused(
-                _("%(character)s may not be used.") % {"character": character.name},
+                Translatable("%(character)s may not be used.", character=character.name),
                 details={"character_id": character.id},
             )
         if character.scope == Character.Scope.OFFICIAL_REMIXES and not _is_official_remix(character, source_video):
             raise CharacterRefused(
-                _("%(character)s may only appear in remixes of official videos.") % {"character": character.name},
+                Translatable("%(character)s may only appear in remixes of official videos.", character=character.name),
                 code="character_official_remixes_only",
                 details={"character_id": character.id},
             )
@@ -91,8 +95,11 @@ def character_policy_check(*, user, characters: list[Character], source_video=No
             ).exists()
         ):
             raise CharacterRefused(
-                _("%(holder)s must approve each use of %(character)s; your request is waiting.")
-                % {"holder": character.holder.name, "character": character.name},
+                Translatable(
+                    "%(holder)s must approve each use of %(character)s; your request is waiting.",
+                    holder=character.holder.name,
+                    character=character.name,
+                ),
                 code="character_needs_approval",
                 details={"character_id": character.id},
             )

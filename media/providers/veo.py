@@ -28,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from backend.core.http import TIMEOUT, ProviderPermanentError, download, request, require_provider_host
+from backend.core.i18n import Translatable
 from media.providers.base import ProviderJob, RenderSpec, SpecRefused
 
 
@@ -89,22 +90,28 @@ class VeoProvider:
         limits = self.spec_limits
         if spec.duration_s > max(limits.durations):
             raise SpecRefused(
-                _("This video model makes videos of at most %(seconds)d seconds.") % {"seconds": max(limits.durations)},
+                Translatable(
+                    "This video model makes videos of at most %(seconds)d seconds.", seconds=max(limits.durations)
+                ),
                 code="duration_not_supported",
                 details={"max_duration_s": max(limits.durations)},
             )
         if spec.aspect not in limits.resolutions:
             raise SpecRefused(
-                _("This video model renders only these aspects: %(aspects)s.")
-                % {"aspects": ", ".join(limits.resolutions)},
+                Translatable(
+                    "This video model renders only these aspects: %(aspects)s.", aspects=", ".join(limits.resolutions)
+                ),
                 code="aspect_not_supported",
                 details={"aspects": list(limits.resolutions)},
             )
         resolution = self._resolution(spec)
         if resolution not in limits.resolutions[spec.aspect]:
             raise SpecRefused(
-                _("This video model renders %(aspect)s videos at %(resolutions)s.")
-                % {"aspect": spec.aspect, "resolutions": ", ".join(limits.resolutions[spec.aspect])},
+                Translatable(
+                    "This video model renders %(aspect)s videos at %(resolutions)s.",
+                    aspect=spec.aspect,
+                    resolutions=", ".join(limits.resolutions[spec.aspect]),
+                ),
                 code="resolution_not_supported",
                 details={"resolutions": list(limits.resolutions[spec.aspect])},
             )
@@ -115,8 +122,10 @@ class VeoProvider:
             )
         if len(spec.reference_images) > MAX_REFERENCE_IMAGES:
             raise SpecRefused(
-                _("This video model takes at most %(count)d reference images (cameos and an upload).")
-                % {"count": MAX_REFERENCE_IMAGES},
+                Translatable(
+                    "This video model takes at most %(count)d reference images (cameos and an upload).",
+                    count=MAX_REFERENCE_IMAGES,
+                ),
                 code="too_many_reference_images",
                 details={"max_reference_images": MAX_REFERENCE_IMAGES},
             )

@@ -20,6 +20,7 @@ from backend.cameos import selectors as cameo_selectors
 from backend.cameos.models import Cameo
 from backend.core import metrics, outbox
 from backend.core.errors import Conflict, DomainError
+from backend.core.i18n import Translatable
 from backend.rights import selectors as rights_selectors
 from backend.videos import services as video_services
 from backend.videos.models import Video
@@ -85,21 +86,27 @@ def job_consent_recheck(job: RenderJob) -> None:
             source=source, owner_id=job.requester_id, visibility=Video.Visibility.PRIVATE
         ):
             render_job_cancel(
-                job=job, reason="source_unavailable", message=_("Video %(id)s is no longer shown.") % {"id": source.id}
+                job=job,
+                reason="source_unavailable",
+                message=Translatable("Video %(id)s is no longer shown.", id=source.id),
             )
             raise JobCancelled()
     for cameo in job.cameos.select_related("owner"):
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
         if not permission.allowed:
-            render_job_cancel(job=job, reason="consent_withdrawn", message=f"Cameo {cameo.id}: {permission.reason}")
+            render_job_cancel(job=job, reason="consent_withdrawn", message=cameo_withdrawn(cameo.id))
             raise JobCancelled()
     try:
         rights_selectors.character_policy_check(
             user=job.requester, characters=list(job.characters.select_related("holder")), source_video=job.source_video
         )
     except DomainError as refusal:
-        render_job_cancel(job=job, reason=refusal.detail.code, message=str(refusal.detail))
+        render_job_cancel(job=job, reason=refusal.detail.code, message=refusal.message)
         raise JobCancelled() from refusal
+
+
+def cameo_withdrawn(cameo_id: int) -> Translatable:
+    return Translatable("The owner of cameo %(id)s does not allow you to use it any more.", id=cameo_id)
 
 
 def job_provider_job_abandon(job: RenderJob) -> None:
@@ -110,13 +117,12 @@ def job_provider_job_abandon(job: RenderJob) -> None:
 
 
 def job_finish(job: RenderJob, status: str, *, code: str = "", message: str = "") -> None:
-    """Caller holds the row lock."""
+    """Caller holds the row lock. ``message`` as ``RenderJob.set_error`` takes it."""
     job.status = status
-    job.error_code = code
-    job.error_message = message[:500]
+    job.set_error(code=code, message=message)
     job.finished_at = timezone.now()
     job.heartbeat_at = None
-    job.save(update_fields=["status", "error_code", "error_message", "finished_at", "heartbeat_at"])
+    job.save(update_fields=["status", *RenderJob.ERROR_FIELDS, "finished_at", "heartbeat_at"])
     events.render_finished.send_on_commit(job_id=str(job.id), status=status)
     outcome = metrics.RENDERS_FINISHED.labels(provider=job.provider, status=status, code=code)
     transaction.on_commit(outcome.inc)

@@ -21,7 +21,13 @@ from backend.core.http import ProviderPermanentError
 from media import tasks, workdirs
 from media.models import RenderJob
 from media.providers import get_provider
-from media.services.jobs import heartbeat_deadline, job_finish, job_provider_job_abandon, render_job_cancel
+from media.services.jobs import (
+    cameo_withdrawn,
+    heartbeat_deadline,
+    job_finish,
+    job_provider_job_abandon,
+    render_job_cancel,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +48,7 @@ def render_jobs_recheck_cameo(*, cameo_id: int) -> int:
     for job in jobs:
         permission = cameo_selectors.cameo_permission(user=job.requester, cameo=cameo)
         if not permission.allowed:
-            message = f"Cameo {cameo_id}: {permission.reason}"
-            cancelled += _cancel_unless_finished(job, reason="consent_withdrawn", message=message)
+            cancelled += _cancel_unless_finished(job, reason="consent_withdrawn", message=cameo_withdrawn(cameo_id))
     return cancelled
 
 
@@ -175,10 +180,9 @@ def render_job_retry(*, job: RenderJob) -> RenderJob:
     job.stage = RenderJob.Stage.RETRY_REQUESTED
     job.attempts = 0
     job.provider_job_id = ""
-    job.error_code = ""
-    job.error_message = ""
+    job.set_error(code="", message="")
     job.finished_at = None
-    job.save(update_fields=["status", "stage", "attempts", "provider_job_id", "error_code", "error_message",
+    job.save(update_fields=["status", "stage", "attempts", "provider_job_id", *RenderJob.ERROR_FIELDS,
                             "finished_at", "original"])  # fmt: skip
     outbox.enqueue(tasks.render_job_execute, job_id=str(job.id))
     return job
@@ -191,6 +195,6 @@ def render_jobs_erase(*, requester_id: int) -> int:
     for job_id in RenderJob.objects.filter(requester_id=requester_id).values_list("id", flat=True):
         erased += storage.delete_under(storage.private(), f"renders/{job_id}")
     RenderJob.objects.filter(requester_id=requester_id).update(
-        prompt="", directions=[], original="", reference_image="", error_message=""
+        prompt="", directions=[], original="", reference_image="", error_message="", error_message_source={}
     )
     return erased

@@ -227,8 +227,7 @@ def render_job_request(
             job.moderation_flags = flags
             if refusal is not None:
                 job.status = RenderJob.Status.BLOCKED
-                job.error_code = refusal.detail.code
-                job.error_message = str(refusal.detail)
+                job.set_error(code=refusal.detail.code, message=refusal.message)
                 job.finished_at = timezone.now()
             if reference_image is not None and refusal is None:
                 stored_reference = storage.private().save(f"renders/{job.id}/reference.jpg", reference_image)
@@ -286,7 +285,7 @@ def _replayed(job: RenderJob, fingerprint: str) -> RenderJob:
             details={"render_id": str(job.id)},
         )
     if job.status == RenderJob.Status.BLOCKED:
-        raise RenderRefused(job.error_message, code=job.error_code, details={"render_id": str(job.id)})
+        raise RenderRefused(job.error_text(), code=job.error_code, details={"render_id": str(job.id)})
     return job
 
 

@@ -190,8 +190,7 @@ def _requeue_or_fail(job: RenderJob, error: ProviderTransientError) -> bool:
         return False
     job.status = RenderJob.Status.QUEUED
     job.stage = RenderJob.Stage.WAITING_TO_RETRY
-    job.error_code = getattr(error, "code", "provider_transient_error")
-    job.error_message = str(error)[:500]
+    job.set_error(code=getattr(error, "code", "provider_transient_error"), message=str(error))
     job.heartbeat_at = None
-    job.save(update_fields=["status", "stage", "error_code", "error_message", "heartbeat_at"])
+    job.save(update_fields=["status", "stage", *RenderJob.ERROR_FIELDS, "heartbeat_at"])
     return True

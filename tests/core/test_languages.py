@@ -4,13 +4,20 @@ language on the recipient's profile."""
 
 from __future__ import annotations
 
+import json
+import pickle
+
 import pytest
 from django.conf import settings
 from django.utils import translation
 
+from backend.core import names
+from backend.core.i18n import Translatable
+from media.models import RenderJob
+from media.services.lifecycle import render_jobs_recheck_cameo
 from notifications import delivery
 from notifications.models import Device, Kind, Notification
-from tests.factories import RenderJobFactory, UserFactory
+from tests.factories import CameoFactory, ProtectedLikenessFactory, RenderJobFactory, UserFactory
 from tests.fake_fcm import fcm_token
 from tests.notifications.conftest import fcm  # noqa: F401  (the fake FCM fixture)
 
@@ -199,3 +206,51 @@ def test_a_worker_message_on_a_render_is_read_in_the_reader_language(client_for)
     error = client.get(f"/api/v1/renders/{job.id}", HTTP_ACCEPT_LANGUAGE="ja").json()["error"]
     assert error == {"code": "worker_lost", "message": "レンダリング処理が停止しました。"}
     assert client.get(f"/api/v1/renders/{job.id}").json()["error"]["message"] == "The render worker stopped."
+
+
+def test_a_refusal_stored_on_a_render_is_read_in_each_reader_language(client_for):
+    """A blocked render keeps its refusal as a catalogue entry and its arguments, not as the text of the
+    language it was asked in: read later, and replayed, it speaks the reader's language, name included."""
+    ProtectedLikenessFactory(name="Taylor Swift")
+    requester = UserFactory()
+    client = client_for(requester)
+    body = {"prompt": "taylor swift skating", "duration_s": 5}
+    asked = client.post("/api/v1/renders", body, format="json", HTTP_IDEMPOTENCY_KEY="k", HTTP_ACCEPT_LANGUAGE="ja")
+    assert _error(asked, 403)["message"] == "「Taylor Swift」は保護された肖像のため、プロンプトに使用できません。"
+    job = RenderJob.objects.get()
+
+    read = client.get(f"/api/v1/renders/{job.id}", HTTP_ACCEPT_LANGUAGE="es").json()["error"]
+    assert read == {
+        "code": "protected_likeness",
+        "message": "“Taylor Swift” es una imagen protegida y no se puede usar en el campo prompt.",
+    }
+    replayed = client.post("/api/v1/renders", body, format="json", HTTP_IDEMPOTENCY_KEY="k", HTTP_ACCEPT_LANGUAGE="en")
+    in_english = "“Taylor Swift” is a protected likeness and cannot be used in the prompt."
+    assert _error(replayed, 403)["message"] == in_english
+    assert job.error_message == in_english  # what moderators read, whatever language the request was in
+
+
+def test_a_cancellation_written_by_a_worker_is_read_in_the_reader_language(client_for):
+    owner, requester = UserFactory(), UserFactory()
+    cameo = CameoFactory(owner=owner, audience="only_me")
+    job = RenderJobFactory(requester=requester, status="queued")
+    job.cameos.add(cameo)
+
+    assert render_jobs_recheck_cameo(cameo_id=cameo.id) == 1  # as a worker runs it: no request, no language
+
+    read = client_for(requester).get(f"/api/v1/renders/{job.id}", HTTP_ACCEPT_LANGUAGE="ko").json()
+    assert (read["status"], read["error"]) == (
+        "cancelled",
+        {"code": "consent_withdrawn", "message": f"카메오 {cameo.id}의 소유자가 더 이상 사용을 허용하지 않습니다."},
+    )
+
+
+def test_a_translatable_message_survives_json_and_pickle_whole():
+    with translation.override("en"):
+        message = Translatable("The %(field)s uses a blocked term.", field=names.field_label("caption"))
+    assert message == "The caption uses a blocked term."
+    stored = Translatable.from_json(json.loads(json.dumps(message.as_json())))
+    for kept in (stored, pickle.loads(pickle.dumps(message))):
+        with translation.override("zh-hant"):
+            assert kept.render() == "說明文字包含遭封鎖的詞語。"
+        assert kept.as_json() == message.as_json()

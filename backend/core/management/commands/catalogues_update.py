@@ -37,6 +37,7 @@ KEYWORDS = {
     "gettext": None,
     "gettext_lazy": None,
     "gettext_noop": None,
+    "Translatable": None,  # backend.core.i18n.Translatable: a message kept to be read later in any language
     "ngettext": (1, 2),
     "ngettext_lazy": (1, 2),
     "pgettext": ((1, "c"), 2),
