@@ -655,7 +655,6 @@ if FEED_REDIS_URL and redis_clients.is_cluster_url(FEED_REDIS_URL):
 FEED_COUNTER_SHARDS = env.int("FEED_COUNTER_SHARDS", default=16 if redis_clients.is_cluster_url(FEED_REDIS_URL) else 1)
 FEED_CAP = env.int("FEED_CAP", default=1000)  # ids kept per stored feed
 FEED_TTL_S = env.int("FEED_TTL_S", default=7 * 24 * 3600)
-FEED_SEEN_TTL_S = env.int("FEED_SEEN_TTL_S", default=30 * 24 * 3600)
 # Cards carry counts; a few minutes of lag on a like count is the price of a cheap page.
 FEED_CARD_TTL_S = env.int("FEED_CARD_TTL_S", default=600)
 FEED_PAGE_SIZE = 10

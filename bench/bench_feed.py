@@ -329,7 +329,7 @@ def _median_round(rounds: list[dict], name: str) -> dict:
 def _clear_feeds_for(users: list[User]) -> None:
     client = store.redis()
     for user in users:
-        client.delete(store.feed_key(user.id, store.FOR_YOU), store.seen_key(user.id))
+        client.delete(store.feed_key(user.id, store.FOR_YOU), *store.seen_keys(user.id))
 
 
 if __name__ == "__main__":  # pragma: no cover

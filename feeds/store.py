@@ -81,8 +81,27 @@ def _sequence_key(user_id: int) -> str:
     return user_key(user_id, "for_you_seq")
 
 
-def seen_key(user_id: int) -> str:
-    return user_key(user_id, "seen")
+# What a viewer has seen is kept in one set per day, over the candidate window only: a video published
+# before the window is never a candidate again, so what was seen before it needs no memory. A day of
+# ids stays a small intset (4 bytes an id, where one set growing for months took 62), and every day
+# drops out on its own (EXPIREAT), however often the viewer comes back.
+_DAY_S = 86400
+
+
+def _seen_days() -> int:
+    # A video seen on day D was published on D - window at the earliest: it is a candidate until D + window.
+    return settings.FEED_CANDIDATE_WINDOW_DAYS + 1
+
+
+def seen_keys(user_id: int, *, now: float | None = None) -> list[str]:
+    """Today's seen set first, then one per day back over the candidate window."""
+    today = int((timezone.now().timestamp() if now is None else now) // _DAY_S)
+    return [user_key(user_id, f"seen:{today - back}") for back in range(_seen_days())]
+
+
+def _seen_expires_at(key: str) -> int:
+    """When a day's seen set may go: the end of the last day its videos can be candidates."""
+    return (int(key.rsplit(":", 1)[1]) + _seen_days()) * _DAY_S
 
 
 def card_key(video_id: int) -> str:
@@ -132,7 +151,8 @@ def for_you_append(user_id: int, video_ids: Sequence[int]) -> int:
 # drops out of the retried page. (An impression event marks an id seen at once, so a
 # viewer who reopens the app without scrolling on is not shown what they watched.)
 _TAKE_SCRIPT = """
-local feed, head, seen, liked, blocked, refilling, warm_until = unpack(KEYS)
+-- KEYS[7] is today's seen set, KEYS[8..] those of the days before it over the candidate window.
+local feed, head, liked, blocked, refilling, warm_until, seen = unpack(KEYS, 1, 7)
 local after, limit = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', feed) == 0 then
   redis.call('DEL', head)  -- positions of a feed built anew start again
@@ -145,7 +165,7 @@ elseif ARGV[9] == '1' and tonumber(after) > tonumber(current) then
   local passed = redis.call('ZRANGEBYSCORE', feed, '(' .. current, after)
   if #passed > 0 then
     redis.call('SADD', seen, unpack(passed))
-    redis.call('EXPIRE', seen, ARGV[4])
+    redis.call('EXPIREAT', seen, ARGV[4])
   end
   redis.call('SET', head, after, 'EX', ARGV[3])
   current = after
@@ -154,6 +174,12 @@ local rows = redis.call('ZRANGEBYSCORE', feed, '(' .. after, '+inf', 'LIMIT', 0,
 local ids, last = {}, after
 if #rows > 0 then
   local seen_flags = redis.call('SMISMEMBER', seen, unpack(rows))
+  for k = 8, #KEYS do
+    local earlier = redis.call('SMISMEMBER', KEYS[k], unpack(rows))
+    for i = 1, #rows do
+      if earlier[i] == 1 then seen_flags[i] = 1 end
+    end
+  end
   local looked = #rows
   for i, member in ipairs(rows) do
     if #ids == limit then looked = i - 1 break end
@@ -198,10 +224,11 @@ def for_you_take(user_id: int, *, after: float | None, limit: int, move_head: bo
     client = redis()
     if _take_script is None:
         _take_script = client.register_script(_TAKE_SCRIPT)
-    names = (FOR_YOU, "head", "seen", "liked", "blocked", "refilling", "warm_until")
+    names = (FOR_YOU, "head", "liked", "blocked", "refilling", "warm_until")
+    seen = seen_keys(user_id)
     reply = _take_script(
-        keys=[user_key(user_id, name) for name in names],
-        args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, settings.FEED_SEEN_TTL_S,
+        keys=[user_key(user_id, name) for name in names] + seen,
+        args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, _seen_expires_at(seen[0]),
               settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _LOADED, settings.FEED_WARM_CARDS // 3,
               "1" if move_head else "0"],
         client=client,
@@ -338,15 +365,20 @@ def mark_seen(user_id: int, video_ids: Sequence[int]) -> None:
 
 
 def _seen_add(pipe, user_id: int, video_ids: Sequence[int]) -> None:
-    pipe.sadd(seen_key(user_id), *(str(video_id) for video_id in video_ids))
-    pipe.expire(seen_key(user_id), settings.FEED_SEEN_TTL_S)
+    today = seen_keys(user_id)[0]
+    pipe.sadd(today, *(str(video_id) for video_id in video_ids))
+    pipe.expireat(today, _seen_expires_at(today))
 
 
 def seen_among(user_id: int, video_ids: Sequence[int]) -> set[int]:
     if not video_ids:
         return set()
-    flags = redis().smismember(seen_key(user_id), [str(video_id) for video_id in video_ids])
-    return {video_id for video_id, flag in zip(video_ids, flags, strict=True) if flag}
+    members = [str(video_id) for video_id in video_ids]
+    pipe = redis().pipeline(transaction=False)
+    for key in seen_keys(user_id):
+        pipe.smismember(key, members)
+    days = pipe.execute()
+    return {video_id for video_id, *flags in zip(video_ids, *days, strict=True) if any(flags)}
 
 
 _TOMBSTONE = b"-"

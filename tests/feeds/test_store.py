@@ -1,5 +1,6 @@
 """The Redis feed store against a real Redis."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from feeds import store
@@ -69,8 +70,45 @@ def test_seen_videos_are_remembered_per_user():
 
 
 def test_keys_of_one_user_share_a_cluster_hash_tag():
-    keys = [store.feed_key(42, store.FOR_YOU), store.feed_key(42, store.FOLLOWING), store.seen_key(42)]
+    keys = [store.feed_key(42, store.FOR_YOU), store.feed_key(42, store.FOLLOWING), *store.seen_keys(42)]
     assert {key[key.index("{") : key.index("}") + 1] for key in keys} == {"{u42}"}
+
+
+DAY = 86400
+
+
+def test_what_was_seen_is_remembered_over_the_candidate_window_and_then_forgotten(settings, monkeypatch):
+    """A video seen 14 days ago may still be a candidate (the window is 14 days): it stays seen, on every
+    path that asks (a page taken from the stored feed, the build's filter). One seen 15 days ago was
+    published before the window, so it can be a candidate no more: its day is gone from Redis."""
+    settings.FEED_CANDIDATE_WINDOW_DAYS = 14
+    start = 30_000 * DAY + 3600.0  # days ahead of Redis's own clock, which expires the sets
+    clock = {"now": start}
+    monkeypatch.setattr(store.timezone, "now", lambda: datetime.fromtimestamp(clock["now"], tz=UTC))
+    store.mark_seen(5, [101])
+    clock["now"] = start + DAY
+    store.mark_seen(5, [102])
+    store.for_you_append(5, [101, 102, 103])
+
+    clock["now"] = start + 14 * DAY
+    assert store.seen_among(5, [101, 102, 103]) == {101, 102}
+    assert store.for_you_take(5, after=None, limit=3).video_ids == [103]
+
+    clock["now"] = start + 15 * DAY
+    assert store.seen_among(5, [101, 102, 103]) == {102}
+    assert store.for_you_take(5, after=None, limit=3).video_ids == [101, 103]
+    # Each day's set expires by itself at the end of the window, however often the viewer comes back.
+    client = store.redis()
+    first_day = store.seen_keys(5, now=start)[0]
+    assert abs(client.ttl(first_day) - ((30_000 + 15) * DAY - time.time())) <= 2
+    assert client.ttl(store.seen_keys(5)[0]) == -2  # nothing seen today: no set
+
+
+def test_a_day_of_seen_ids_stays_a_compact_intset():
+    store.mark_seen(6, list(range(1_000_000, 1_000_300)))
+    today = store.seen_keys(6)[0]
+    assert store.redis().object("encoding", today) in (b"intset", "intset")
+    assert store.redis().memory_usage(today) < 2_000  # 300 ids; one set of strings took about 62 bytes an id
 
 
 def scroll(user_id, *, pages, limit):

@@ -119,7 +119,7 @@ class TestReviewQueueAsAModerator:
                                         "reason": "appeal granted"})  # fmt: skip
         video.refresh_from_db()
         assert video.status == "published"
-        store.redis().delete(store.feed_key(viewer.id, store.FOR_YOU), store.seen_key(viewer.id))
+        store.redis().delete(store.feed_key(viewer.id, store.FOR_YOU), *store.seen_keys(viewer.id))
         # The personal feed built again holds it (the shared first pages take it back on their next refresh).
         settings.FEED_SHARED_FIRST_PAGE = False
         assert video.id in [c["id"] for c in client_for(viewer).get("/api/v1/feed").json()["results"]]
