@@ -91,7 +91,7 @@ class PreviewProvider:
         return ProviderJob(provider_job_id=provider_job_id, state="succeeded", progress=100)
 
     def _remove_orphans(self) -> None:
-        """Outputs nobody fetched and captions of renders whose worker was killed."""
+        """Outputs of an hour ago (fetched or not) and captions of renders whose worker was killed."""
         cutoff = time.time() - ORPHAN_AGE_S
         for path in self.output_dir.glob("preview-*"):
             try:
@@ -146,10 +146,13 @@ class PreviewProvider:
         return ProviderJob(provider_job_id=provider_job_id, state="succeeded", progress=100)
 
     def fetch_result(self, provider_job_id: str, destination: Path) -> Path:
+        # Copied, not moved: as a hosted model's result stays downloadable for a while, an attempt that
+        # takes over from one the reaper gave up on fetches the same output again (swept after an hour).
         source = self._output(provider_job_id)
-        if not source.exists():
-            raise ProviderPermanentError("The preview output is gone.", code="preview_missing")
-        shutil.move(source, destination)
+        try:
+            shutil.copyfile(source, destination)
+        except FileNotFoundError as error:
+            raise ProviderPermanentError("The preview output is gone.", code="preview_missing") from error
         return destination
 
     def cancel(self, provider_job_id: str) -> None:

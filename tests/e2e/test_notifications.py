@@ -68,6 +68,8 @@ def test_a_like_storm_is_one_item_from_a_bounded_number_of_refreshes(start_worke
     assert Notification.objects.filter(recipient=video.owner).count() == 1
     item = grouped()
     assert (item.target_type, item.target_id, len(item.actor_ids)) == ("video", str(video.id), 3)
-    # A like queues a refresh only while none is pending (about 25 here, where one per like would be 200).
+    # A like queues a refresh only while none is pending: about 25 here on a quiet machine, where one per
+    # like would be 200. A loaded machine finishes more refreshes between likes (53 seen), so the bound
+    # is half of one per like.
     runs = sum("notifications.group_refresh[" in line and "received" in line for line in worker.log().splitlines())
-    assert 1 <= runs <= 50, f"{runs} refreshes for 200 likes"
+    assert 1 <= runs <= 100, f"{runs} refreshes for 200 likes"

@@ -245,3 +245,15 @@ class TestPreview:
         assert sorted(provider.output_dir.iterdir()) == sorted(
             [recent, provider.output_dir / f"{job.provider_job_id}.mp4"]
         )
+
+    def test_a_result_can_be_fetched_again_by_the_attempt_that_takes_over(self, tmp_path):
+        """The reaper gave the job to a new attempt after the first fetched its result (the database was
+        away): the new attempt resumes the provider job and must find the result still there."""
+        provider = PreviewProvider(output_dir=tmp_path / "provider")
+        job = provider.submit(
+            RenderSpec(prompt="a corgi surfing", duration_s=1, aspect="9:16", width=144, height=256), key="job-2"
+        )
+        first = provider.fetch_result(job.provider_job_id, tmp_path / "first.mp4")
+        assert provider.poll(job.provider_job_id).state == "succeeded"
+        second = provider.fetch_result(job.provider_job_id, tmp_path / "second.mp4")
+        assert second.read_bytes() == first.read_bytes() and len(first.read_bytes()) > 1000
