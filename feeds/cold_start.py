@@ -120,9 +120,9 @@ def shared_first_page(viewer: User) -> tuple[dict[int, bytes], list[int]]:
     """A page of the viewer's locale's shared list: cards in JSON, minus what this viewer has seen or
     may not be shown, and the ids it served (what its cursor carries).
 
-    Three Redis round trips (the list, the viewer's seen flags, the cards) and one SQL query (blocks
-    and likes) when the cards are cached; a list missing is built on the spot, once per locale and
-    age group.
+    Three Redis round trips (the list, the viewer's seen flags, the cards) and one SQL query (blocks,
+    likes, steering) when the cards are cached; a list missing is built on the spot, once per locale and
+    age group. Nothing for a viewer who steers their feed: a list shared by everyone ignores "no …".
     """
     locale, teen = locale_of(viewer), viewer.is_teen
     video_ids = shared_ids_read(locale, teen)
@@ -133,9 +133,12 @@ def shared_first_page(viewer: User) -> tuple[dict[int, bytes], list[int]]:
     wanted = [video_id for video_id in video_ids if video_id not in seen][: settings.FEED_PAGE_SIZE * 2]
     if not wanted:
         return {}, []
-    # One query for who is blocked either way and which of these the viewer liked; loading their sets
-    # into Redis for the pages after is the worker's (``viewer_sets_load``, with the personal build).
-    blocked, liked = selectors.viewer_context(viewer.id, wanted)
+    # One query for who is blocked either way, which of these the viewer liked and whether they steer
+    # their feed; loading their sets into Redis for the pages after is the worker's (``viewer_sets_load``,
+    # with the personal build).
+    blocked, liked, steers = selectors.viewer_context_steering(viewer.id, wanted)
+    if steers:
+        return {}, []  # "no horror" holds from the first page: theirs is built on the spot, steered
     # The viewer's own videos are not for their feed: left out as a blocked author's would be.
     page = selectors.cards_hydrate(viewer, wanted, kind=store.FOR_YOU, context=(blocked | {viewer.id}, liked))
     served = dict(list(page.items())[: settings.FEED_PAGE_SIZE])

@@ -19,6 +19,7 @@ from backend.creators.selectors import blocked_user_ids
 from backend.videos.models import Like, Video
 from feeds import store
 from feeds.cards import cards_build
+from feeds.models import FeedPreference
 
 FOR_YOU = store.FOR_YOU
 FOLLOWING = store.FOLLOWING
@@ -26,6 +27,12 @@ FOLLOWING = store.FOLLOWING
 
 def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int]]:
     """Who is blocked either way, and which of these videos the viewer liked: one query."""
+    blocked, liked, _steers = viewer_context_steering(viewer_id, video_ids)
+    return blocked, liked
+
+
+def viewer_context_steering(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int], bool]:
+    """``viewer_context``, and whether the viewer steers their feed ("more …, no …"), in the same query."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -33,11 +40,19 @@ def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[
               FROM {Block._meta.db_table} WHERE blocker_id = %s OR blocked_id = %s
             UNION ALL
             SELECT 'l', video_id FROM {Like._meta.db_table} WHERE user_id = %s AND video_id = ANY(%s)
+            UNION ALL
+            SELECT 's', user_id FROM {FeedPreference._meta.db_table}
+             WHERE user_id = %s AND (more_topics <> '[]'::jsonb OR less_topics <> '[]'::jsonb)
             """,
-            [viewer_id, viewer_id, viewer_id, viewer_id, list(video_ids)],
+            [viewer_id, viewer_id, viewer_id, viewer_id, list(video_ids), viewer_id],
         )
         rows = cursor.fetchall()
-    return {value for kind, value in rows if kind == "b"}, {value for kind, value in rows if kind == "l"}
+    kinds = {kind for kind, _value in rows}
+    return (
+        {value for kind, value in rows if kind == "b"},
+        {value for kind, value in rows if kind == "l"},
+        "s" in kinds,
+    )
 
 
 def viewer_sets(viewer: User, taken: store.Taken) -> tuple[set[int], set[int]]:

@@ -355,8 +355,7 @@ class TestEvents:
 
 
 class TestSteering:
-    def test_preferences_shift_the_ranking(self, client_for, settings):
-        settings.FEED_SHARED_FIRST_PAGE = False  # a shared first page knows nobody's preferences
+    def test_preferences_shift_the_ranking(self, client_for):
         viewer = UserFactory()
         client = client_for(viewer)
         horror = VideoFactory(prompt="a horror movie in a dark basement", like_count=50, impression_count=100)

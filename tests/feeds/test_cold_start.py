@@ -194,6 +194,26 @@ def test_a_shared_page_costs_two_queries_for_any_list_and_the_personal_page_afte
         store.redis().delete(cold_start.shared_key("en", False))
 
 
+def test_a_viewer_who_steers_their_feed_gets_a_steered_first_page_and_others_the_shared_one(
+    client_for, queued, django_assert_num_queries
+):
+    horror = VideoFactory(prompt="a horror movie in a dark basement", like_count=50, impression_count=100)
+    cooking = VideoFactory(prompt="cooking pasta on the moon")
+    assert cold_start.shared_candidates_build(locale="en", teen=False) == [horror.id, cooking.id]
+    steering, plain = UserFactory(), UserFactory()
+    client = client_for(steering)
+    put = client.put(f"{FEED}/preferences", {"text": "more cooking, no horror"}, format="json")
+    assert put.status_code == 200
+
+    first = client.get(FEED).json()
+    assert ids(first) == [cooking.id, horror.id]
+    assert store.redis().zcard(store.feed_key(steering.id, store.FOR_YOU)) == 2  # built on the spot
+    others = client_for(plain)
+    with django_assert_num_queries(2):  # still one query besides authentication for the viewer who does not
+        assert ids(others.get(FEED).json()) == [horror.id, cooking.id]
+    assert not store.redis().exists(store.feed_key(plain.id, store.FOR_YOU))
+
+
 def test_with_the_setting_off_the_first_page_waits_for_the_personal_build(client_for, queued, settings):
     settings.FEED_SHARED_FIRST_PAGE = False
     for _ in range(12):
