@@ -12,9 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from health_check.views import HealthCheckView
+from redis import RedisError
 from redis.asyncio import Redis
 
-from backend.core import ffmpeg
+from backend.core import ffmpeg, redis_clients
 
 
 def _redis_client() -> Redis:
@@ -28,6 +29,22 @@ DEPENDENCIES: dict[str, Any] = {
     "media_private": ("health_check.checks.Storage", {"alias": "default"}),
     "media_public": ("health_check.checks.Storage", {"alias": "public"}),
 }
+
+
+def feed_store_status() -> dict[str, str]:
+    """A feed store of its own (``FEED_REDIS_URL``), said and not failed: while it is away, feed pages
+    come from PostgreSQL, so the process still serves and stays in the load balancer."""
+    if not settings.FEED_REDIS_URL:
+        return {}  # the feed store is the Redis checked above
+    try:
+        client = redis_clients.client_from_url(settings.FEED_REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except RedisError as error:
+        return {"feed_store": f"unreachable ({type(error).__name__}): feed pages come from PostgreSQL"}
+    return {"feed_store": "OK"}
 
 
 class ReadinessView(HealthCheckView):
@@ -51,7 +68,7 @@ class ReadinessView(HealthCheckView):
             for name, result in zip(self.dependencies, self.results, strict=True)
         }
         # Said, not checked: a web process does not encode, and libx264 is in every build we ship.
-        return statuses | {"media_encoder": ffmpeg.encoder_status()}
+        return statuses | feed_store_status() | {"media_encoder": ffmpeg.encoder_status()}
 
     def render_to_response_json(self, status):
         return JsonResponse(self._statuses(), status=status)

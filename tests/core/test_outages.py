@@ -109,6 +109,15 @@ class TestRedisDown:
             "media_public",
         }
 
+    def test_readyz_names_a_feed_store_of_its_own_and_stays_ready_while_it_is_away(self, client, settings):
+        settings.FEED_REDIS_URL = settings.REDIS_URL
+        assert client.get("/readyz", HTTP_ACCEPT="application/json").json()["feed_store"] == "OK"
+
+        settings.FEED_REDIS_URL = DEAD
+        response = client.get("/readyz", HTTP_ACCEPT="application/json")
+        assert response.status_code == 200, response.content  # feed pages come from PostgreSQL meanwhile
+        assert response.json()["feed_store"].startswith("unreachable (ConnectionError)")
+
     def test_readyz_answers_200_with_every_dependency_named(self, client):
         response = client.get("/readyz", HTTP_ACCEPT="application/json")
         assert response.status_code == 200, response.content
