@@ -166,8 +166,10 @@ def account_purge(*, user: User, by: User | None = None, reason: str = "") -> Ac
     user = User.objects.get(id=user.id)
     if user.purged_at is not None:
         return AccountPurge.objects.get(user_id=user.id)
-    if user.deletion_requested_at is None:
+    # An operator's "purge now" may meet the owner signing in: whichever takes the row lock first wins.
+    if not creator_services.account_purge_begin(user=user):
         raise PurgeRefused()
+    user.refresh_from_db()
     removed = {"cameos": 0}  # counts only: the record keeps nothing personal
     for cameo in Cameo.objects.filter(owner=user).exclude(status=Cameo.Status.DELETED).order_by("id"):
         cameo_services.cameo_delete(cameo=cameo, by=user)

@@ -105,6 +105,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     deletion_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Set once personal data and stored files were erased; the row stays, anonymous, for tombstones and the ledger.
     purged_at = models.DateTimeField(null=True, blank=True)
+    # Set under the row lock as a purge begins: from then on signing in cannot bring the account back.
+    purge_started_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

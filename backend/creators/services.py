@@ -478,7 +478,7 @@ def account_restore(*, user: User) -> User:
     deactivation took away comes back where the rules allow it now (``account_restored``). Idempotent;
     a purged account cannot come back."""
     user = User.objects.select_for_update().get(id=user.id)
-    if user.deletion_requested_at is None or user.purged_at is not None:
+    if user.deletion_requested_at is None or user.purge_started_at is not None or user.purged_at is not None:
         return user
     deactivated_at = user.deletion_requested_at
     user.is_active = True
@@ -492,10 +492,24 @@ def account_restore(*, user: User) -> User:
 
 def account_restorable(*, user: User) -> bool:
     """Whether signing in may restore this account: deletion asked for less than ``ACCOUNT_PURGE_DAYS`` ago,
-    not purged yet."""
+    and no purge begun."""
     grace_started = timezone.now() - timedelta(days=settings.ACCOUNT_PURGE_DAYS)
     requested = user.deletion_requested_at
-    return requested is not None and requested > grace_started and user.purged_at is None
+    begun = user.purge_started_at is not None or user.purged_at is not None
+    return requested is not None and requested > grace_started and not begun
+
+
+@transaction.atomic
+def account_purge_begin(*, user: User) -> bool:
+    """Mark the account as being purged, under the row lock that ``account_restore`` takes: a sign-in
+    either restored it before (False: nothing to purge) or finds it no longer restorable. Idempotent."""
+    user = User.objects.select_for_update().get(id=user.id)
+    if user.deletion_requested_at is None:
+        return False
+    if user.purge_started_at is None:
+        user.purge_started_at = timezone.now()
+        user.save(update_fields=["purge_started_at"])
+    return True
 
 
 def account_restore_on_sign_in(*, email: str, password: str) -> None:

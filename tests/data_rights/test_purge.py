@@ -203,3 +203,39 @@ def test_moderators_see_pending_deletions_and_exports_but_cannot_purge(client, a
     assert client.get(reverse("admin:data_rights_dataexport_changelist")).status_code == 200
     client.post(changelist, {"action": "purge_now", "_selected_action": [account["user"].id], "reason": "x"})
     assert User.objects.get(id=account["user"].id).purged_at is None
+
+
+def test_a_purge_that_has_begun_cannot_be_undone_by_signing_in(
+    api_client, account, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An operator's "purge now" and the owner signing in at the same moment: the purge took the row
+    first, so the sign-in finds an account being erased, not one to bring back half-erased."""
+    user, body = account["user"], {"email": account["user"].email, "password": "correct-horse-battery"}
+
+    def died(**kwargs):
+        raise RuntimeError("the purge's worker died here, the cameos already gone")
+
+    monkeypatch.setattr(services.video_services, "videos_of_owner_erase", died)
+    with pytest.raises(RuntimeError):
+        services.account_purge(user=user, reason="erasure request #43")
+    assert Cameo.objects.get(id=account["cameo"].id).status == "deleted"
+
+    assert api_client.post("/api/v1/auth/token", body, format="json").status_code == 401
+    assert User.objects.get(id=user.id).is_active is False
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.account_purge(user=user, reason="erasure request #43")  # starts over and finishes
+    assert User.objects.get(id=user.id).purged_at is not None and files_of(account) == set()
+
+
+def test_signing_in_first_leaves_nothing_to_purge(api_client, account, django_capture_on_commit_callbacks):
+    user, body = account["user"], {"email": account["user"].email, "password": "correct-horse-battery"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.post("/api/v1/auth/token", body, format="json").status_code == 200
+
+    with pytest.raises(services.PurgeRefused):
+        services.account_purge(user=user, reason="erasure request #44")
+    restored = User.objects.get(id=user.id)
+    assert (restored.is_active, restored.purge_started_at, restored.purged_at) == (True, None, None)
+    assert Cameo.objects.get(id=account["cameo"].id).status != "deleted"
