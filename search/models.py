@@ -87,3 +87,18 @@ class CreatorName(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.handle}"
+
+
+class HashtagName(models.Model):
+    """A hashtag's name folded (``search_fold``), with whether it is a challenge, stored so that matching and
+    ranking compare plain text instead of folding every candidate again (as ``CreatorName``). Kept by triggers on
+    videos_hashtag (search's migration 0006)."""
+
+    hashtag = models.OneToOneField(
+        Hashtag, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_name"
+    )
+    name = models.TextField()
+    is_challenge = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
