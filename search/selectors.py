@@ -170,7 +170,7 @@ def _word_likeness(column: str, folded: str) -> Func:
 
 # Each way of matching (handle prefix, name prefix, alike words) offers at most this many creators to rank:
 # "wei" begins 4,000 handles in 200,000, and ranking them all would cost a second.
-CREATOR_CANDIDATES = 200
+CREATOR_CANDIDATES = 100
 
 
 def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # runs the candidates' query
