@@ -2,7 +2,8 @@
 owner's standing, whether it is among the newest posts), kept by the triggers, so choosing candidates reads this
 table and its partial indexes alone (``search.selectors.videos_search``).
 
-The backfill rewrites every row once (VACUUM the table afterwards on a large database).
+The backfill rewrites every row once: on a large table, CLUSTER it on its primary key afterwards (or pg_repack), so
+that the newest documents share pages again (README, "Search and discovery").
 """
 
 import django.contrib.postgres.indexes
