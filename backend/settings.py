@@ -533,6 +533,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Video search looks first among the newest this many posts (search.selectors.videos_search): enough that a word
+# in one post of a hundred fills a page of candidates; few enough that their index and rows stay in memory.
+SEARCH_RECENT_DOCUMENTS = env.int("SEARCH_RECENT_DOCUMENTS", default=50_000)
+
 CELERY_BEAT_SCHEDULER = "backend.core.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # The outbox (backend/core/outbox.py): how often the relay looks for messages left unsent, and
@@ -567,6 +571,8 @@ CELERY_BEAT_SCHEDULE = {
     "notify-suspensions-ended": {"task": "notifications.suspensions_ended_notify", "schedule": 300.0},
     # Hashtag counts and trending scores for search and discover (search/services.py).
     "refresh-hashtag-stats": {"task": "search.hashtag_stats_refresh", "schedule": 300.0},
+    # Which posts are among the newest that video search looks among first (search/services.py).
+    "refresh-search-recent": {"task": "search.recent_documents_refresh", "schedule": 600.0},
     "notify-statements-ready": {
         "task": "notifications.statements_ready_notify",
         "schedule": crontab(minute=0, hour=6, day_of_month=1),

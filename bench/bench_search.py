@@ -278,9 +278,15 @@ def _generate(rng: random.Random) -> dict:
         cursor.execute("VACUUM ANALYZE videos_videohashtag")
         cursor.execute("VACUUM ANALYZE search_videodocument")  # written by triggers with the rows
         cursor.execute("VACUUM ANALYZE search_creatorname")
+        cursor.execute("VACUUM ANALYZE search_hashtagname")
     started = time.perf_counter()
     services.hashtag_stats_refresh()
     timings["hashtag_stats_refresh_s"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    services.recent_documents_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE search_videodocument")
+    timings["recent_documents_refresh_s"] = round(time.perf_counter() - started, 1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE search_hashtagstats")
     return {"generated": True, **timings}
@@ -331,6 +337,7 @@ def run() -> dict:
     database, empty = _use_own_database()
     # The stats are written last: a database that has them holds everything (else it is made anew).
     data = _generate(rng) if empty else {"generated": False}
+    services.recent_documents_refresh()  # as beat keeps it: the newest SEARCH_RECENT_DOCUMENTS posts are recent
     viewer = User.objects.filter(is_active=True, suspended_until__isnull=True).order_by("id")[7]
     client = APIClient()
     client.force_authenticate(viewer)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.creators.models import User
@@ -44,9 +45,30 @@ class VideoDocument(models.Model):
         Video, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_document"
     )
     document = SearchVectorField()
+    # Copies of what search filters and ranks candidates by, kept by the same triggers (migration 0005), so that
+    # choosing them reads this table alone: the video's state and counts, and its owner's standing (a trigger on
+    # creators_user writes the owner's documents when their account is deactivated or suspended).
+    owner_id = models.BigIntegerField(default=0)
+    listed = models.BooleanField(default=False)  # published and not withdrawn: someone may find it
+    visibility = models.CharField(max_length=16, default="")
+    safe_for_teens = models.BooleanField(default=True)
+    published_at = models.DateTimeField(null=True)
+    like_count = models.IntegerField(default=0)
+    remix_count = models.IntegerField(default=0)
+    owner_active = models.BooleanField(default=True)
+    owner_suspended_until = models.DateTimeField(null=True)
+    # Among the newest SEARCH_RECENT_DOCUMENTS listed posts (by id, the order rows are written in, so that the
+    # recent ones share few pages): set when written, cleared by ``services.recent_documents_refresh`` (beat).
+    # Search looks among these first (``selectors.videos_search``).
+    recent = models.BooleanField(default=True)
 
     class Meta:
-        indexes = [GinIndex(fields=["document"], name="search_videodocument_gin")]
+        indexes = [
+            GinIndex(fields=["document"], name="search_videodocument_gin", condition=Q(listed=True)),
+            GinIndex(fields=["document"], name="search_videodoc_recent_gin", condition=Q(listed=True, recent=True)),
+            models.Index(fields=["-video"], name="search_videodoc_recent_new", condition=Q(listed=True, recent=True)),
+            models.Index(fields=["owner_id"], name="search_videodoc_owner"),
+        ]
 
     def __str__(self) -> str:
         return f"document of video {self.video_id}"
@@ -65,3 +87,18 @@ class CreatorName(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.handle}"
+
+
+class HashtagName(models.Model):
+    """A hashtag's name folded (``search_fold``), with whether it is a challenge, stored so that matching and
+    ranking compare plain text instead of folding every candidate again (as ``CreatorName``). Kept by triggers on
+    videos_hashtag (search's migration 0006)."""
+
+    hashtag = models.OneToOneField(
+        Hashtag, on_delete=models.DO_NOTHING, db_constraint=False, primary_key=True, related_name="search_name"
+    )
+    name = models.TextField()
+    is_challenge = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"#{self.name}"

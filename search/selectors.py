@@ -28,11 +28,11 @@ from backend.cameos.selectors import PROTECTED_LIKENESSES
 from backend.core import names
 from backend.core import textsearch as text
 from backend.core.errors import NotFound
-from backend.creators.models import User
+from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import blocked_user_ids
 from backend.moderation.selectors import BLOCKED_TERMS
 from backend.videos.models import Hashtag, Video
-from search.models import CreatorName, VideoDocument
+from search.models import CreatorName, HashtagName, VideoDocument
 
 # A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
 TRIGRAM_THRESHOLD = 0.2
@@ -86,12 +86,22 @@ class _SearchScope:
     """A transaction whose settings (SET LOCAL, ended with it) suit search's few-rows queries: trigram
     matches at TRIGRAM_THRESHOLD and WORD_THRESHOLD; no JIT (compiling costs 300 ms, more than the query);
     index paths and nested loops over whole-table scans and hash joins (a first-rows plan would walk a table
-    for a rare word, and a hash join read all 200,000 creators for the owners of a page of videos)."""
+    for a rare word, and a hash join read all 200,000 creators for the owners of a page of videos); no
+    parallel workers (starting them costs more than these queries); and pages priced as the cached pages they
+    are (the recent documents), so that a word in one post of a hundred is read from the index of recent
+    documents rather than found by walking 50,000 of them."""
 
     def __enter__(self):
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
-        settings = {"jit": "off", "enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
+        settings = {
+            "jit": "off",
+            "enable_seqscan": "off",
+            "enable_hashjoin": "off",
+            "enable_mergejoin": "off",
+            "max_parallel_workers_per_gather": "0",
+            "random_page_cost": "1.1",
+        }
         if trigram_available():
             settings["pg_trgm.similarity_threshold"] = str(TRIGRAM_THRESHOLD)
             settings["pg_trgm.word_similarity_threshold"] = str(WORD_THRESHOLD)
@@ -160,7 +170,7 @@ def _word_likeness(column: str, folded: str) -> Func:
 
 # Each way of matching (handle prefix, name prefix, alike words) offers at most this many creators to rank:
 # "wei" begins 4,000 handles in 200,000, and ranking them all would cost a second.
-CREATOR_CANDIDATES = 200
+CREATOR_CANDIDATES = 100
 
 
 def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # runs the candidates' query
@@ -209,27 +219,39 @@ def creators_search(*, viewer: User | None, query: str, offset: int, limit: int)
 # --- Hashtags and challenges ----------------------------------------------------------
 
 
+# Each way of matching a hashtag (prefix, alike) offers at most this many to rank: "e" begins 800 of 20,000.
+HASHTAG_CANDIDATES = 100
+
+
 def _hashtags_matching(query: str, *, challenges: bool | None) -> QuerySet[Hashtag]:
-    """Prefix matches first, the more used before the less; then alike names (typos)."""
+    """Prefix matches first, the more used before the less; then alike names (typos): among at most
+    HASHTAG_CANDIDATES of each (the prefix index's first; the nearest the trigram index gives)."""
     folded = text.fold(query).lstrip("#").strip()
-    name = text.SearchFold(F("name"))
-    hashtags = Hashtag.objects.alias(name_folded=name)
+    names = HashtagName.objects.values("hashtag_id")
     if challenges is not None:
-        hashtags = hashtags.filter(is_challenge=challenges)
+        names = names.filter(is_challenge=challenges)
+    branches = [names.filter(name__startswith=folded).order_by()[:HASHTAG_CANDIDATES]]
+    if len(folded) >= TYPO_MIN_LENGTH:
+        alike = names.filter(_trigram_match(F("name"), folded))
+        if trigram_available():  # nearest first, by the GiST index
+            distance = Func(F("name"), Value(folded), arg_joiner=" OPERATOR(public.<->) ", template="(%(expressions)s)")
+            alike = alike.order_by(distance)
+        else:
+            alike = alike.order_by()
+        branches.append(alike[:HASHTAG_CANDIDATES])
+    candidates = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    name = F("search_name__name")  # folded, stored (``HashtagName``)
     # Only hashtags on posts anyone may see, and challenges (pages of their own): a tag found only on
     # drafts or private posts would tell of them.
-    hashtags = hashtags.filter(Q(stats__video_count__gt=0) | Q(is_challenge=True))
-    matches = Q(name_folded__startswith=folded)
-    if len(folded) >= TYPO_MIN_LENGTH:
-        matches |= _trigram_match(name, folded)
+    hashtags = Hashtag.objects.filter(id__in=candidates).filter(Q(stats__video_count__gt=0) | Q(is_challenge=True))
     likeness = _similarity(name, folded)
-    prefix = Case(When(name_folded__startswith=folded, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
-    video_count = Coalesce(F("stats__video_count"), 0)
-    return (
-        hashtags.filter(matches)
-        .annotate(video_count=video_count, score=prefix + likeness * 0.3 + Ln(video_count + 1.0) * 0.1)
-        .order_by("-score", "-video_count", "id")
+    prefix = Case(
+        When(search_name__name__startswith=folded, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
     )
+    video_count = Coalesce(F("stats__video_count"), 0)
+    return hashtags.annotate(
+        video_count=video_count, score=prefix + likeness * 0.3 + Ln(video_count + 1.0) * 0.1
+    ).order_by("-score", "-video_count", "id")
 
 
 def hashtags_search(*, viewer: User | None, query: str, challenges: bool, offset: int, limit: int) -> list[Hashtag]:
@@ -243,24 +265,96 @@ def hashtags_search(*, viewer: User | None, query: str, challenges: bool, offset
 
 # A query matching more posts than this ranks the newest this many of them: ranking every post that
 # holds a common word would cost a second, and the newest are the ones a swipe app's users look for.
-MAX_CANDIDATES = 1000
+MAX_CANDIDATES = 500
+# When the newest posts (``VideoDocument.recent``) hold fewer matches than this, the words are rare: look among
+# every post (few hold them, so the full index gives them at once).
+RARE_MATCHES = 50
+# Candidates ranked past the page, in case the one rule hides some that the narrowing below let through (a post
+# whose frames come from someone the viewer blocked).
+SPARE = 10
+
+# ``videos_search``'s score on a document's copies, in float8 (numeric arithmetic on 500 candidates costs
+# milliseconds).
+_DOCUMENT_SCORE = (
+    "ts_rank(d.document, to_tsquery('simple'::regconfig, %s))"
+    " * (LN(d.like_count + d.remix_count * 2.0::float8 + 1.0::float8) * 0.3::float8 + 1.0::float8)"
+    " * (1.0::float8 / (GREATEST(date_part('epoch', %s::timestamptz - d.published_at), 0::float8)"
+    " / 86400.0::float8 / 30.0::float8 + 1.0::float8))"
+)
+
+
+def _may_show(viewer: User | None) -> tuple[str, list]:
+    """A narrowing of ``Video.objects.visible_to`` on the copies a document keeps (``d``): never hides a post the
+    rule shows; what it lets through, the rule (applied after) still hides. Who the viewer follows, stars with and
+    blocks, each read once per query (subqueries the planner hashes; written out, as compiling them costs more
+    than running them)."""
+    standing = (
+        "d.owner_active AND (d.owner_suspended_until IS NULL OR d.owner_suspended_until <= now())"
+        " AND (d.visibility = 'public'"
+    )
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return standing + ")", []
+    appearance = Video.appearances.rel.related_model
+    appearances, cameos = appearance._meta.db_table, appearance.cameo.field.related_model._meta.db_table
+    follows, blocks = Follow._meta.db_table, Block._meta.db_table
+    stars = f"(SELECT a.video_id FROM {appearances} a JOIN {cameos} c ON c.id = a.cameo_id WHERE c.owner_id = %s)"
+    followed = f"(SELECT followee_id FROM {follows} WHERE follower_id = %s)"
+    blocked = (
+        f"(SELECT blocked_id FROM {blocks} WHERE blocker_id = %s UNION ALL SELECT blocker_id FROM {blocks}"
+        " WHERE blocked_id = %s)"
+    )
+    teen = " AND d.safe_for_teens" if viewer.is_teen else ""
+    sql = (
+        f"(d.owner_id = %s OR d.video_id IN {stars} OR ({standing}"
+        f" OR (d.visibility = 'followers' AND d.owner_id IN {followed})) AND d.owner_id NOT IN {blocked}{teen}))"
+    )
+    return sql, [viewer_id] * 5
+
+
+def _ranked_candidates(viewer: User | None, terms: str, as_of: datetime, count: int) -> RawSQL:
+    """The ids of the best ``count`` posts for ``terms`` by the ranking of ``videos_search``, among the newest
+    MAX_CANDIDATES of the recent posts that match (or of all posts, when the recent ones hold fewer than
+    RARE_MATCHES), read from the documents alone: each way by its partial index, and the older posts only read
+    when the recent ones fall short (a one-time filter)."""
+    shown, shown_params = _may_show(viewer)
+    table = VideoDocument._meta.db_table
+
+    def matches(tier: str, match: str) -> str:
+        return (
+            f"SELECT d.video_id, d.document, d.like_count, d.remix_count, d.published_at FROM {table} d"
+            f" WHERE d.listed AND {tier} AND {match} AND {shown}"
+        )
+
+    every_term = "d.document @@ to_tsquery('simple'::regconfig, %s)"
+    # Older posts are read only for words rare among the recent ones: from the index, never by walking the
+    # table newest first (``+ 0``: no index gives that order), which a rare word would walk to its end.
+    sql = (
+        f"WITH recent AS MATERIALIZED ({matches('d.recent', every_term)} ORDER BY d.video_id DESC LIMIT %s),"
+        f" older AS MATERIALIZED ({matches('NOT d.recent', every_term)}"
+        " AND (SELECT count(*) FROM recent) < %s ORDER BY d.video_id + 0 DESC LIMIT %s)"
+        " SELECT d.video_id FROM (SELECT * FROM recent UNION ALL SELECT * FROM older) d"
+        f" ORDER BY {_DOCUMENT_SCORE} DESC, d.video_id DESC LIMIT %s"
+    )
+    params = [terms, *shown_params, MAX_CANDIDATES, terms, *shown_params, RARE_MATCHES, MAX_CANDIDATES]
+    return RawSQL(sql, [*params, terms, as_of, count])
 
 
 def videos_search(*, viewer: User | None, query: str, as_of: datetime, offset: int, limit: int) -> list[Video]:
     """Posts ``viewer`` may see whose caption (hashtags included) or shown prompt hold every word of
     ``query`` (the last as a prefix; scripts without spaces by character pairs), ranked by text relevance
     (a caption match above a prompt one) times engagement (likes, remixes) and freshness as of ``as_of``
-    (the first page's time, so later pages rank alike); among the newest MAX_CANDIDATES matches.
+    (the first page's time, so later pages rank alike); among the newest MAX_CANDIDATES matches of the
+    newest SEARCH_RECENT_DOCUMENTS posts, or of all posts for rare words.
 
-    Reads the stored documents (``VideoDocument``): the planner takes the GIN index for a rare word
-    and walks the newest documents for a common one."""
+    One query: the candidates are chosen and ranked on the stored documents (``VideoDocument``, with the
+    copies of state and counts its triggers keep), narrowed by what the viewer may see; the page's rows then
+    pass the one rule, ``Video.objects.visible_to``, ranked again by the same score on the videos themselves."""
     terms = text.tsquery(query)
     if not terms:
         return []
     search_query = SearchQuery(terms, config="simple", search_type="raw")
-    candidates = (
-        VideoDocument.objects.filter(document=search_query).order_by("-video_id").values("video_id")[:MAX_CANDIDATES]
-    )
+    candidates = _ranked_candidates(viewer, terms, as_of, offset + limit + SPARE)
     age_days = RawSQL(
         "GREATEST(EXTRACT(EPOCH FROM (%s::timestamptz - videos_video.published_at)), 0) / 86400.0",
         [as_of],

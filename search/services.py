@@ -1,11 +1,12 @@
-"""Search's writes: the hashtag counts search shows and discovery ranks by."""
+"""Search's writes: the hashtag counts search shows and discovery ranks by, and which posts are the newest."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from backend.videos.models import Video
-from search.models import HashtagStats
+from search.models import HashtagStats, VideoDocument
 
 TRENDING_WINDOW_DAYS = 7
 # A post's weight in its hashtags' trending score halves about every two days.
@@ -43,3 +44,23 @@ def hashtag_stats_refresh() -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, [TRENDING_WINDOW_DAYS, TRENDING_DECAY_DAYS, TRENDING_WINDOW_DAYS, *params])
         return cursor.rowcount
+
+
+@transaction.atomic
+def recent_documents_refresh(*, keep: int | None = None) -> int:
+    """Keep ``VideoDocument.recent`` on the newest ``keep`` (SEARCH_RECENT_DOCUMENTS) listed posts by id, and off
+    the older ones (a document is written recent). Idempotent; returns how many documents changed."""
+    keep = settings.SEARCH_RECENT_DOCUMENTS if keep is None else keep
+    table = VideoDocument._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT video_id FROM {table} WHERE listed ORDER BY video_id DESC OFFSET %s LIMIT 1", [keep])
+        row = cursor.fetchone()
+        if row is None:  # fewer than ``keep``: all recent
+            cursor.execute(f"UPDATE {table} SET recent = true WHERE NOT recent")
+            return cursor.rowcount
+        # Each way by an index: the recent ones now older (the partial index of recent ones), and older ones
+        # among the newest again (after a larger setting). Drafts keep theirs: only listed posts are searched.
+        cursor.execute(f"UPDATE {table} SET recent = false WHERE listed AND recent AND video_id <= %s", [row[0]])
+        changed = cursor.rowcount
+        cursor.execute(f"UPDATE {table} SET recent = true WHERE NOT recent AND video_id > %s", [row[0]])
+        return changed + cursor.rowcount

@@ -28,6 +28,7 @@ Apps register their lists' guards here (``register_text_guard``) so a lower app'
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import threading
@@ -103,9 +104,13 @@ def _letters_run_together(words: list[str]) -> list[str]:
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=16_384)
 def readings(text: str) -> list[list[str]]:
     """The word sequences ``text`` may be read as: look-alikes as Latin, other scripts transliterated,
-    and camel case split into words ("#ArthurPenroseFan" is "arthur penrose fan")."""
+    and camel case split into words ("#ArthurPenroseFan" is "arthur penrose fan").
+
+    Remembered for the texts read most (each list guards a search result's caption and prompt, every page):
+    callers only read what it returns."""
     visible = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
     latin = anyascii(visible.translate(_LOOKALIKES))
     found = [_tokens(latin)]

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from backend.creators import services as creator_services
+from backend.creators.models import User
 from backend.videos.models import Hashtag, Video
 from search import selectors, services
 from search.models import VideoDocument
@@ -293,3 +294,50 @@ def test_the_stored_document_follows_every_change_of_its_video():
     assert videos("lighthouse") == []
     Video.objects.filter(id=video.id).delete()
     assert not VideoDocument.objects.filter(video_id=video.id).exists()
+
+
+def test_the_stored_document_follows_the_state_of_its_video_and_owner():
+    staff = UserFactory(is_staff=True)
+    video = VideoFactory(caption="gannet dive")
+    document = lambda: VideoDocument.objects.get(video_id=video.id)  # noqa: E731
+    assert document().listed and document().visibility == "public" and document().owner_active
+    Video.objects.filter(id=video.id).update(like_count=7, remix_count=2, visibility="followers")
+    assert (document().like_count, document().remix_count, document().visibility) == (7, 2, "followers")
+    Video.objects.filter(id=video.id).update(withdrawn_at=timezone.now())
+    assert not document().listed
+    Video.objects.filter(id=video.id).update(withdrawn_at=None, visibility="public")
+    assert videos("gannet") == [video.id]
+    creator_services.account_suspend(user=video.owner, by=staff, reason="spam", days=3)
+    assert document().owner_suspended_until is not None
+    assert videos("gannet") == []  # neither by the copy nor by the rule
+    User.objects.filter(id=video.owner_id).update(suspended_until=None, is_active=False)
+    assert not document().owner_active and videos("gannet") == []
+    User.objects.filter(id=video.owner_id).update(is_active=True)
+    assert videos("gannet") == [video.id]
+
+
+def test_older_posts_are_searched_for_words_rare_among_the_recent_ones(monkeypatch):
+    old = [VideoFactory(caption=f"walrus {word}") for word in ("one", "two", "three")]
+    newest = VideoFactory(caption="walrus four")
+    assert services.recent_documents_refresh(keep=1) == 3  # only the newest stays recent
+    assert services.recent_documents_refresh(keep=1) == 0  # idempotent
+    assert list(VideoDocument.objects.filter(recent=True).values_list("video_id", flat=True)) == [newest.id]
+    # One recent match of "walrus" is fewer than RARE_MATCHES: the older posts are read too.
+    assert set(videos("walrus")) == {newest.id, *(video.id for video in old)}
+    assert videos("three") == [old[2].id]
+    # Enough recent matches: the newest posts are the candidates.
+    monkeypatch.setattr(selectors, "RARE_MATCHES", 1)
+    assert videos("walrus") == [newest.id]
+    # A new post is recent from the start; a larger setting makes the older ones recent again.
+    later = VideoFactory(caption="walrus five")
+    assert VideoDocument.objects.get(video_id=later.id).recent
+    services.recent_documents_refresh(keep=10)
+    assert not VideoDocument.objects.filter(recent=False).exists()
+
+
+def test_a_renamed_hashtag_is_found_by_its_new_name():
+    tagged_video("puffinparade")
+    services.hashtag_stats_refresh()
+    Hashtag.objects.filter(name="puffinparade").update(name="KittiwakeSoirée")
+    assert [tag.name for tag in page("hashtags", "kittiwakesoiree")] == ["KittiwakeSoirée"]
+    assert page("hashtags", "puffinpar") == []
