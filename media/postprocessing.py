@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,10 @@ MAXRATE_FACTOR, BUFSIZE_FACTOR = 1.6, 2.0
 X264_TOP = {"preset": "ultrafast", "threads": 0, "params": "cabac=1:deblock=1,0:aq-mode=1"}
 X264_LOWER = {"preset": "superfast", "threads": 1, "params": ""}
 X264_SMALLEST = {"preset": "veryfast", "threads": 1, "params": ""}
+# Decoding threads: on a worker of two cores or fewer, one (frame threads cost about 6% more CPU to
+# decode, and the three encodes keep both cores busy anyway); on a larger one, FFmpeg's choice, so
+# the decode does not hold the encoders back.
+DECODE_THREADS_MAX_CORES = 2
 SEGMENT_SECONDS = 2  # one keyframe at the start of every segment, on every rung
 AUDIO_KBPS = 128  # one AAC rendition (HLS audio group) shared by every rung, and the download's
 AUDIO_RENDITION = "audio"
@@ -289,6 +295,7 @@ def transcode(
         video_args += ["-map", "0:a:0", *audio_args(info)]
         stream_map.insert(0, f"a:0,agroup:audio,name:{AUDIO_RENDITION},default:yes")
     device = ["-vaapi_device", VAAPI_DEVICE] if encoder == "h264_vaapi" else []
+    device += ["-threads", "1"] if len(os.sched_getaffinity(0)) <= DECODE_THREADS_MAX_CORES else []
     one = len(stream_map) == 1  # one variant: no %v in its init segment's name
     init_name = f"{rungs[0].name}_init.mp4" if one else "%v_init.mp4"
     ffmpeg(
@@ -372,15 +379,22 @@ def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, c
     watermark = workdir / "watermark.png"
     _watermark_png(f"Remix · @{handle}", min(info.width, info.height), watermark)
     master, rungs = transcode(original, workdir, info=info, watermark_png=watermark)
-    unsigned = workdir / "unsigned.mp4"
-    remux_download(master.parent, rungs[-1], unsigned)
-    signed = workdir / "video.mp4"
-    provenance.sign_mp4(source=unsigned, destination=signed, **credentials)
-    unsigned.unlink()
-    segments_signed = sign_segments(master.parent, rungs, credentials)
+    unsigned, signed = workdir / "unsigned.mp4", workdir / "video.mp4"
     poster, thumbnails = workdir / "poster.jpg", sorted((workdir / "thumbs").glob("*.jpg"))
-    frame_hashes = [fingerprint.still_hash(path) for path in sorted((workdir / "frames").glob("*.bmp"))]
+
+    def download() -> None:  # FFmpeg's remux and c2pa's signing, which let go of the GIL
+        remux_download(master.parent, rungs[-1], unsigned)
+        provenance.sign_mp4(source=unsigned, destination=signed, **credentials)
+        unsigned.unlink()
+
+    # The download is remuxed and signed on the second core while this one hashes the frames.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        made = pool.submit(download)
+        frame_hashes = [fingerprint.still_hash(path) for path in sorted((workdir / "frames").glob("*.bmp"))]
+        still_hashes = [fingerprint.still_hash(path) for path in (poster, *thumbnails)]
+        made.result()
     shutil.rmtree(workdir / "frames")
+    segments_signed = sign_segments(master.parent, rungs, credentials)
     return Outputs(
         job_id=job_id,
         info=info,
@@ -389,7 +403,7 @@ def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, c
         poster=poster,
         thumbnails=thumbnails,
         # The stills too, so an uploaded poster or thumbnail is recognised as well as a frame.
-        fingerprint=frame_hashes + [fingerprint.still_hash(path) for path in (poster, *thumbnails)],
+        fingerprint=frame_hashes + still_hashes,
         segments_signed=segments_signed,
     )
 
