@@ -6,7 +6,8 @@ drifting around the frame so it cannot be cropped away) and splits the watermark
 - one encode per rung of the ladder (the 360p and 720p rungs below the source, and the source
   size itself as the top rung; each lower rung scaled from the one above it), keyframes every 2 s
   on every rung, written as CMAF (fragmented MP4 segments) with an HLS playlist per rung, one
-  audio rendition (encoded once) that every rung plays, and a master playlist;
+  audio rendition that every rung plays (the source's AAC packets copied when they are AAC-LC a
+  stream may carry as they are, see AUDIO_COPY_*; otherwise encoded once), and a master playlist;
 - the poster, three thumbnails and the frames of the perceptual fingerprint (one a second).
 
 The MP4 a user downloads is the top rung's encode and the audio rendition remuxed (init and
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,9 +55,19 @@ MAXRATE_FACTOR, BUFSIZE_FACTOR = 1.6, 2.0
 X264_TOP = {"preset": "ultrafast", "threads": 0, "params": "cabac=1:deblock=1,0:aq-mode=1"}
 X264_LOWER = {"preset": "superfast", "threads": 1, "params": ""}
 X264_SMALLEST = {"preset": "veryfast", "threads": 1, "params": ""}
+# Decoding threads: on a worker of two cores or fewer, one (frame threads cost about 6% more CPU to
+# decode, and the three encodes keep both cores busy anyway); on a larger one, FFmpeg's choice, so
+# the decode does not hold the encoders back.
+DECODE_THREADS_MAX_CORES = 2
 SEGMENT_SECONDS = 2  # one keyframe at the start of every segment, on every rung
 AUDIO_KBPS = 128  # one AAC rendition (HLS audio group) shared by every rung, and the download's
 AUDIO_RENDITION = "audio"
+# The source's audio is that rendition as it is (its packets copied, not decoded) when any player
+# plays it and it is no heavier than a stream should carry: AAC-LC, at most 192 kbit/s, 44.1 or
+# 48 kHz, mono or stereo. Anything else (HE-AAC, Opus, MP3, 320 kbit/s, 96 kHz, 5.1, an unknown
+# bitrate) is encoded to AAC-LC at AUDIO_KBPS, 48 kHz when its rate is another one, stereo at most.
+AUDIO_COPY_MAX_KBPS = 192
+AUDIO_COPY_RATES = (44100, 48000)
 # The MEDIA_ENCODER choices and their options (speed, rate control, no scene-cut keyframes).
 _ENCODER_OPTIONS = {
     "libx264": ["-sc_threshold", "0"],  # the preset per rung: X264_TOP, X264_LOWER, X264_SMALLEST
@@ -77,6 +90,21 @@ class ProbeResult:
     video_codec: str
     audio_codec: str | None
     frame_rate: float = 24.0
+    audio_profile: str | None = None  # "LC" for AAC-LC
+    audio_kbps: float | None = None  # None when the container does not say
+    audio_sample_rate: int | None = None
+    audio_channels: int | None = None
+
+    @property
+    def audio_copyable(self) -> bool:
+        """Whether the source's audio can be the AAC rendition as it is (AUDIO_COPY_*)."""
+        return (
+            (self.audio_codec, self.audio_profile) == ("aac", "LC")
+            and self.audio_kbps is not None
+            and self.audio_kbps <= AUDIO_COPY_MAX_KBPS
+            and self.audio_sample_rate in AUDIO_COPY_RATES
+            and self.audio_channels in (1, 2)
+        )
 
 
 def probe(path: Path) -> ProbeResult:
@@ -85,15 +113,19 @@ def probe(path: Path) -> ProbeResult:
             if not container.streams.video:
                 raise BadProviderOutput("The result has no video stream.")
             video = container.streams.video[0]
-            audio = container.streams.audio[0] if container.streams.audio else None
+            audio = container.streams.audio[0].codec_context if container.streams.audio else None
             duration = float(container.duration / av.time_base) if container.duration else 0.0
             result = ProbeResult(
                 duration_s=round(duration, 3),
                 width=video.codec_context.width,
                 height=video.codec_context.height,
                 video_codec=video.codec_context.name,
-                audio_codec=audio.codec_context.name if audio else None,
+                audio_codec=audio.name if audio else None,
                 frame_rate=float(video.average_rate or video.guessed_rate or 24),
+                audio_profile=audio.profile if audio else None,
+                audio_kbps=audio.bit_rate / 1000 if audio and audio.bit_rate else None,
+                audio_sample_rate=audio.sample_rate if audio else None,
+                audio_channels=audio.channels if audio else None,
             )
     except av.FFmpegError as error:
         raise BadProviderOutput(f"The result is not a readable video: {error}") from error
@@ -191,6 +223,15 @@ def still_times(duration_s: float) -> tuple[float, list[float]]:
     return min(1.0, duration_s / 2), [duration_s * fraction for fraction in (0.25, 0.5, 0.75)]
 
 
+def audio_args(info: ProbeResult) -> list[str]:
+    """The audio rendition's codec options: the source's AAC packets copied, or AAC-LC at AUDIO_KBPS."""
+    if info.audio_copyable:
+        return ["-c:a", "copy"]
+    args = ["-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k"]
+    args += [] if info.audio_sample_rate in AUDIO_COPY_RATES else ["-ar", "48000"]
+    return args + (["-ac", "2"] if (info.audio_channels or 0) > 2 else [])
+
+
 def transcode(
     source: Path,
     workdir: Path,
@@ -250,10 +291,11 @@ def transcode(
             video_args += [f"-b:v:{i}", f"{maxrate if rung.top else rung.bitrate_kbps}k"]
             video_args += [f"-maxrate:v:{i}", f"{maxrate}k", f"-bufsize:v:{i}", f"{bufsize}k"]
         stream_map.append(f"v:{i},agroup:audio,name:{rung.name}" if has_audio else f"v:{i},name:{rung.name}")
-    if has_audio:  # one audio rendition, encoded once, that every rung plays
-        video_args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", f"{AUDIO_KBPS}k"]
+    if has_audio:  # one audio rendition, copied or encoded once, that every rung plays
+        video_args += ["-map", "0:a:0", *audio_args(info)]
         stream_map.insert(0, f"a:0,agroup:audio,name:{AUDIO_RENDITION},default:yes")
     device = ["-vaapi_device", VAAPI_DEVICE] if encoder == "h264_vaapi" else []
+    device += ["-threads", "1"] if len(os.sched_getaffinity(0)) <= DECODE_THREADS_MAX_CORES else []
     one = len(stream_map) == 1  # one variant: no %v in its init segment's name
     init_name = f"{rungs[0].name}_init.mp4" if one else "%v_init.mp4"
     ffmpeg(
@@ -337,15 +379,22 @@ def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, c
     watermark = workdir / "watermark.png"
     _watermark_png(f"Remix · @{handle}", min(info.width, info.height), watermark)
     master, rungs = transcode(original, workdir, info=info, watermark_png=watermark)
-    unsigned = workdir / "unsigned.mp4"
-    remux_download(master.parent, rungs[-1], unsigned)
-    signed = workdir / "video.mp4"
-    provenance.sign_mp4(source=unsigned, destination=signed, **credentials)
-    unsigned.unlink()
-    segments_signed = sign_segments(master.parent, rungs, credentials)
+    unsigned, signed = workdir / "unsigned.mp4", workdir / "video.mp4"
     poster, thumbnails = workdir / "poster.jpg", sorted((workdir / "thumbs").glob("*.jpg"))
-    frame_hashes = [fingerprint.still_hash(path) for path in sorted((workdir / "frames").glob("*.bmp"))]
+
+    def download() -> None:  # FFmpeg's remux and c2pa's signing, which let go of the GIL
+        remux_download(master.parent, rungs[-1], unsigned)
+        provenance.sign_mp4(source=unsigned, destination=signed, **credentials)
+        unsigned.unlink()
+
+    # The download is remuxed and signed on the second core while this one hashes the frames.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        made = pool.submit(download)
+        frame_hashes = [fingerprint.still_hash(path) for path in sorted((workdir / "frames").glob("*.bmp"))]
+        still_hashes = [fingerprint.still_hash(path) for path in (poster, *thumbnails)]
+        made.result()
     shutil.rmtree(workdir / "frames")
+    segments_signed = sign_segments(master.parent, rungs, credentials)
     return Outputs(
         job_id=job_id,
         info=info,
@@ -354,7 +403,7 @@ def render_outputs(original: Path, workdir: Path, *, job_id: str, handle: str, c
         poster=poster,
         thumbnails=thumbnails,
         # The stills too, so an uploaded poster or thumbnail is recognised as well as a frame.
-        fingerprint=frame_hashes + [fingerprint.still_hash(path) for path in (poster, *thumbnails)],
+        fingerprint=frame_hashes + still_hashes,
         segments_signed=segments_signed,
     )
 

@@ -116,10 +116,12 @@ def sign_fragments(*, init: Path, segments: list[Path], title: str, metadata: di
     """Sign a rung's CMAF init segment and every media segment, in place (c2pa-rs
     ``Builder::sign_fragmented_files``: the manifest in the init segment, a Merkle box per fragment).
 
-    Nothing reachable from here exposes it (checked again on 2026-11-30, against PyPI, npm and Debian):
-    c2pa-python 0.38.1, the newest release the package index serves here, has a C library that
-    reads fragments (``c2pa_reader_with_fragment``, ``Reader.with_fragment``) but has no call that
-    signs them; @contentauth/c2pa-node 0.9.8 (npm, prebuilt) signs whole files only
+    Nothing reachable from here exposes it (checked on 2026-11-30 against PyPI, npm and Debian, and
+    again on 2026-12-01 against PyPI: ``pip index versions c2pa-python`` lists 0.38.1 as the newest):
+    c2pa-python 0.38.1 has a C library that reads fragments (``c2pa_reader_with_fragment``,
+    ``Reader.with_fragment``) but has no call that signs them (its C library exports
+    ``c2pa_builder_sign*`` for whole assets only, and ``c2pa_reader_with_fragment`` is its one fragment
+    symbol); @contentauth/c2pa-node 0.9.8 (npm, prebuilt) signs whole files only
     (``Builder.sign``/``signFile``/``signAsync``); @contentauth/c2pa-wasm 0.13.3 only reads fragments
     (``fromBlobFragment``); @trustnxt/c2pa-ts 0.9.4 validates BMFF hashes but signs no fragments;
     Debian has no C2PA package, and no PyPI package ships c2patool (whose ``fragment`` command does

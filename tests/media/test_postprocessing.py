@@ -19,6 +19,7 @@ from backend.core import ffmpeg as ffmpeg_build
 from bench.bench_postprocess import make_source, rung_quality
 from media import fingerprint, postprocessing, provenance
 from media.provenance_lookup import cmaf_parts
+from media.providers.preview import ffmpeg
 from tests.factories import UserFactory, VideoFactory
 from tests.media_files import make_clip
 
@@ -74,7 +75,8 @@ def test_one_decode_encodes_every_rung_once_and_the_download_is_a_remux(rendered
     graph = transcode[transcode.index("-filter_complex") + 1]
     # The top rung, poster, thumbnails, fingerprint, and the frames scaled down to the lower rung
     assert graph.count("overlay=") == 1 and "split=5" in graph
-    assert transcode.count("0:a:0") == 1 and transcode[transcode.index("-c:a") + 1] == "aac"  # audio encoded once
+    # The audio read once, and copied: the clip's is AAC-LC at 44.1 kHz, well under 192 kbit/s
+    assert transcode.count("0:a:0") == 1 and transcode[transcode.index("-c:a") + 1] == "copy"
     assert "-c:v" not in remux and remux[remux.index("-c") + 1] == "copy" and "+faststart" in remux
 
 
@@ -98,6 +100,61 @@ def test_every_rung_is_cmaf_segments_with_a_playlist_under_one_master(rendered):
     with av.open(str(hls / "360p.m3u8")) as variant:  # what a player reads
         assert variant.streams.video[0].codec_context.height == 640
         assert sum(1 for _ in variant.decode(video=0)) == 108  # 4.5 s at 24 fps
+
+
+def _audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(packet) for packet in container.demux(container.streams.audio[0]) if packet.size]
+
+
+def _audio_played(path: Path) -> tuple[str, str, int, float]:
+    """What a player gets from ``path``'s audio: codec, profile, sample rate and seconds decoded."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        context = stream.codec_context
+        return context.name, context.profile, context.sample_rate, round(samples / context.sample_rate, 1)
+
+
+def test_aac_lc_audio_is_copied_bit_exact_into_the_rendition_and_the_download(rendered):
+    hls = rendered.outputs.hls_dir
+    joined = hls.parent / "audio-joined.mp4"
+    joined.write_bytes(_joined(hls, postprocessing.AUDIO_RENDITION))
+    source = _audio_packets(rendered.original)
+    assert len(source) > 100
+    assert _audio_packets(joined) == source and _audio_packets(rendered.outputs.mp4) == source
+    assert _audio_played(hls / "audio.m3u8") == ("aac", "LC", 44100, 4.5)
+    assert _audio_played(rendered.outputs.mp4) == ("aac", "LC", 44100, 4.5)
+    assert (hls / "master.m3u8").read_text().count('mp4a.40.2",AUDIO="group_audio"') == 2  # what players are told
+
+
+@pytest.mark.parametrize(
+    ("audio", "rate"),
+    [
+        (["-c:a", "aac", "-b:a", "320k", "-ac", "2"], 44100),  # too heavy for a stream
+        (["-c:a", "aac", "-ar", "96000"], 48000),  # a rate players may not take
+        (["-c:a", "libopus", "-ar", "48000"], 48000),
+        (["-c:a", "libmp3lame"], 44100),
+    ],
+    ids=["aac-320k", "aac-96kHz", "opus", "mp3"],
+)
+def test_other_audio_is_encoded_to_aac_128k(tmp_path, audio, rate):
+    # Given a clip whose audio is not one the rendition may carry as it is
+    original = tmp_path / "original.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=320x568:d=2:r=24", "-f", "lavfi",
+                     "-i", "sine=frequency=440:duration=2", "-c:v", "libx264", "-preset", "ultrafast",
+                     "-pix_fmt", "yuv420p", *audio, "-shortest", str(original))  # fmt: skip
+    assert not postprocessing.probe(original).audio_copyable
+    outputs = postprocessing.render_outputs(original, tmp_path, job_id="a", handle="maker", credentials=_credentials())
+    hls = outputs.hls_dir
+    joined = tmp_path / "audio-joined.mp4"
+    joined.write_bytes(_joined(hls, postprocessing.AUDIO_RENDITION))
+    # Then the rendition and the download play AAC-LC, encoded here at 128 kbit/s
+    assert _audio_played(hls / "audio.m3u8") == ("aac", "LC", rate, 2.0)
+    assert _audio_played(outputs.mp4) == ("aac", "LC", rate, 2.0)
+    assert _audio_packets(outputs.mp4) == _audio_packets(joined) != _audio_packets(original)
+    with av.open(str(outputs.mp4)) as download:
+        assert 100_000 <= download.streams.audio[0].bit_rate <= 140_000
 
 
 def test_keyframes_fall_on_the_same_instants_in_every_rung(rendered):
