@@ -259,9 +259,12 @@ class TestThroughTheWorker:
     def run(self, fake, monkeypatch, *statuses: str):
         job = RenderJobFactory(provider="replicate")
         events = iter(statuses)
-        monkeypatch.setattr("media.services.worker.time.sleep",
+        # ``time.sleep`` is the time module's, shared by every thread: patched only while the worker waits,
+        # or post-processing's FFmpeg waits (on a thread of its own) would deliver webhooks too.
+        with monkeypatch.context() as patched:
+            patched.setattr("media.services.worker.time.sleep",
                             lambda seconds: fake.advance(created(fake), next(events, statuses[-1])))  # fmt: skip
-        services.render_job_execute(job_id=str(job.id))
+            services.render_job_execute(job_id=str(job.id))
         job.refresh_from_db()
         return job
 
