@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from backend import embedded
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,14 +22,17 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "ALLOWED_HOSTS": "remix.example.com",
         "REMIX_VAR_DIR": str(tmp_path),
     }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        embedded.stop(tmp_path)  # where no URL is set, the check started the embedded servers there
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
 
