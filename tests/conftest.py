@@ -4,6 +4,7 @@ import tempfile
 import pytest
 from rest_framework.test import APIClient
 
+from backend.core import outbox
 from tests.factories import UserFactory
 from tests.mail import smtp_inbox  # noqa: F401 (a fixture: a real SMTP server and what it received)
 
@@ -27,6 +28,15 @@ def _isolated_redis():
     _clear_test_keys()
     yield
     _clear_test_keys()
+
+
+@pytest.fixture(autouse=True)
+def _outbox_sends_at_once():
+    """A broker refusal in one test makes this process leave messages to the relay for a few seconds
+    (``outbox._broker_failed_at``); no relay runs in tests, so the next test's messages would wait forever."""
+    outbox._broker_failed_at = 0.0
+    yield
+    outbox._broker_failed_at = 0.0
 
 
 @pytest.fixture(autouse=True)
