@@ -136,7 +136,7 @@ def shared_first_page(viewer: User) -> tuple[dict[int, bytes], list[int]]:
     # One query for who is blocked either way, which of these the viewer liked and whether they steer
     # their feed; loading their sets into Redis for the pages after is the worker's (``viewer_sets_load``,
     # with the personal build).
-    blocked, liked, steers = selectors.viewer_context_steering(viewer.id, wanted)
+    blocked, liked, steers = selectors.viewer_context(viewer.id, wanted)
     if steers:
         return {}, []  # "no horror" holds from the first page: theirs is built on the spot, steered
     # The viewer's own videos are not for their feed: left out as a blocked author's would be.

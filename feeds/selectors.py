@@ -25,14 +25,9 @@ FOR_YOU = store.FOR_YOU
 FOLLOWING = store.FOLLOWING
 
 
-def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int]]:
-    """Who is blocked either way, and which of these videos the viewer liked: one query."""
-    blocked, liked, _steers = viewer_context_steering(viewer_id, video_ids)
-    return blocked, liked
-
-
-def viewer_context_steering(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int], bool]:
-    """``viewer_context``, and whether the viewer steers their feed ("more …, no …"), in the same query."""
+def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[int], bool]:
+    """Who is blocked either way, which of these videos the viewer liked, and whether they steer their
+    feed ("more …, no …"): one query."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -90,7 +85,7 @@ def cards_hydrate(
     if use_cache and fresh:
         store.cards_put(fresh.values())
     cards = cached | fresh
-    blocked, liked = context if context is not None else viewer_context(viewer.id, video_ids)
+    blocked, liked = context if context is not None else viewer_context(viewer.id, video_ids)[:2]
     return {
         video_id: card.for_viewer(liked=video_id in liked)
         for video_id in video_ids

@@ -93,15 +93,19 @@ def _seen_days() -> int:
     return settings.FEED_CANDIDATE_WINDOW_DAYS + 1
 
 
+def _today(now: float | None = None) -> int:
+    return int((timezone.now().timestamp() if now is None else now) // _DAY_S)
+
+
 def seen_keys(user_id: int, *, now: float | None = None) -> list[str]:
     """Today's seen set first, then one per day back over the candidate window."""
-    today = int((timezone.now().timestamp() if now is None else now) // _DAY_S)
+    today = _today(now)
     return [user_key(user_id, f"seen:{today - back}") for back in range(_seen_days())]
 
 
-def _seen_expires_at(key: str) -> int:
-    """When a day's seen set may go: the end of the last day its videos can be candidates."""
-    return (int(key.rsplit(":", 1)[1]) + _seen_days()) * _DAY_S
+def _seen_expires_at() -> int:
+    """When today's seen set may go: the end of the last day its videos can be candidates."""
+    return (_today() + _seen_days()) * _DAY_S
 
 
 def card_key(video_id: int) -> str:
@@ -228,7 +232,7 @@ def for_you_take(user_id: int, *, after: float | None, limit: int, move_head: bo
     seen = seen_keys(user_id)
     reply = _take_script(
         keys=[user_key(user_id, name) for name in names] + seen,
-        args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, _seen_expires_at(seen[0]),
+        args=["" if after is None else repr(after), limit, settings.FEED_TTL_S, _seen_expires_at(),
               settings.FEED_REFILL_BELOW, settings.FEED_REFILL_CLAIM_S, _LOADED, settings.FEED_WARM_CARDS // 3,
               "1" if move_head else "0"],
         client=client,
@@ -367,7 +371,7 @@ def mark_seen(user_id: int, video_ids: Sequence[int]) -> None:
 def _seen_add(pipe, user_id: int, video_ids: Sequence[int]) -> None:
     today = seen_keys(user_id)[0]
     pipe.sadd(today, *(str(video_id) for video_id in video_ids))
-    pipe.expireat(today, _seen_expires_at(today))
+    pipe.expireat(today, _seen_expires_at())
 
 
 def seen_among(user_id: int, video_ids: Sequence[int]) -> set[int]:

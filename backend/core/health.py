@@ -7,6 +7,7 @@ names each dependency by what it is rather than by the check's repr.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -31,17 +32,20 @@ DEPENDENCIES: dict[str, Any] = {
 }
 
 
+@functools.cache
+def _feed_store_client(url: str):
+    # Kept per URL, as the feed store keeps its own (a cluster is asked for its slots once), with timeouts
+    # short enough for a probe.
+    return redis_clients.client_from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
 def feed_store_status() -> dict[str, str]:
     """A feed store of its own (``FEED_REDIS_URL``), said and not failed: while it is away, feed pages
     come from PostgreSQL, so the process still serves and stays in the load balancer."""
     if not settings.FEED_REDIS_URL:
         return {}  # the feed store is the Redis checked above
     try:
-        client = redis_clients.client_from_url(settings.FEED_REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        try:
-            client.ping()
-        finally:
-            client.close()
+        _feed_store_client(settings.FEED_REDIS_URL).ping()
     except RedisError as error:
         return {"feed_store": f"unreachable ({type(error).__name__}): feed pages come from PostgreSQL"}
     return {"feed_store": "OK"}

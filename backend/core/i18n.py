@@ -102,7 +102,7 @@ class Translatable(str):
         return message
 
     def __reduce__(self):  # pickled (Celery, cache) as what it is made of, not as its text
-        return (_translatable_from_json, (self.as_json(),))
+        return (Translatable.from_json, (self.as_json(),))
 
     def render(self) -> str:
         """The message in the language active now."""
@@ -118,10 +118,6 @@ class Translatable(str):
     def from_json(cls, data: dict) -> Translatable:
         params = {k: cls.from_json(v) if isinstance(v, dict) and "msgid" in v else v for k, v in data["params"].items()}
         return cls(data["msgid"], **params)
-
-
-def _translatable_from_json(data: dict) -> Translatable:
-    return Translatable.from_json(data)
 
 
 def _rendered(msgid: str, params: dict) -> str:
