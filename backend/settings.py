@@ -536,6 +536,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Video search looks first among the newest this many posts (search.selectors.videos_search): enough that a word
 # in one post of a hundred fills a page of candidates; few enough that their index and rows stay in memory.
 SEARCH_RECENT_DOCUMENTS = env.int("SEARCH_RECENT_DOCUMENTS", default=50_000)
+# Then among the newest this many (a wider ring, recent ones included), and only then among all posts: a rare word
+# beside a common one costs the index the common one's posts in the ring it reads.
+SEARCH_NEWER_DOCUMENTS = env.int("SEARCH_NEWER_DOCUMENTS", default=250_000)
 
 CELERY_BEAT_SCHEDULER = "backend.core.beat:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

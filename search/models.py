@@ -61,12 +61,21 @@ class VideoDocument(models.Model):
     # recent ones share few pages): set when written, cleared by ``services.recent_documents_refresh`` (beat).
     # Search looks among these first (``selectors.videos_search``).
     recent = models.BooleanField(default=True)
+    # Among the newest SEARCH_NEWER_DOCUMENTS, a wider ring around the recent ones, kept alike (written true: a database
+    # default, as the triggers write the rows); search looks among these next, before every post.
+    newer = models.BooleanField(default=True, db_default=True)
 
     class Meta:
         indexes = [
             GinIndex(fields=["document"], name="search_videodocument_gin", condition=Q(listed=True)),
             GinIndex(fields=["document"], name="search_videodoc_recent_gin", condition=Q(listed=True, recent=True)),
+            GinIndex(
+                fields=["document"],
+                name="search_videodoc_newer_gin",
+                condition=Q(listed=True, newer=True, recent=False),
+            ),
             models.Index(fields=["-video"], name="search_videodoc_recent_new", condition=Q(listed=True, recent=True)),
+            models.Index(fields=["-video"], name="search_videodoc_newer_new", condition=Q(listed=True, newer=True)),
             models.Index(fields=["owner_id"], name="search_videodoc_owner"),
         ]
 

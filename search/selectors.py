@@ -266,8 +266,9 @@ def hashtags_search(*, viewer: User | None, query: str, challenges: bool, offset
 # A query matching more posts than this ranks the newest this many of them: ranking every post that
 # holds a common word would cost a second, and the newest are the ones a swipe app's users look for.
 MAX_CANDIDATES = 500
-# When the newest posts (``VideoDocument.recent``) hold fewer matches than this, the words are rare: look among
-# every post (few hold them, so the full index gives them at once).
+# When the newest posts (``VideoDocument.recent``) hold fewer matches than this, the words are rare: look among the
+# wider ring of newer ones (``VideoDocument.newer``), and when those fall short too, among every post (few hold
+# them, so the full index gives them at once).
 RARE_MATCHES = 50
 # Candidates ranked past the page, in case the one rule hides some that the narrowing below let through (a post
 # whose frames come from someone the viewer blocked).
@@ -314,9 +315,11 @@ def _may_show(viewer: User | None) -> tuple[str, list]:
 
 def _ranked_candidates(viewer: User | None, terms: str, as_of: datetime, count: int) -> RawSQL:
     """The ids of the best ``count`` posts for ``terms`` by the ranking of ``videos_search``, among the newest
-    MAX_CANDIDATES of the recent posts that match (or of all posts, when the recent ones hold fewer than
-    RARE_MATCHES), read from the documents alone: each way by its partial index, and the older posts only read
-    when the recent ones fall short (a one-time filter)."""
+    MAX_CANDIDATES of the recent posts that match (then of the newer ones, when the recent ones hold fewer than
+    RARE_MATCHES, and of all, when those fall short too), read from the documents alone: each ring by its partial
+    index, and each wider one only read when the narrower ones fall short (a one-time filter). A GIN index reads
+    every post holding a word to answer it: a rare word beside a common one ("dance tesr") costs the common one's
+    posts in the ring, a quarter of them in the newer ring, all of them when every post is read."""
     shown, shown_params = _may_show(viewer)
     table = VideoDocument._meta.db_table
 
@@ -327,16 +330,19 @@ def _ranked_candidates(viewer: User | None, terms: str, as_of: datetime, count: 
         )
 
     every_term = "d.document @@ to_tsquery('simple'::regconfig, %s)"
-    # Older posts are read only for words rare among the recent ones: from the index, never by walking the
-    # table newest first (``+ 0``: no index gives that order), which a rare word would walk to its end.
+    # The wider rings are read from their indexes, never by walking the table newest first (``+ 0``: no index gives
+    # that order), which a rare word would walk to its end.
     sql = (
         f"WITH recent AS MATERIALIZED ({matches('d.recent', every_term)} ORDER BY d.video_id DESC LIMIT %s),"
-        f" older AS MATERIALIZED ({matches('NOT d.recent', every_term)}"
-        " AND (SELECT count(*) FROM recent) < %s ORDER BY d.video_id + 0 DESC LIMIT %s)"
-        " SELECT d.video_id FROM (SELECT * FROM recent UNION ALL SELECT * FROM older) d"
+        f" newer AS MATERIALIZED ({matches('d.newer AND NOT d.recent', every_term)}"
+        " AND (SELECT count(*) FROM recent) < %s ORDER BY d.video_id + 0 DESC LIMIT %s),"
+        f" older AS MATERIALIZED ({matches('NOT d.newer', every_term)}"
+        " AND (SELECT count(*) FROM recent) + (SELECT count(*) FROM newer) < %s ORDER BY d.video_id + 0 DESC LIMIT %s)"
+        " SELECT d.video_id FROM (SELECT * FROM recent UNION ALL SELECT * FROM newer UNION ALL SELECT * FROM older) d"
         f" ORDER BY {_DOCUMENT_SCORE} DESC, d.video_id DESC LIMIT %s"
     )
-    params = [terms, *shown_params, MAX_CANDIDATES, terms, *shown_params, RARE_MATCHES, MAX_CANDIDATES]
+    wider = [RARE_MATCHES, MAX_CANDIDATES]
+    params = [terms, *shown_params, MAX_CANDIDATES, *([terms, *shown_params, *wider] * 2)]
     return RawSQL(sql, [*params, terms, as_of, count])
 
 

@@ -47,20 +47,27 @@ def hashtag_stats_refresh() -> int:
 
 
 @transaction.atomic
-def recent_documents_refresh(*, keep: int | None = None) -> int:
-    """Keep ``VideoDocument.recent`` on the newest ``keep`` (SEARCH_RECENT_DOCUMENTS) listed posts by id, and off
-    the older ones (a document is written recent). Idempotent; returns how many documents changed."""
-    keep = settings.SEARCH_RECENT_DOCUMENTS if keep is None else keep
+def recent_documents_refresh(*, recent: int | None = None, newer: int | None = None) -> int:
+    """Keep ``VideoDocument.recent`` on the newest ``recent`` (SEARCH_RECENT_DOCUMENTS) listed posts by id and
+    ``VideoDocument.newer`` on the newest ``newer`` (SEARCH_NEWER_DOCUMENTS), and each off the older ones (a document
+    is written recent and newer). Idempotent; returns how many flags changed."""
+    recent = settings.SEARCH_RECENT_DOCUMENTS if recent is None else recent
+    newer = settings.SEARCH_NEWER_DOCUMENTS if newer is None else newer
+    return _keep_on_newest("recent", recent) + _keep_on_newest("newer", newer)
+
+
+def _keep_on_newest(flag: str, keep: int) -> int:
     table = VideoDocument._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT video_id FROM {table} WHERE listed ORDER BY video_id DESC OFFSET %s LIMIT 1", [keep])
         row = cursor.fetchone()
-        if row is None:  # fewer than ``keep``: all recent
-            cursor.execute(f"UPDATE {table} SET recent = true WHERE NOT recent")
+        if row is None:  # fewer than ``keep``: all of them
+            cursor.execute(f"UPDATE {table} SET {flag} = true WHERE NOT {flag}")
             return cursor.rowcount
-        # Each way by an index: the recent ones now older (the partial index of recent ones), and older ones
-        # among the newest again (after a larger setting). Drafts keep theirs: only listed posts are searched.
-        cursor.execute(f"UPDATE {table} SET recent = false WHERE listed AND recent AND video_id <= %s", [row[0]])
+        # Each way by an index: the flagged ones now older (the partial index of recent ones, the newer ones' by
+        # their primary key), and older ones among the newest again (after a larger setting). Drafts keep theirs:
+        # only listed posts are searched.
+        cursor.execute(f"UPDATE {table} SET {flag} = false WHERE listed AND {flag} AND video_id <= %s", [row[0]])
         changed = cursor.rowcount
-        cursor.execute(f"UPDATE {table} SET recent = true WHERE NOT recent AND video_id > %s", [row[0]])
+        cursor.execute(f"UPDATE {table} SET {flag} = true WHERE NOT {flag} AND video_id > %s", [row[0]])
         return changed + cursor.rowcount

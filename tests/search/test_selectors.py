@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from backend.creators import services as creator_services
@@ -316,23 +317,30 @@ def test_the_stored_document_follows_the_state_of_its_video_and_owner():
     assert videos("gannet") == [video.id]
 
 
-def test_older_posts_are_searched_for_words_rare_among_the_recent_ones(monkeypatch):
-    old = [VideoFactory(caption=f"walrus {word}") for word in ("one", "two", "three")]
+def test_wider_rings_of_posts_are_searched_for_words_rare_among_the_narrower_ones(monkeypatch):
+    oldest = VideoFactory(caption="walrus one")
+    old = [VideoFactory(caption=f"walrus {word}") for word in ("two", "three")]
     newest = VideoFactory(caption="walrus four")
-    assert services.recent_documents_refresh(keep=1) == 3  # only the newest stays recent
-    assert services.recent_documents_refresh(keep=1) == 0  # idempotent
-    assert list(VideoDocument.objects.filter(recent=True).values_list("video_id", flat=True)) == [newest.id]
-    # One recent match of "walrus" is fewer than RARE_MATCHES: the older posts are read too.
-    assert set(videos("walrus")) == {newest.id, *(video.id for video in old)}
-    assert videos("three") == [old[2].id]
+    assert services.recent_documents_refresh(recent=1, newer=3) == 3 + 1  # the newest stays recent, 3 newer
+    assert services.recent_documents_refresh(recent=1, newer=3) == 0  # idempotent
+    documents = VideoDocument.objects.order_by("video_id")
+    assert list(documents.filter(recent=True).values_list("video_id", flat=True)) == [newest.id]
+    assert list(documents.filter(newer=True).values_list("video_id", flat=True)) == [*(v.id for v in old), newest.id]
+    # One recent match of "walrus" is fewer than RARE_MATCHES: the newer posts are read, then the oldest too.
+    assert set(videos("walrus")) == {newest.id, oldest.id, *(video.id for video in old)}
+    assert videos("three") == [old[1].id]
+    assert videos("one") == [oldest.id]
     # Enough recent matches: the newest posts are the candidates.
     monkeypatch.setattr(selectors, "RARE_MATCHES", 1)
     assert videos("walrus") == [newest.id]
-    # A new post is recent from the start; a larger setting makes the older ones recent again.
+    # Enough among the recent and newer ones together: the oldest post is not read.
+    monkeypatch.setattr(selectors, "RARE_MATCHES", 3)
+    assert set(videos("walrus")) == {newest.id, *(video.id for video in old)}
+    # A new post is recent and newer from the start; larger settings make the older ones so again.
     later = VideoFactory(caption="walrus five")
-    assert VideoDocument.objects.get(video_id=later.id).recent
-    services.recent_documents_refresh(keep=10)
-    assert not VideoDocument.objects.filter(recent=False).exists()
+    assert VideoDocument.objects.filter(video_id=later.id, recent=True, newer=True).exists()
+    services.recent_documents_refresh(recent=10, newer=10)
+    assert not VideoDocument.objects.filter(Q(recent=False) | Q(newer=False)).exists()
 
 
 def test_a_renamed_hashtag_is_found_by_its_new_name():
