@@ -36,8 +36,10 @@ from search.models import CreatorName, HashtagName, VideoDocument
 
 # A trigram match at this similarity or more counts ("mya" and "maya" share 2 of 7 trigrams: 0.29).
 TRIGRAM_THRESHOLD = 0.2
-# A word of a name alike at this or more counts ("mya" in "Maya García": 0.29).
-WORD_THRESHOLD = 0.25
+# A word of a name alike at this or more counts ("mya" in "Maya García": 0.29): two trigrams in common at least. One
+# alone (0.25 at most, for three letters) is mostly the first letter's, which a fifth of all names share, and reading
+# those from the index cost more than the rest of a search.
+WORD_THRESHOLD = 0.26
 # Shorter queries match by prefix only: one or two letters share trigrams with half the names.
 TYPO_MIN_LENGTH = 3
 # Deeper than this, a search is a crawl: refine the query instead.
