@@ -378,9 +378,8 @@ def run() -> dict:
         result["p50_over_ping_p50"] = round(result["p50_ms"] / ping, 1)
     return {
         "note": (
-            "recorded on the shared 2-CPU machine under load from other work (load averages below, at the "
-            "start and the end of the measurements): compare each type with baseline_ping, a trivial "
-            "authenticated view timed alike"
+            "recorded on a shared 2-CPU machine (load averages below, at the start and the end of the "
+            "measurements): compare each type with baseline_ping, a trivial authenticated view timed alike"
         ),
         "load_average_1min": [load_before, round(os.getloadavg()[0], 1)],
         "database": database,

@@ -175,7 +175,7 @@ def _word_likeness(column: str, folded: str) -> Func:
 CREATOR_CANDIDATES = 100
 
 
-def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # runs the candidates' query
+def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:
     """Exact handle first, then handle and display name prefixes, then alike words (typos), more followers
     first among equals: on the folded names ``CreatorName`` stores, among at most CREATOR_CANDIDATES of
     each way of matching (the first the prefix and trigram indexes give; an exact handle always)."""
@@ -191,8 +191,8 @@ def _creators_matching(viewer: User | None, query: str) -> QuerySet[User]:  # ru
         # what ranking every creator would.
         alike = names.filter(_word_match("handle", folded) | _word_match("name", folded)).order_by()
         branches.append(alike[:CREATOR_CANDIDATES])
-    # One query for the candidates, each way by its own index; then one to rank them.
-    candidates = set(branches[0].union(*branches[1:], all=True))
+    # The candidates, each way by its own index, ranked in the same query.
+    candidates = branches[0].union(*branches[1:], all=True)
     handle, name = "search_name__handle", "search_name__name"
     exact = Case(When(**{handle: folded}, then=Value(2.0)), default=Value(0.0), output_field=FloatField())
     prefix = Case(
@@ -353,7 +353,8 @@ def videos_search(*, viewer: User | None, query: str, as_of: datetime, offset: i
     ``query`` (the last as a prefix; scripts without spaces by character pairs), ranked by text relevance
     (a caption match above a prompt one) times engagement (likes, remixes) and freshness as of ``as_of``
     (the first page's time, so later pages rank alike); among the newest MAX_CANDIDATES matches of the
-    newest SEARCH_RECENT_DOCUMENTS posts, or of all posts for rare words.
+    newest SEARCH_RECENT_DOCUMENTS posts, then of the newest SEARCH_NEWER_DOCUMENTS, then of all posts, each
+    wider ring read only for words rare in the narrower ones.
 
     One query: the candidates are chosen and ranked on the stored documents (``VideoDocument``, with the
     copies of state and counts its triggers keep), narrowed by what the viewer may see; the page's rows then
