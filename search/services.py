@@ -64,9 +64,8 @@ def _keep_on_newest(flag: str, keep: int) -> int:
         if row is None:  # fewer than ``keep``: all of them
             cursor.execute(f"UPDATE {table} SET {flag} = true WHERE NOT {flag}")
             return cursor.rowcount
-        # Each way by an index: the flagged ones now older (the partial index of recent ones, the newer ones' by
-        # their primary key), and older ones among the newest again (after a larger setting). Drafts keep theirs:
-        # only listed posts are searched.
+        # Each way by an index: the flagged ones now older (the flag's partial index of the newest), and older ones
+        # among the newest again (after a larger setting). Drafts keep theirs: only listed posts are searched.
         cursor.execute(f"UPDATE {table} SET {flag} = false WHERE listed AND {flag} AND video_id <= %s", [row[0]])
         changed = cursor.rowcount
         cursor.execute(f"UPDATE {table} SET {flag} = true WHERE NOT {flag} AND video_id > %s", [row[0]])

@@ -62,6 +62,13 @@ def test_creators_with_a_typo():
     assert creators("jonathn") == ["jo_99"]  # a letter left out of the display name
 
 
+def test_a_first_letter_in_common_is_no_likeness():
+    UserFactory(handle="mika_r", display_name="Mika R")
+    UserFactory(handle="marco_p", display_name="Marco Polo")
+    assert creators("mik") == ["mika_r"]
+    assert creators("mko") == []  # "m" alone in common with both
+
+
 def test_creators_accents_either_way():
     UserFactory(handle="ines_b", display_name="Inès Bérénice")
     UserFactory(handle="zoe", display_name="Zoë")
