@@ -32,6 +32,7 @@ from backend.videos import services as video_services
 from data_rights import selectors, tasks
 from data_rights.archive import archive_write
 from data_rights.models import AccountPurge, DataExport
+from feeds import services as feed_services
 from media import services as media_services
 from media.video_files import video_files_erase
 
@@ -156,7 +157,9 @@ def account_purge(*, user: User, by: User | None = None, reason: str = "") -> Ac
     - its videos come down by its own hand, so they stay as tombstones and others' remixes keep their
       attribution; their files leave both stores, their prompts and captions are erased;
     - the files of others' videos that showed its likeness (taken down with its cameos) are erased too;
-    - its render jobs lose prompts, directions and files; its comments and exports go;
+    - its render jobs lose prompts, directions and files; its comments, likes, exports, feed steering, and the
+      grants it asked for on others' cameos go; its follows and blocks end either way (others' counts follow);
+      its devices, notification settings and inbox go with the account's erasure (``account_purged``);
     - the account keeps its row (tombstones and the revenue ledger point at it, amounts unchanged) but
       nothing personal: ``creators.account_personal_data_erase``.
 
@@ -186,6 +189,10 @@ def account_purge(*, user: User, by: User | None = None, reason: str = "") -> Ac
     removed["video_files"] += video_files_erase(video_ids=likeness_ids)
     removed["render_files"] = media_services.render_jobs_erase(requester_id=user.id)
     removed["comments"] = video_services.comments_of_author_delete(author_id=user.id)
+    removed["likes"] = video_services.likes_of_user_delete(user_id=user.id)
+    removed.update(creator_services.account_ties_end(user_id=user.id))
+    removed["grants"] = cameo_services.grants_of_grantee_delete(grantee_id=user.id)
+    removed["feed_preferences"] = feed_services.preferences_delete(user_id=user.id)
     removed["exports"] = _exports_erase(user_id=user.id)
     removed["avatar_files"] = _avatar_erase(user)
     with transaction.atomic():

@@ -457,6 +457,11 @@ def preferences_set(*, user: User, text: str, language: str = "") -> FeedPrefere
     return preference
 
 
+def preferences_delete(*, user_id: int) -> int:
+    """A purge: the viewer's steering, in their own words, goes. How many rows (0 or 1). Idempotent."""
+    return FeedPreference.objects.filter(user_id=user_id).delete()[0]
+
+
 # --- Repairs after a Redis outage ---------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from redis import RedisError
 
 from backend.cameos.events import grant_decided, grant_requested, verification_decided
 from backend.core import outbox
-from backend.creators.events import account_suspended, data_export_ready, follow_started
+from backend.creators.events import account_purged, account_suspended, data_export_ready, follow_started
 from backend.moderation.events import case_resolved, strike_added
 from backend.rights.events import usage_approval_requested
 from backend.videos.events import comment_created, video_liked, video_published, video_removed, video_restored
@@ -60,6 +60,11 @@ def _outbox_writer(task):
 
 for _event, _task in _NOTIFY_TASKS.items():
     _event.in_transaction.connect(_outbox_writer(_task), weak=False, dispatch_uid=f"notifications.{_task.name}")
+
+
+@receiver(account_purged, dispatch_uid="notifications.erase_purged_person")
+def erase_purged_person(sender, *, user_id: int, **kwargs) -> None:
+    services.person_erase(user_id=user_id)
 
 
 @receiver(video_liked, dispatch_uid="notifications.like_group_refresh")

@@ -27,3 +27,6 @@ data_export_ready = DomainEvent()
 # user_id, deactivated_at (the deletion request's datetime): the owner signed in during the grace period;
 # what ``account_deactivated`` took away comes back where the rules allow it now.
 account_restored = DomainEvent()
+# Sent with ``send``, inside the purge's last transaction: user_id: the account is erased; what the apps above keep
+# of the person goes with it (its devices, notification settings and inbox).
+account_purged = DomainEvent()

@@ -12,7 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -523,6 +523,22 @@ def account_restore_on_sign_in(*, email: str, password: str) -> None:
 
 
 @transaction.atomic
+def account_ties_end(*, user_id: int) -> dict[str, int]:
+    """A purge: every follow and every block of the account, either way, ends; the others' counts follow, as an
+    unfollow's do. How many of each. Idempotent."""
+    follows = Follow.objects.filter(Q(follower_id=user_id) | Q(followee_id=user_id)).order_by("id")
+    ended = list(follows.values_list("follower_id", "followee_id"))
+    for follower_id, followee_id in ended:
+        _follow_remove(follower_id=follower_id, followee_id=followee_id)
+    blocks = Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id))
+    others = {other for pair in blocks.values_list("blocker_id", "blocked_id") for other in pair} - {user_id}
+    unblocked = blocks.delete()[0]
+    if unblocked:
+        _blocks_changed(user_id, *others)
+    return {"follows": len(ended), "blocks": unblocked}
+
+
+@transaction.atomic
 def account_personal_data_erase(*, user: User) -> User:
     """Purge: the row stays (tombstones and the ledger point at it) but says nothing about the person; the
     caller erases the avatar's file. Idempotent.
@@ -539,4 +555,5 @@ def account_personal_data_erase(*, user: User) -> User:
     user.set_unusable_password()
     user.purged_at = user.purged_at or timezone.now()
     user.save()
+    events.account_purged.send(sender=None, user_id=user.id)
     return user

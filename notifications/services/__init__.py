@@ -9,6 +9,7 @@ from notifications.services.inbox import (
     group_refresh,
     notifications_mark_read,
     notify,
+    person_erase,
     preferences_set,
 )
 from notifications.services.reactions import (
@@ -49,6 +50,7 @@ __all__ = [
     "notifications_mark_read",
     "notify",
     "pending_refresh_key",
+    "person_erase",
     "preferences_set",
     "render_finished_notify",
     "render_requested_notify",

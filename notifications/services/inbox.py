@@ -25,7 +25,7 @@ from backend.creators.models import Block, Follow, User
 from backend.creators.selectors import is_blocked_between
 from backend.videos.models import Like, Video
 from notifications import push, selectors
-from notifications.models import GROUPED, MANDATORY, Channel, Kind, Notification, Preference
+from notifications.models import GROUPED, MANDATORY, Channel, Device, Kind, Notification, Preference
 
 # How many actors a grouped item names ("maya, leo and 40 others").
 GROUP_ACTORS_SHOWN = 3
@@ -256,3 +256,11 @@ def _group_deep_link(kind: Kind, *, target_id: str, recipient_handle: str) -> st
     if kind == Kind.FOLLOW:
         return f"/creators/{recipient_handle}/followers"
     return f"/videos/{target_id}"
+
+
+@transaction.atomic
+def person_erase(*, user_id: int) -> None:
+    """A purge: the account's devices (push tokens), notification settings and inbox go. Idempotent."""
+    Device.objects.filter(user_id=user_id).delete()
+    Preference.objects.filter(user_id=user_id).delete()
+    Notification.objects.filter(recipient_id=user_id).delete()

@@ -7,24 +7,31 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from backend.cameos import services as cameo_services
-from backend.cameos.models import Cameo
+from backend.cameos.models import Cameo, CameoGrant
 from backend.core import storage
 from backend.core.models import AuditLogEntry
 from backend.creators import services as creator_services
-from backend.creators.models import User
+from backend.creators.models import Block, Follow, User
 from backend.rights.models import LedgerEntry
 from backend.rights.services import revenue_event_record
 from backend.videos import services as video_services
-from backend.videos.models import Comment, Video
+from backend.videos.models import Comment, Like, Video
 from data_rights import services, tasks
 from data_rights.models import AccountPurge
+from feeds import services as feed_services
+from feeds.models import FeedPreference
+from notifications import services as notification_services
+from notifications.devices import device_register
+from notifications.models import Channel, Device, Kind, Notification, Preference
 from tests.data_rights.conftest import listing, request_deletion, stored
 from tests.factories import (
     AppearanceFactory,
+    CameoGrantFactory,
     CameoVerificationFactory,
     RenderJobFactory,
     UserFactory,
@@ -239,3 +246,44 @@ def test_signing_in_first_leaves_nothing_to_purge(api_client, account, django_ca
     restored = User.objects.get(id=user.id)
     assert (restored.is_active, restored.purge_started_at, restored.purged_at) == (True, None, None)
     assert Cameo.objects.get(id=account["cameo"].id).status != "deleted"
+
+
+def test_the_purge_ends_the_account_s_ties_to_others(django_capture_on_commit_callbacks):
+    # Given an account that liked, followed and was followed, blocked and was blocked, asked for a cameo,
+    # steered its feed and registered a phone
+    user, other, follower, blocked, blocker = UserFactory(), UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    liked = VideoFactory(owner=other)
+    video_services.like_create(video=liked, user=user)
+    creator_services.follow_create(follower=user, followee=other)
+    creator_services.follow_create(follower=follower, followee=user)
+    creator_services.block_create(blocker=user, blocked=blocked)
+    creator_services.block_create(blocker=blocker, blocked=user)
+    CameoGrantFactory(cameo__owner=other, grantee=user)
+    feed_services.preferences_set(user=user, text="more skating, no horror")
+    device_register(user=user, token="t" * 40, platform="ios")
+    notification_services.preferences_set(user=user, changes=[(Kind.LIKE, Channel.PUSH, False)])
+    Notification.objects.create(recipient=user, kind=Kind.FOLLOW, group_key="follow", target_type="creator",
+                                target_id=str(user.id), deep_link="/")  # fmt: skip
+    request_deletion(user, django_capture_on_commit_callbacks)
+
+    # When it is purged
+    with django_capture_on_commit_callbacks(execute=True):
+        purge = services.account_purge(user=user)
+
+    # Then nothing ties the anonymous row to anyone, and the others' counts say so
+    assert not Like.objects.filter(user_id=user.id).exists()
+    assert Video.objects.get(id=liked.id).like_count == 0
+    assert not Follow.objects.filter(Q(follower_id=user.id) | Q(followee_id=user.id)).exists()
+    assert User.objects.get(id=other.id).follower_count == 0
+    assert User.objects.get(id=follower.id).following_count == 0
+    assert not Block.objects.filter(Q(blocker_id=user.id) | Q(blocked_id=user.id)).exists()
+    assert not CameoGrant.objects.filter(grantee_id=user.id).exists()
+    assert not FeedPreference.objects.filter(user_id=user.id).exists()
+    assert not Device.objects.filter(user_id=user.id).exists()
+    assert not Preference.objects.filter(user_id=user.id).exists()
+    assert not Notification.objects.filter(recipient_id=user.id).exists()
+    assert {key: purge.removed[key] for key in ("likes", "follows", "blocks", "grants", "feed_preferences")} == {
+        "likes": 1, "follows": 2, "blocks": 2, "grants": 1, "feed_preferences": 1,
+    }  # fmt: skip
+    # And a second run changes nothing
+    assert services.account_purge(user=user).id == purge.id

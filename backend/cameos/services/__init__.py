@@ -23,6 +23,7 @@ from backend.cameos.services.grants import (
     grant_deny,
     grant_request,
     grant_revoke,
+    grants_of_grantee_delete,
     grants_revoke_between,
     mutual_access_end,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "grant_deny",
     "grant_request",
     "grant_revoke",
+    "grants_of_grantee_delete",
     "grants_revoke_between",
     "mutual_access_end",
     "verification_approve",

@@ -120,6 +120,13 @@ def grants_revoke_between(*, user_a_id: int, user_b_id: int) -> None:
             consent_withdrawn.send_on_commit(cameo_id=cameo_id, user_id=other_id, reason="blocked")
 
 
+@transaction.atomic
+def grants_of_grantee_delete(*, grantee_id: int) -> int:
+    """A purge: every grant the account asked for or held on others' cameos goes (the account renders nothing any
+    more: its renders were cancelled when it was deactivated). How many. Idempotent."""
+    return CameoGrant.objects.filter(grantee_id=grantee_id).delete()[0]
+
+
 def mutual_access_end(*, user_a_id: int, user_b_id: int) -> None:
     """They are no longer mutuals: ``consent_withdrawn`` for each one's live ``mutuals`` cameos, naming the other."""
     for owner_id, other_id in ((user_a_id, user_b_id), (user_b_id, user_a_id)):
