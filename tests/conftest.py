@@ -1,7 +1,9 @@
 import shutil
 import tempfile
+import time
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from backend.core import outbox
@@ -20,6 +22,22 @@ def _clear_test_keys() -> None:
             client.delete(key)
     except RedisError:
         pass  # a test that takes Redis down cleans up after itself
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_sessions_left_on_the_test_database(django_db_setup, django_db_blocker):
+    """Before the test database is dropped (``django_db_setup``'s teardown, which runs after this one's): the
+    connections of the Celery workers the e2e tests stopped or killed may still be closing, and PostgreSQL
+    refuses to drop a database anyone is connected to (the run then leaves it behind with a warning)."""
+    yield
+    others = "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        deadline = time.monotonic() + 5
+        cursor.execute(f"SELECT count(*) {others}")
+        while cursor.fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            cursor.execute(f"SELECT count(*) {others}")
+        cursor.execute(f"SELECT pg_terminate_backend(pid) {others}")
 
 
 @pytest.fixture(autouse=True)
