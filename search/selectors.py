@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection, transaction
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
@@ -276,13 +276,11 @@ RARE_MATCHES = 50
 # whose frames come from someone the viewer blocked).
 SPARE = 10
 
-# ``videos_search``'s score on a document's copies, in float8 (numeric arithmetic on 500 candidates costs
-# milliseconds).
+# ``videos_search``'s score (search's migration 0008: text relevance times engagement times freshness, in float8),
+# here on a document's copies.
 _DOCUMENT_SCORE = (
-    "ts_rank(d.document, to_tsquery('simple'::regconfig, %s))"
-    " * (LN(d.like_count + d.remix_count * 2.0::float8 + 1.0::float8) * 0.3::float8 + 1.0::float8)"
-    " * (1.0::float8 / (GREATEST(date_part('epoch', %s::timestamptz - d.published_at), 0::float8)"
-    " / 86400.0::float8 / 30.0::float8 + 1.0::float8))"
+    "public.search_video_score(d.document, to_tsquery('simple'::regconfig, %s), d.like_count, d.remix_count,"
+    " d.published_at, %s::timestamptz)"
 )
 
 
@@ -362,16 +360,17 @@ def videos_search(*, viewer: User | None, query: str, as_of: datetime, offset: i
     terms = text.tsquery(query)
     if not terms:
         return []
-    search_query = SearchQuery(terms, config="simple", search_type="raw")
     candidates = _ranked_candidates(viewer, terms, as_of, offset + limit + SPARE)
-    age_days = RawSQL(
-        "GREATEST(EXTRACT(EPOCH FROM (%s::timestamptz - videos_video.published_at)), 0) / 86400.0",
-        [as_of],
+    score = Func(
+        F("search_document__document"),
+        SearchQuery(terms, config="simple", search_type="raw"),
+        F("like_count"),
+        F("remix_count"),
+        F("published_at"),
+        Value(as_of),
+        function="public.search_video_score",
         output_field=FloatField(),
     )
-    engagement = Ln(F("like_count") + F("remix_count") * 2.0 + 1.0) * 0.3 + 1.0
-    freshness = Value(1.0) / (age_days / 30.0 + 1.0)
-    score = SearchRank(F("search_document__document"), search_query) * engagement * freshness
     videos = (
         Video.objects.visible_to(viewer)
         .filter(status=Video.Status.PUBLISHED, withdrawn_at__isnull=True, id__in=candidates)
