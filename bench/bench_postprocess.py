@@ -149,7 +149,7 @@ def stages(source: Path, workdir: Path, *, credentials: dict) -> dict:
     postprocessing._watermark_png("Remix · @bench", min(info.width, info.height), watermark)
     rungs = postprocessing.ladder(info.width, info.height)
     null = ["-f", "null", "-"]
-    threads = ["-threads", "1"] if len(os.sched_getaffinity(0)) <= postprocessing.DECODE_THREADS_MAX_CORES else []
+    threads = postprocessing.decode_args()  # decoded as the pipeline decodes
     decode = _child_cpu(*threads, "-i", str(source), "-map", "0:v", *null)
     drawn = f"[0:v][1:v]{postprocessing._watermark_overlay()},format=yuv420p"
     watermarked = _child_cpu(*threads, "-i", str(source), "-i", str(watermark), "-filter_complex", drawn, *null)

@@ -42,11 +42,10 @@ def viewer_context(viewer_id: int, video_ids: list[int]) -> tuple[set[int], set[
             [viewer_id, viewer_id, viewer_id, viewer_id, list(video_ids), viewer_id],
         )
         rows = cursor.fetchall()
-    kinds = {kind for kind, _value in rows}
     return (
         {value for kind, value in rows if kind == "b"},
         {value for kind, value in rows if kind == "l"},
-        "s" in kinds,
+        any(kind == "s" for kind, _value in rows),
     )
 
 

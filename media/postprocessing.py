@@ -223,11 +223,11 @@ def still_times(duration_s: float) -> tuple[float, list[float]]:
     return min(1.0, duration_s / 2), [duration_s * fraction for fraction in (0.25, 0.5, 0.75)]
 
 
-def _usable_cores() -> int:
-    # The cores this process may run on (a container's limit on Linux); macOS has no affinity call.
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+def decode_args() -> list[str]:
+    """The input options that set the decoding threads (DECODE_THREADS_MAX_CORES), by the cores this process may
+    run on (a container's limit on Linux; macOS has no affinity call)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return ["-threads", "1"] if cores <= DECODE_THREADS_MAX_CORES else []
 
 
 def audio_args(info: ProbeResult) -> list[str]:
@@ -302,7 +302,7 @@ def transcode(
         video_args += ["-map", "0:a:0", *audio_args(info)]
         stream_map.insert(0, f"a:0,agroup:audio,name:{AUDIO_RENDITION},default:yes")
     device = ["-vaapi_device", VAAPI_DEVICE] if encoder == "h264_vaapi" else []
-    device += ["-threads", "1"] if _usable_cores() <= DECODE_THREADS_MAX_CORES else []
+    device += decode_args()
     one = len(stream_map) == 1  # one variant: no %v in its init segment's name
     init_name = f"{rungs[0].name}_init.mp4" if one else "%v_init.mp4"
     ffmpeg(

@@ -2,7 +2,8 @@
 /api/v1/devices/{token}`` forgets it (on sign-out).
 
 The writes sit here with their views rather than in services.py: nothing else writes a device but the
-delivery pruning a dead token (notifications/delivery.py).
+delivery pruning a dead token (notifications/delivery.py) and a purge erasing the account's
+(``services.person_erase``).
 """
 
 from __future__ import annotations
