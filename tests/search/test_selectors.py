@@ -168,7 +168,16 @@ def test_videos_found_only_by_who_may_see_them(state, allowed, kind):
     assert (videos("quokka", viewer) == [video.id]) == (kind in findable)
 
 
-def test_videos_hidden_by_teen_withdrawal_suspension_and_blocks():
+# Where the posts lie: among the recent ones, the newer ring, or the oldest (each read by a query of its own).
+RINGS = {
+    "recent": {"recent": 100, "newer": 100},
+    "newer": {"recent": 1, "newer": 100},
+    "older": {"recent": 1, "newer": 1},
+}
+
+
+@pytest.mark.parametrize("ring", RINGS)
+def test_videos_hidden_by_teen_withdrawal_suspension_and_blocks(ring):
     adult, teen = UserFactory(), UserFactory(birth_date=timezone.now().date().replace(year=timezone.now().year - 15))
     safe = VideoFactory(caption="axolotl one")
     restricted = VideoFactory(caption="axolotl two", safe_for_teens=False)
@@ -179,6 +188,8 @@ def test_videos_hidden_by_teen_withdrawal_suspension_and_blocks():
     blocker = VideoFactory(caption="axolotl seven")
     creator_services.block_create(blocker=adult, blocked=blocked.owner)
     creator_services.block_create(blocker=blocker.owner, blocked=adult)
+    VideoFactory(caption="walrus")  # the newest post
+    services.recent_documents_refresh(**RINGS[ring])
     assert set(videos("axolotl", adult)) == {safe.id, restricted.id}
     assert set(videos("axolotl", teen)) == {safe.id, blocked.id, blocker.id}
     # The owner of a cameo in a withdrawn video finds it among their appearances, not in search.
